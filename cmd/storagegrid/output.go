@@ -1,0 +1,59 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+)
+
+// jsonOutput reports whether the user asked for JSON or NDJSON.
+func (g *globals) jsonOutput() bool { return g.output == "json" || g.output == "ndjson" }
+
+// printf writes human output unless --quiet.
+func (g *globals) printf(format string, a ...any) {
+	if !g.quiet {
+		fmt.Fprintf(g.stdout, format, a...)
+	}
+}
+
+// printJSON writes v as one JSON document (json) or, when v is a slice and
+// the format is ndjson, one compact object per line.
+func (g *globals) printJSON(v any) error {
+	if g.quiet {
+		return nil
+	}
+	if g.output == "ndjson" {
+		if items, ok := asSlice(v); ok {
+			enc := json.NewEncoder(g.stdout)
+			for _, it := range items {
+				if err := enc.Encode(it); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		return json.NewEncoder(g.stdout).Encode(v)
+	}
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// warnf writes a warning to stderr; warnings are not suppressed by --quiet
+// because they concern correctness, not progress.
+func (g *globals) warnf(format string, a ...any) {
+	fmt.Fprintf(g.stderr, "storagegrid: warning: "+format+"\n", a...)
+}
+
+// asSlice returns the elements of v when v is a slice or array.
+func asSlice(v any) ([]any, bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+		return nil, false
+	}
+	out := make([]any, rv.Len())
+	for i := range out {
+		out[i] = rv.Index(i).Interface()
+	}
+	return out, true
+}

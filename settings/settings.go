@@ -1,0 +1,182 @@
+// Package settings loads the host settings file, storagegrid.toml. Parsing
+// is strict: a key the tool does not know is an error naming the key and
+// its line, because a misspelt safety setting must not be silently ignored.
+// Every setting has a default, and the file itself is optional.
+package settings
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultPath is where the settings file lives on a host (under --root).
+const DefaultPath = "/etc/storagegrid/storagegrid.toml"
+
+// Settings is the whole settings file.
+type Settings struct {
+	Runtime Runtime `toml:"runtime"`
+	Devices Devices `toml:"devices"`
+	Archive Archive `toml:"archive"`
+	VMware  VMware  `toml:"vmware"`
+}
+
+// Runtime chooses and tunes what runs a node's payload.
+type Runtime struct {
+	// Kind is "process" or "systemd". Empty means: systemd when the host
+	// was booted with systemd, otherwise process.
+	Kind        string   `toml:"kind"`
+	StopTimeout Duration `toml:"stop_timeout"`
+	Process     Process  `toml:"process"`
+}
+
+// Process configures the process runtime.
+type Process struct {
+	// Payload is the command a node runs; "{node}" in any argument is
+	// replaced by the node name. Empty means the built-in demo payload.
+	Payload []string `toml:"payload"`
+}
+
+// Devices configures block-device handling.
+type Devices struct {
+	// AllowFiles lets BLOCK_DEVICE_* name a regular file. For sandboxes
+	// and demos only; validate warns when it is on.
+	AllowFiles bool `toml:"allow_files"`
+}
+
+// Archive configures the archive-node recovery tools.
+type Archive struct {
+	ADE           string  `toml:"ade"`            // host:port of the ADE console
+	PromptPattern string  `toml:"prompt_pattern"` // regexp for the console prompt
+	Dsmadmc       Dsmadmc `toml:"dsmadmc"`
+}
+
+// Dsmadmc configures the TSM administrative client.
+type Dsmadmc struct {
+	Path         string `toml:"path"`
+	AdminID      string `toml:"admin_id"`
+	PasswordFile string `toml:"password_file"`
+}
+
+// VMware configures the vSphere tools.
+type VMware struct {
+	URL          string `toml:"url"`
+	Username     string `toml:"username"`
+	PasswordFile string `toml:"password_file"`
+	Insecure     bool   `toml:"insecure"`
+	Thumbprint   string `toml:"thumbprint"`
+	Pattern      string `toml:"pattern"` // glob naming the grid-node VMs
+}
+
+// Duration is a time.Duration written as "630s" or "10m".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use a form like \"630s\" or \"10m\")", b)
+	}
+	if v < 0 {
+		return fmt.Errorf("invalid duration %q: must not be negative", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration in Go's form.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Defaults returns the settings used when the file or a key is absent.
+func Defaults() Settings {
+	return Settings{
+		Runtime: Runtime{StopTimeout: Duration{630 * time.Second}},
+		Archive: Archive{
+			ADE:           "127.0.0.1:1409",
+			PromptPattern: `ade [^:\r\n]*: /proc/[A-Za-z0-9_]+ >\s*$`,
+			Dsmadmc:       Dsmadmc{Path: "/usr/bin/dsmadmc"},
+		},
+		VMware: VMware{Pattern: "*"},
+	}
+}
+
+// Load reads path over the defaults. When optional is true a missing file
+// yields the defaults; otherwise it is an error.
+func Load(path string, optional bool) (Settings, error) {
+	s := Defaults()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && optional {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("settings: %w", err)
+	}
+	if err := Parse(path, data, &s); err != nil {
+		return Defaults(), err
+	}
+	return s, nil
+}
+
+// Parse decodes data (read from name) over s and checks the values.
+func Parse(name string, data []byte, s *Settings) error {
+	md, err := toml.Decode(string(data), s)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("%s:%d: %s", name, pe.Position.Line, pe.Message)
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		k := und[0]
+		return fmt.Errorf("%s:%d: unknown setting %q", name, keyLine(data, k), k.String())
+	}
+	return s.check(name)
+}
+
+func (s *Settings) check(name string) error {
+	switch s.Runtime.Kind {
+	case "", "process", "systemd":
+	default:
+		return fmt.Errorf("%s: runtime.kind = %q: must be \"process\" or \"systemd\"", name, s.Runtime.Kind)
+	}
+	if s.Runtime.StopTimeout.Duration <= 0 {
+		return fmt.Errorf("%s: runtime.stop_timeout must be positive", name)
+	}
+	return nil
+}
+
+// keyLine finds the line that defines key k: the last element as a key
+// after the header of its table, or as a table header itself. BurntSushi
+// does not expose positions of undecoded keys, hence the scan.
+func keyLine(data []byte, k toml.Key) int {
+	table, leaf := strings.Join(k[:len(k)-1], "."), k[len(k)-1]
+	current := ""
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "[") {
+			current = strings.Trim(line, "[] \t")
+			if current == k.String() {
+				return n
+			}
+			continue
+		}
+		lhs, _, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		lhs = strings.Trim(strings.TrimSpace(lhs), `"`)
+		if (current == table && lhs == leaf) || (current == "" && lhs == k.String()) {
+			return n
+		}
+	}
+	return 0
+}

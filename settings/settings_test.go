@@ -1,0 +1,79 @@
+package settings
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMissingOptionalFileGivesDefaults(t *testing.T) {
+	s, err := Load(filepath.Join(t.TempDir(), "none.toml"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Runtime.StopTimeout.Duration != 630*time.Second {
+		t.Fatalf("default stop_timeout = %v", s.Runtime.StopTimeout)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "none.toml"), false); err == nil {
+		t.Fatal("missing explicit file accepted")
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	p := write(t, `
+[runtime]
+kind = "process"
+stop_timeout = "10s"
+
+[runtime.process]
+payload = ["/bin/sleep", "1000", "{node}"]
+
+[devices]
+allow_files = true
+`)
+	s, err := Load(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Runtime.Kind != "process" || s.Runtime.StopTimeout.Duration != 10*time.Second ||
+		len(s.Runtime.Process.Payload) != 3 || !s.Devices.AllowFiles {
+		t.Fatalf("decoded %+v", s)
+	}
+	if s.Archive.ADE != "127.0.0.1:1409" {
+		t.Fatalf("default kept for absent table: %q", s.Archive.ADE)
+	}
+}
+
+func TestUnknownKeyNamesKeyAndLine(t *testing.T) {
+	p := write(t, "[runtime]\nkind = \"process\"\n\n[devices]\nallow_file = true\n")
+	_, err := Load(p, false)
+	if err == nil || !strings.Contains(err.Error(), `:5: unknown setting "devices.allow_file"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	for name, body := range map[string]string{
+		"kind":     "[runtime]\nkind = \"docker\"\n",
+		"duration": "[runtime]\nstop_timeout = \"soon\"\n",
+		"syntax":   "[runtime\nkind = 1\n",
+		"type":     "[devices]\nallow_files = \"yes\"\n",
+	} {
+		if _, err := Load(write(t, body), false); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if !strings.Contains(err.Error(), "storagegrid.toml") {
+			t.Errorf("%s: error does not name the file: %v", name, err)
+		}
+	}
+}
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "storagegrid.toml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -14,12 +14,12 @@ type Kind int
 
 // The kinds, in the order of the exit codes they map to.
 const (
-	Failed     Kind = iota // the operation failed (exit 1)
-	Usage                  // the command line or input was wrong (exit 2)
-	Invalid                // validation found errors (exit 3)
-	Partial                // some items failed, others were done (exit 4)
-	Refused                // refused for safety; --force may override (exit 5)
-	Interrupted            // stopped by a signal (exit 130)
+	Failed      Kind = iota // the operation failed (exit 1)
+	Usage                   // the command line or input was wrong (exit 2)
+	Invalid                 // validation found errors (exit 3)
+	Partial                 // some items failed, others were done (exit 4)
+	Refused                 // refused for safety; --force may override (exit 5)
+	Interrupted             // stopped by a signal (exit 130)
 )
 
 type kinded struct {

@@ -95,7 +95,7 @@ func openARP(ns *netns.NsHandle, ifname string) (*arpSocket, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer h.Delete()
+	defer h.Close()
 	l, err := h.LinkByName(ifname)
 	if err != nil {
 		var nf netlink.LinkNotFoundError

@@ -29,15 +29,7 @@ func netlinkError(what string, err error) error {
 // ns is nil. The handle's sockets stay in that namespace, so it can be
 // used from any goroutine.
 func handle(ns *netns.NsHandle) (*netlink.Handle, error) {
-	var (
-		h   *netlink.Handle
-		err error
-	)
-	if ns == nil {
-		h, err = netlink.NewHandle()
-	} else {
-		h, err = netlink.NewHandleAt(*ns)
-	}
+	h, err := inNamespace(ns, func() (*netlink.Handle, error) { return netlink.NewHandle() })
 	if err != nil {
 		return nil, netlinkError("opening netlink", err)
 	}

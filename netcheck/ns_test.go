@@ -58,7 +58,7 @@ func newNS(t *testing.T) *testNS {
 		t.Fatalf("netlink handle in test namespace: %v", err)
 	}
 	t.Cleanup(func() {
-		h.Delete()
+		h.Close()
 		r.ns.Close()
 	})
 	return &testNS{t: t, ns: r.ns, h: h}

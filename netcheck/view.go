@@ -142,7 +142,7 @@ func ReadViewAt(ns *netns.NsHandle) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer h.Delete()
+	defer h.Close()
 	return readView(h)
 }
 

@@ -67,13 +67,13 @@ func Watch(ctx context.Context, opts WatchOptions) (<-chan Event, error) {
 	if err := netlink.LinkSubscribeWithOptions(links, ctx.Done(), netlink.LinkSubscribeOptions{
 		Namespace: &ns, ErrorCallback: onErr}); err != nil {
 		cancel()
-		h.Delete()
+		h.Close()
 		return nil, netlinkError("subscribing to link changes", err)
 	}
 	if err := netlink.AddrSubscribeWithOptions(addrs, ctx.Done(), netlink.AddrSubscribeOptions{
 		Namespace: &ns, ErrorCallback: onErr}); err != nil {
 		cancel()
-		h.Delete()
+		h.Close()
 		drain(links)
 		return nil, netlinkError("subscribing to address changes", err)
 	}
@@ -107,7 +107,7 @@ func Watch(ctx context.Context, opts WatchOptions) (<-chan Event, error) {
 	}()
 	go func() {
 		wg.Wait()
-		h.Delete()
+		h.Close()
 		cancel()
 		close(out)
 	}()

@@ -179,7 +179,14 @@ func runUnprivileged(t *testing.T, ns netns.NsHandle) string {
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), childEnv+"=1")
-	cmd.ExtraFiles = []*os.File{os.NewFile(uintptr(ns), "netns")}
+	// A duplicate, so that closing the *os.File does not close ns.
+	fd, err := unix.Dup(int(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsFile := os.NewFile(uintptr(fd), "netns")
+	defer nsFile.Close()
+	cmd.ExtraFiles = []*os.File{nsFile}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -203,7 +203,7 @@ func TestDuplicates(t *testing.T) {
 	a.up("mine0")
 	a.addr("mine0", "10.88.0.5/24")
 	node := func(name, target, ip string, running bool) []Requirement {
-		r, err := Requirements(name, map[string]string{
+		r, err := Requirements(name, Map{
 			"GRID_NETWORK_TARGET": target, "GRID_NETWORK_IP": ip, "GRID_NETWORK_MASK": "255.255.255.0"}, running)
 		if err != nil {
 			t.Fatal(err)
@@ -216,7 +216,7 @@ func TestDuplicates(t *testing.T) {
 	reqs = append(reqs, node("running", "probe0", "10.77.0.2", true)...) // answers for itself
 	reqs = append(reqs, node("local", "probe0", "10.88.0.5", false)...)
 	reqs = append(reqs, node("down", "off0", "10.77.0.4", false)...)
-	dhcp, _ := Requirements("dhcp", map[string]string{"GRID_NETWORK_TARGET": "probe0", "GRID_NETWORK_CONFIG": "DHCP"}, false)
+	dhcp, _ := Requirements("dhcp", Map{"GRID_NETWORK_TARGET": "probe0", "GRID_NETWORK_CONFIG": "DHCP"}, false)
 	reqs = append(reqs, dhcp...)
 
 	opts := fastProbe

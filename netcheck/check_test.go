@@ -14,7 +14,7 @@ import (
 
 func TestRequirements(t *testing.T) {
 	t.Parallel()
-	cfg := map[string]string{
+	cfg := Map{
 		"NODE_TYPE":              "VM_Storage_Node",
 		"GRID_NETWORK_TARGET":    "bond0.1001",
 		"GRID_NETWORK_IP":        "10.1.0.3",
@@ -51,7 +51,7 @@ func TestRequirements(t *testing.T) {
 		t.Errorf("Requirements =\n%+v\nwant\n%+v", got, want)
 	}
 
-	_, err = Requirements("DC1-S4", map[string]string{"NODE_TYPE": "VM_Storage_Node", "GRID_NETWORK_IP": "10.1.0.4"}, true)
+	_, err = Requirements("DC1-S4", Map{"NODE_TYPE": "VM_Storage_Node", "GRID_NETWORK_IP": "10.1.0.4"}, true)
 	if !errors.Is(err, ErrNoTargets) || !strings.Contains(err.Error(), "node DC1-S4: no network targets") {
 		t.Errorf("node without targets: err = %v", err)
 	}
@@ -125,7 +125,7 @@ func TestCheck(t *testing.T) {
 		{"INTERFACE_TARGET_0001", "small0", "", nil},
 	}
 	for _, c := range cases {
-		cfg := map[string]string{c.key: c.iface}
+		cfg := Map{c.key: c.iface}
 		if c.mtu != "" {
 			cfg[strings.TrimSuffix(c.key, "_TARGET")+"_MTU"] = c.mtu
 		}
@@ -144,7 +144,7 @@ func TestCheck(t *testing.T) {
 func TestCheckFollowsChanges(t *testing.T) {
 	t.Parallel()
 	n := checkNS(t)
-	reqs, _ := Requirements("DC1-S1", map[string]string{"GRID_NETWORK_TARGET": "dn0", "CLIENT_NETWORK_TARGET": "small0"}, false)
+	reqs, _ := Requirements("DC1-S1", Map{"GRID_NETWORK_TARGET": "dn0", "CLIENT_NETWORK_TARGET": "small0"}, false)
 	if fs := Check(n.view(), reqs); len(fs) != 2 {
 		t.Fatalf("before: %q", flatten(fs))
 	}
@@ -200,7 +200,7 @@ func TestCheckVLANAndBond(t *testing.T) {
 	if vl := v.Link("bond0.1001"); vl.Type != VLAN || vl.VLANID != 1001 || vl.Parent != "bond0" {
 		t.Errorf("bond0.1001 = %+v", vl)
 	}
-	reqs, _ := Requirements("DC1-S1", map[string]string{
+	reqs, _ := Requirements("DC1-S1", Map{
 		"GRID_NETWORK_TARGET":   "bond0.1001",
 		"ADMIN_NETWORK_TARGET":  "bond0",
 		"CLIENT_NETWORK_TARGET": "eth9.20",
@@ -240,7 +240,7 @@ func TestCompare(t *testing.T) {
 
 	local, other := here.view(), there.view()
 	other.Host = "host-b"
-	reqs, _ := Requirements("DC1-S3", map[string]string{
+	reqs, _ := Requirements("DC1-S3", Map{
 		"GRID_NETWORK_TARGET":   "grid0",
 		"GRID_NETWORK_MTU":      "9000",
 		"ADMIN_NETWORK_TARGET":  "adm0",

@@ -44,24 +44,54 @@ func (r Requirement) networkKey(suffix string) string {
 
 var interfaceTargetKey = regexp.MustCompile(`^INTERFACE_TARGET_[0-9]{4}$`)
 
-// Requirements turns one node's configuration (KEY -> VALUE, as in its
+// KeyValues is a node configuration as read from its config file; the
+// node package's config satisfies it, and Map adapts a plain map.
+type KeyValues interface {
+	Keys() []string
+	Get(key string) (string, bool)
+}
+
+// Map is a KeyValues held in a map.
+type Map map[string]string
+
+// Keys returns the keys in sorted order.
+func (m Map) Keys() []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Get returns the value of key.
+func (m Map) Get(key string) (string, bool) {
+	v, ok := m[key]
+	return v, ok
+}
+
+// Requirements turns one node's configuration (KEY = VALUE, as in its
 // node config file) into the interfaces it needs: GRID, ADMIN and CLIENT
 // targets in that order, then INTERFACE_TARGET_nnnn by key. Malformed
 // values (an MTU that is not a number, a bad IP) are left out of the
 // requirement: reporting them is the config validator's job, and the
 // interface checks still apply. A node without any target gets an error
 // wrapping ErrNoTargets.
-func Requirements(node string, cfg map[string]string, running bool) ([]Requirement, error) {
+func Requirements(node string, cfg KeyValues, running bool) ([]Requirement, error) {
+	get := func(key string) string {
+		v, _ := cfg.Get(key)
+		return strings.TrimSpace(v)
+	}
 	var out []Requirement
 	for _, nw := range []string{"GRID", "ADMIN", "CLIENT"} {
-		target := strings.TrimSpace(cfg[nw+"_NETWORK_TARGET"])
+		target := get(nw + "_NETWORK_TARGET")
 		if target == "" {
 			continue
 		}
-		out = append(out, networkRequirement(node, nw, target, cfg, running))
+		out = append(out, networkRequirement(node, nw, target, get, running))
 	}
 	var extra []string
-	for k := range cfg {
+	for _, k := range cfg.Keys() {
 		if interfaceTargetKey.MatchString(k) {
 			extra = append(extra, k)
 		}
@@ -69,7 +99,7 @@ func Requirements(node string, cfg map[string]string, running bool) ([]Requireme
 	sort.Strings(extra)
 	for _, k := range extra {
 		// The value is "IFNAME" or "IFNAME, description".
-		name, _, _ := strings.Cut(cfg[k], ",")
+		name, _, _ := strings.Cut(get(k), ",")
 		out = append(out, Requirement{Node: node, Key: k, Interface: strings.TrimSpace(name), Running: running})
 	}
 	if len(out) == 0 {
@@ -78,9 +108,9 @@ func Requirements(node string, cfg map[string]string, running bool) ([]Requireme
 	return out, nil
 }
 
-func networkRequirement(node, nw, target string, cfg map[string]string, running bool) Requirement {
+func networkRequirement(node, nw, target string, getKey func(string) string, running bool) Requirement {
 	r := Requirement{Node: node, Key: nw + "_NETWORK_TARGET", Interface: target, Network: nw, Running: running}
-	get := func(suffix string) string { return strings.TrimSpace(cfg[r.networkKey(suffix)]) }
+	get := func(suffix string) string { return getKey(r.networkKey(suffix)) }
 	if v := get("MTU"); v == "" {
 		r.MTU, r.MTUDefaulted = DefaultMTU, true
 	} else if mtu, err := strconv.Atoi(v); err == nil && mtu > 0 {

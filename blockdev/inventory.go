@@ -40,6 +40,9 @@ func Inventory(opts Options) ([]BlockDevice, error) {
 	var devs []*BlockDevice
 	for _, e := range ents {
 		d, err := sysBlockDevice(filepath.Join(dir, e.Name()))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed while we looked (loop devices come and go)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -283,8 +283,12 @@ func routeFrom(r netlink.Route, v *View) Route {
 	if r.Family == unix.AF_INET6 {
 		out.Family = "inet6"
 	}
+	// A default route comes as nil or as 0.0.0.0/0 (::/0), depending on
+	// the kernel and netlink version.
 	if r.Dst != nil {
-		out.Dst = r.Dst.String()
+		if ones, _ := r.Dst.Mask.Size(); ones > 0 {
+			out.Dst = r.Dst.String()
+		}
 	}
 	if r.Gw != nil {
 		out.Gateway = r.Gw.String()

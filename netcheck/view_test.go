@@ -27,6 +27,7 @@ func TestReadViewAt(t *testing.T) {
 	n.addr("a0", "10.9.8.7/24")
 	n.addr("a0", "fd00:9::7/64")
 	n.route("10.20.0.0/16", "10.9.8.1", "a0")
+	n.route("0.0.0.0/0", "10.9.8.1", "a0")
 
 	v := n.view()
 	if v.Version != ViewVersion {
@@ -69,6 +70,9 @@ func TestReadViewAt(t *testing.T) {
 		return r.Dst == "10.20.0.0/16" && r.Gateway == "10.9.8.1" && r.Link == "a0" && r.Family == "inet" && r.Table == 254
 	}) {
 		t.Errorf("route 10.20.0.0/16 via 10.9.8.1 dev a0 missing from %+v", v.Routes)
+	}
+	if !slices.ContainsFunc(v.Routes, func(r Route) bool { return r.Dst == "default" && r.Gateway == "10.9.8.1" }) {
+		t.Errorf("default route via 10.9.8.1 missing from %+v", v.Routes)
 	}
 	if got := v.HasAddress(netip.MustParseAddr("10.9.8.7")); got == nil || got.Name != "a0" {
 		t.Errorf("HasAddress(10.9.8.7) = %v", got)

@@ -17,12 +17,12 @@ import (
 // the test adds links. Closing the last handle (t.Cleanup) destroys the
 // namespace and every link in it.
 type testNS struct {
-	t  *testing.T
+	t  testing.TB
 	ns netns.NsHandle
 	h  *netlink.Handle
 }
 
-func newNS(t *testing.T) *testNS {
+func newNS(t testing.TB) *testNS {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for network namespaces")

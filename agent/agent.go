@@ -13,6 +13,9 @@ import (
 	"github.com/storagegrid/storagegrid/wire"
 )
 
+// Version is reported in the host entity.
+const Version = "0.1.0"
+
 // Config is what the agent needs to run.
 type Config struct {
 	Host          string        // host id sent with every event
@@ -52,6 +55,7 @@ func New(cfg Config) (*Agent, error) {
 	if err := wire.ValidHostID(cfg.Host); err != nil {
 		return nil, err
 	}
+	cfg.Sources.HostID = cfg.Host
 	cs, err := NewCollectors(cfg.Sources, cfg.Enable, cfg.Disable)
 	if err != nil {
 		return nil, err

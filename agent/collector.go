@@ -26,6 +26,8 @@ type Sources struct {
 	Proc  string        // mount point of procfs, default /proc
 	Sys   string        // mount point of sysfs, default /sys
 	Netns string        // network namespace to inspect; "" is the agent's own
+	// HostID is the id the agent reports as (the host entity's id).
+	HostID string
 }
 
 // Collector reads one aspect of the host. Collectors are registered by

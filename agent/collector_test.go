@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/storagegrid/storagegrid/internal/hostpath"
 )
 
 // fixture writes a tiny /proc and /sys tree with known values.
@@ -31,7 +33,7 @@ func fixture(t *testing.T) Sources {
 			t.Fatal(err)
 		}
 	}
-	return Sources{Proc: filepath.Join(dir, "proc"), Sys: filepath.Join(dir, "sys")}
+	return Sources{Root: hostpath.Root(dir), Proc: filepath.Join(dir, "proc"), Sys: filepath.Join(dir, "sys")}
 }
 
 func collectAll(t *testing.T, src Sources, names ...string) map[string]string {
@@ -106,5 +108,31 @@ func TestMissingProcIsAnError(t *testing.T) {
 	}
 	if err == nil {
 		t.Fatal("missing /proc accepted")
+	}
+}
+
+func TestHostAndBlockdevInventory(t *testing.T) {
+	src := fixture(t)
+	src.HostID = "h1"
+	os.MkdirAll(filepath.Join(string(src.Root), "sys/block/loop7"), 0o755)
+	os.WriteFile(filepath.Join(string(src.Root), "sys/block/loop7/dev"), []byte("7:7\n"), 0o644)
+	os.WriteFile(filepath.Join(string(src.Root), "sys/block/loop7/size"), []byte("2048\n"), 0o644)
+	cs, err := NewCollectors(src, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := cs["host"].Collect(context.Background())
+	if err != nil || len(host) != 1 || host[0].ID != "h1" || len(host[0].Fields["uuid"]) != 36 {
+		t.Fatalf("host: %+v %v", host, err)
+	}
+	if host[0].Fields["memory_bytes"] != "2097152" {
+		t.Fatalf("memory_bytes = %q", host[0].Fields["memory_bytes"])
+	}
+	devs, err := cs["blockdev"].Collect(context.Background())
+	if err != nil || len(devs) != 1 {
+		t.Fatalf("blockdev: %+v %v", devs, err)
+	}
+	if f := devs[0].Fields; devs[0].ID != "loop7" || f["size_bytes"] != "1048576" || f["type"] != "loop" || f["dev"] != "7:7" {
+		t.Fatalf("blockdev fields: %+v", devs[0])
 	}
 }

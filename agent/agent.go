@@ -146,3 +146,15 @@ func (a *Agent) seq() uint64 {
 	defer a.mu.Unlock()
 	return a.tracker.Seq()
 }
+
+// Once collects one snapshot without a spool, for `agent once`.
+func Once(ctx context.Context, cfg Config) ([]wire.Event, error) {
+	cfg.Sources.HostID = cfg.Host
+	cs, err := NewCollectors(cfg.Sources, cfg.Enable, cfg.Disable)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, collectors: cs, lastErrs: map[string]error{},
+		tracker: NewTracker(cfg.Host, time.Now().UnixNano())}
+	return a.Snapshot(ctx)
+}

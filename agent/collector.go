@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
 	"github.com/storagegrid/storagegrid/wire"
 )
@@ -71,7 +72,7 @@ func NewCollectors(src Sources, enable, disable []string) (map[string]Collector,
 	}{{enable, true}, {disable, false}} {
 		for _, n := range list.names {
 			if _, ok := registry[n]; !ok {
-				return nil, fmt.Errorf("unknown collector %q (known: %s)", n, strings.Join(CollectorNames(), ", "))
+				return nil, fail.Usagef("unknown collector %q (known: %s)", n, strings.Join(CollectorNames(), ", "))
 			}
 			want[n] = list.on
 		}

@@ -82,7 +82,9 @@ func newApp(g *globals) *cli.App {
 
 // commands lists the command groups, one file each.
 func commands(g *globals) []*cli.Command {
-	return []*cli.Command{}
+	return []*cli.Command{
+		agentCommand(g),
+	}
 }
 
 // inheritGlobals lets the global flags also follow a command

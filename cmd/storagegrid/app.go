@@ -135,15 +135,19 @@ func withoutEnv(f cli.Flag) cli.Flag {
 // setIn returns the innermost context in which the flag was given, or the
 // app's context, whose value is the environment's or the default.
 func setIn(c *cli.Context, name string) *cli.Context {
-	lineage := c.Lineage()
-	for _, ctx := range lineage {
+	app := c
+	for _, ctx := range c.Lineage() {
+		if ctx.App == nil {
+			break // the empty context urfave/cli puts above the app's
+		}
+		app = ctx
 		for _, n := range ctx.LocalFlagNames() {
 			if n == name {
 				return ctx
 			}
 		}
 	}
-	return lineage[len(lineage)-1]
+	return app
 }
 
 func globalFlags() []cli.Flag {

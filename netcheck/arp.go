@@ -110,6 +110,9 @@ func openARP(ns *netns.NsHandle, ifname string) (*arpSocket, error) {
 		return nil, fmt.Errorf("%s does not use ARP (no Ethernet address); cannot probe from it", ifname)
 	case a.RawFlags&unix.IFF_UP == 0:
 		return nil, fmt.Errorf("%s is down; cannot probe from it", ifname)
+	case a.RawFlags&unix.IFF_LOWER_UP == 0:
+		// Probes would be dropped and silence would read as "free".
+		return nil, fmt.Errorf("%s has no carrier; cannot probe from it", ifname)
 	}
 	fd, err := inNamespace(ns, func() (int, error) {
 		return unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, int(htons(unix.ETH_P_ARP)))

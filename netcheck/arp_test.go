@@ -62,12 +62,15 @@ func TestProbeErrors(t *testing.T) {
 	t.Parallel()
 	a, _ := twoHosts(t)
 	a.veth("off0", "off0p", nil)
+	a.veth("nc0", "nc0p", nil)
+	a.up("nc0")
 	opts := fastProbe
 	opts.Namespace = a.handle()
-	ip := netip.MustParseAddr("10.77.0.2")
+	var ip netip.Addr
 	for _, c := range []struct{ ifname, ip, want string }{
 		{"nosuch0", "10.77.0.2", "nosuch0 is not a valid interface.  See `ip link show`"},
 		{"off0", "10.77.0.2", "off0 is down; cannot probe from it"},
+		{"nc0", "10.77.0.2", "nc0 has no carrier; cannot probe from it"},
 		{"lo", "10.77.0.2", "lo does not use ARP"},
 		{"abcdefghijklmnop", "10.77.0.2", "longer than 15 characters"},
 		{"a/b", "10.77.0.2", `"a/b" is not a valid interface name`},

@@ -15,12 +15,15 @@ type Change string
 
 // The changes.
 const (
-	LinkChanged  Change = "link_changed" // added, or any attribute changed (state, carrier, MTU, ...)
-	LinkRemoved  Change = "link_removed"
-	AddrAdded    Change = "address_added"
-	AddrRemoved  Change = "address_removed"
-	watchBufSize        = 64
+	LinkChanged Change = "link_changed" // added, or any attribute changed (state, carrier, MTU, ...)
+	LinkRemoved Change = "link_removed"
+	AddrAdded   Change = "address_added"
+	AddrRemoved Change = "address_removed"
 )
+
+// watchBufSize absorbs bursts (a bond flapping its slaves) while the
+// consumer is busy.
+const watchBufSize = 64
 
 // Event is one change the kernel announced. Link is the link's new state
 // for link events; for address events it carries only Index and, when

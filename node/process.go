@@ -203,8 +203,8 @@ func (p *Process) stopOrphan(ctx context.Context, name string, rec runRecord, op
 
 func stopOutcome(name string, rec runRecord, opts StopOptions) error {
 	if rec.Killed && !opts.Force {
-		return fmt.Errorf("node %s did not shut down within %s seconds and was killed: %w",
-			name, Seconds(opts.Timeout), ErrStopTimeout)
+		return fmt.Errorf("node %s did not shut down within %s and was killed: %w",
+			name, opts.Timeout, ErrStopTimeout)
 	}
 	return nil
 }

@@ -102,7 +102,7 @@ func TestStopTimeoutKills(t *testing.T) {
 	}
 	began := time.Now()
 	_, err := f.mgr.Stop(bg, "DC1-S2", StopOptions{Timeout: 300 * time.Millisecond}, func() {})
-	if !errors.Is(err, ErrStopTimeout) || !strings.Contains(err.Error(), "within 0.3 seconds") {
+	if !errors.Is(err, ErrStopTimeout) || !strings.Contains(err.Error(), "within 300ms and was killed") {
 		t.Fatalf("Stop = %v", err)
 	}
 	if waited := time.Since(began); waited < 300*time.Millisecond {

@@ -99,8 +99,10 @@ func nodeStopCommand(g *globals) *cli.Command {
 			"The global --force kills at once without waiting:\n" +
 			"   $ storagegrid --force node stop DC1-S3",
 		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "timeout", Usage: "wait up to `D` (e.g. 2m, 630s) for each node to shut down"},
+			&cli.DurationFlag{Name: "timeout", DefaultText: "runtime.stop_timeout",
+				Usage: "wait up to `D` (e.g. 2m, 630s) for each node to shut down"},
 		},
+		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
 			if !c.Args().Present() {
 				return fail.Usagef("node stop needs NAME... or all (see '%s --help')", c.Command.HelpName)

@@ -78,6 +78,7 @@ func (p *Process) Start(ctx context.Context, name string) error {
 	sup := p.cfg.Supervisor
 	cmd := exec.Command(sup[0], append(sup[1:len(sup):len(sup)], name)...)
 	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Dir = "/" // as daemons do: hold no directory of the caller's busy
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	log.Close()

@@ -397,3 +397,23 @@ func TestExpandPayload(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestStoppingStateWhileWaiting(t *testing.T) {
+	f := newFixture(t, "stubborn", 50*time.Millisecond)
+	f.addNode("DC1-S1")
+	if _, err := f.mgr.Start(bg, "DC1-S1", func() {}); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		_, err := f.mgr.Stop(bg, "DC1-S1", StopOptions{Timeout: 2 * time.Second}, func() {})
+		stopped <- err
+	}()
+	f.waitState("DC1-S1", Stopping)
+	if err := <-stopped; !errors.Is(err, ErrStopTimeout) {
+		t.Errorf("Stop = %v", err)
+	}
+	if st := f.state("DC1-S1"); st != NotRunning {
+		t.Errorf("after stop: %s", st)
+	}
+}

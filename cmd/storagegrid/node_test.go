@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
+
+	"github.com/storagegrid/storagegrid/settings"
 )
 
 // killNodes ends every node a transcript started under root: first as an
@@ -24,5 +27,19 @@ func killNodes(root string) {
 		}
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
 		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// TestExampleSettingsDocumentDefaults keeps contrib/storagegrid.toml honest:
+// it parses, and the runtime and device values it shows are the defaults.
+func TestExampleSettingsDocumentDefaults(t *testing.T) {
+	s, err := settings.Load("../../contrib/storagegrid.toml", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := settings.Defaults()
+	if s.Runtime.Kind != d.Runtime.Kind || s.Runtime.StopTimeout != d.Runtime.StopTimeout ||
+		len(s.Runtime.Process.Payload) != len(d.Runtime.Process.Payload) || s.Devices != d.Devices {
+		t.Errorf("example shows %+v %+v, defaults are %+v %+v", s.Runtime, s.Devices, d.Runtime, d.Devices)
 	}
 }

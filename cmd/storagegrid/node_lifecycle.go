@@ -54,11 +54,7 @@ func nodeStartCommand(g *globals) *cli.Command {
 }
 
 func runNodeStart(c *cli.Context, g *globals, opts *nodeStartOptions) error {
-	mgr, _, err := g.nodeManager()
-	if err != nil {
-		return err
-	}
-	names, err := g.resolveNodes(mgr.Registry(), opts.names)
+	mgr, _, names, err := g.nodesFor(opts.names)
 	if err != nil {
 		return err
 	}
@@ -116,11 +112,7 @@ func nodeStopCommand(g *globals) *cli.Command {
 }
 
 func runNodeStop(c *cli.Context, g *globals, opts *nodeStopOptions) error {
-	mgr, s, err := g.nodeManager()
-	if err != nil {
-		return err
-	}
-	names, err := g.resolveNodes(mgr.Registry(), opts.names)
+	mgr, s, names, err := g.nodesFor(opts.names)
 	if err != nil {
 		return err
 	}

@@ -282,7 +282,9 @@ func countSupervisors(t *testing.T, f *fixture) int {
 }
 
 func TestStopDuringStartWaits(t *testing.T) {
-	f := newFixture(t, "ok", time.Second)
+	// A long settle keeps the start (and its lock) going long enough to
+	// see it on a loaded machine.
+	f := newFixture(t, "ok", 3*time.Second)
 	f.addNode("DC1-S3")
 	startDone := make(chan time.Time, 1)
 	go func() {
@@ -346,6 +348,10 @@ func TestDemoPayload(t *testing.T) {
 	ctx, cancel := context.WithTimeout(bg, 5*time.Second)
 	defer cancel()
 	h, err := CheckHealth(ctx, f.root, "DC1-ADM1")
+	for err != nil && ctx.Err() == nil { // the payload may still be binding its socket
+		time.Sleep(pollEvery)
+		h, err = CheckHealth(ctx, f.root, "DC1-ADM1")
+	}
 	rec := f.record("DC1-ADM1")
 	if err != nil || h.Status != "ok" || h.Node != "DC1-ADM1" || h.PID != rec.Payload.PID {
 		t.Fatalf("health = %+v, %v (payload pid %d)", h, err, rec.Payload.PID)
@@ -406,7 +412,7 @@ func TestStoppingStateWhileWaiting(t *testing.T) {
 	}
 	stopped := make(chan error, 1)
 	go func() {
-		_, err := f.mgr.Stop(bg, "DC1-S1", StopOptions{Timeout: 2 * time.Second}, func() {})
+		_, err := f.mgr.Stop(bg, "DC1-S1", StopOptions{Timeout: 3 * time.Second}, func() {})
 		stopped <- err
 	}()
 	f.waitState("DC1-S1", Stopping)

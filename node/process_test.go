@@ -147,6 +147,9 @@ func TestOrphanedNode(t *testing.T) {
 	if !errors.Is(err, ErrOrphaned) || fail.KindOf(err) != fail.Refused {
 		t.Fatalf("Start of an orphan = %v", err)
 	}
+	if err := f.rt.Start(bg, "DC1-ARC1"); !errors.Is(err, ErrOrphaned) {
+		t.Fatalf("runtime Start of an orphan = %v", err)
+	}
 	out, err := f.mgr.Stop(bg, "DC1-ARC1", StopOptions{Timeout: 5 * time.Second}, func() {})
 	if err != nil || out != Stopped {
 		t.Fatalf("Stop of an orphan = %s, %v", out, err)

@@ -21,8 +21,9 @@ func (r Report) Passed() bool {
 }
 
 // CheckNode checks one node (its config cfg, running or not) against
-// this host's view v: the interface checks, then, when probe is not nil,
-// duplicate-address probes for its static addresses. Only a failure to
+// this host's view v: the interface checks, then, when probe is not nil
+// and the node is not running, duplicate-address probes for its static
+// addresses. Only a failure to
 // probe at all (not root, cancelled) is an error.
 func CheckNode(ctx context.Context, v *View, node string, cfg KeyValues, running bool, probe *ProbeOptions) (Report, error) {
 	rep := Report{Node: node, Running: running, Interfaces: []Finding{}, Addresses: []Finding{}}
@@ -32,7 +33,8 @@ func CheckNode(ctx context.Context, v *View, node string, cfg KeyValues, running
 		return rep, nil
 	}
 	rep.Interfaces = append(rep.Interfaces, Check(v, reqs)...)
-	if probe == nil {
+	if probe == nil || running {
+		// A running node answers for its own addresses.
 		return rep, nil
 	}
 	dups, err := Duplicates(ctx, v, reqs, *probe)

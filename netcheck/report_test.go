@@ -24,7 +24,7 @@ func TestCheckNode(t *testing.T) {
 
 	// Running: the node answers for its own address, nothing to probe.
 	rep, err = CheckNode(context.Background(), v, "DC1-S3", cfg, true, &opts)
-	if err != nil || !rep.Passed() || !rep.Running || len(rep.Addresses) != 0 {
+	if err != nil || !rep.Passed() || !rep.Running || rep.Probed || len(rep.Addresses) != 0 {
 		t.Errorf("running node: %+v, %v", rep, err)
 	}
 

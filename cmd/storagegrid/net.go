@@ -179,7 +179,7 @@ func netCompareCommand(g *globals) *cli.Command {
 			"Exit code 3 when a node would miss an interface.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"},
-				Usage: "the other host's view, from 'storagegrid --output json net show' (`FILE`)"},
+				Usage: "read the other host's view from `FILE` (written there by 'storagegrid --output json net show')"},
 		},
 		Action: func(c *cli.Context) error {
 			// Checked here, not with Required, so that it is a usage

@@ -63,7 +63,7 @@ func (c *nodesCollector) Collect(ctx context.Context) ([]Item, error) {
 
 // Watch reports changes in the nodes directory through inotify. A host
 // without the directory has nothing to watch; the interval still runs.
-func (c *nodesCollector) Watch(ctx context.Context, changed func()) error {
+func (c *nodesCollector) Watch(ctx context.Context, changed, ready func()) error {
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
 		return err
@@ -79,6 +79,7 @@ func (c *nodesCollector) Watch(ctx context.Context, changed func()) error {
 		}
 		return err
 	}
+	ready()
 	go func() {
 		<-ctx.Done()
 		f.Close()

@@ -53,23 +53,16 @@ func TestNodesWatchSeesConfigEdit(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	changed := make(chan struct{}, 8)
 	done := make(chan error)
+	ready := make(chan struct{})
 	go func() {
-		done <- c.(Watcher).Watch(ctx, func() { changed <- struct{}{} })
+		done <- c.(Watcher).Watch(ctx, func() { changed <- struct{}{} }, func() { close(ready) })
 	}()
-	// The watch is set up asynchronously: edit until it is seen.
-	deadline := time.After(2 * time.Second)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-seen:
-	for {
-		select {
-		case <-changed:
-			break seen
-		case <-tick.C:
-			writeConf(t, root, "DC1-S3", "NODE_TYPE = VM_Storage_Node\nMAXIMUM_RAM = 24g\n")
-		case <-deadline:
-			t.Fatal("config edit not reported within 2s")
-		}
+	<-ready
+	writeConf(t, root, "DC1-S3", "NODE_TYPE = VM_Storage_Node\nMAXIMUM_RAM = 24g\n")
+	select {
+	case <-changed:
+	case <-time.After(2 * time.Second):
+		t.Fatal("config edit not reported within 2s")
 	}
 	cancel()
 	if err := <-done; err != nil {

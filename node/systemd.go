@@ -93,7 +93,7 @@ func (s *Systemd) Start(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("node %s: start %s: %w", name, unit, err)
 	}
-	if err := jobError("start", unit, res); err != nil {
+	if err := jobResultError("start", unit, res); err != nil {
 		return fmt.Errorf("node %s: %w", name, err)
 	}
 	return s.settled(ctx, c, name, unit)
@@ -136,7 +136,7 @@ func (s *Systemd) Stop(ctx context.Context, name string, opts StopOptions) error
 		return err
 	}
 	if opts.Force {
-		if err := kill(ctx, c, unit); err != nil {
+		if err := killUnit(ctx, c, unit); err != nil {
 			return fmt.Errorf("node %s: %w", name, err)
 		}
 	}
@@ -151,13 +151,13 @@ func (s *Systemd) Stop(ctx context.Context, name string, opts StopOptions) error
 		expired = t.C
 	}
 	res, err := s.await(ctx, c, ch, expired)
-	if errors.Is(err, errExpired) {
+	if errors.Is(err, errWaitExpired) {
 		return s.killAfterTimeout(ctx, c, ch, name, unit, opts.Timeout)
 	}
 	if err != nil {
 		return fmt.Errorf("node %s: stop %s: %w", name, unit, err)
 	}
-	if err := jobError("stop", unit, res); err != nil {
+	if err := jobResultError("stop", unit, res); err != nil {
 		return fmt.Errorf("node %s: %w", name, err)
 	}
 	return nil
@@ -168,16 +168,21 @@ func (s *Systemd) Stop(ctx context.Context, name string, opts StopOptions) error
 // drained. The timeout is an error even when the kill worked, because the
 // node did not shut down cleanly.
 func (s *Systemd) killAfterTimeout(ctx context.Context, c *sdbus.Conn, ch <-chan string, name, unit string, timeout time.Duration) error {
-	if err := kill(ctx, c, unit); err != nil {
-		return fmt.Errorf("node %s: did not stop within %v, and %w", name, timeout, err)
+	if err := killUnit(ctx, c, unit); err != nil {
+		return fmt.Errorf("node %s: did not stop within %s, and %w", name, seconds(timeout), err)
 	}
 	grace := time.NewTimer(s.killGrace)
 	defer grace.Stop()
 	if _, err := s.await(ctx, c, ch, grace.C); err != nil {
-		return fmt.Errorf("node %s: did not stop within %v; sent SIGKILL to %s, still not stopped: %w",
-			name, timeout, unit, err)
+		return fmt.Errorf("node %s: did not stop within %s; sent SIGKILL to %s, still not stopped: %w",
+			name, seconds(timeout), unit, err)
 	}
-	return fmt.Errorf("node %s: did not stop within %v; killed %s with SIGKILL", name, timeout, unit)
+	return fmt.Errorf("node %s: did not stop within %s; killed %s with SIGKILL", name, seconds(timeout), unit)
+}
+
+// seconds spells a timeout as the runbook does: "630 seconds".
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " seconds"
 }
 
 // State maps the unit's ActiveState to a run state.
@@ -226,12 +231,12 @@ func (s *Systemd) unitState(ctx context.Context, c *sdbus.Conn, unit string) (ac
 	return active, sub, nil
 }
 
-// errExpired marks a wait that ran out of its own time limit.
-var errExpired = errors.New("time limit reached")
+// errWaitExpired marks a wait that ran out of its own time limit.
+var errWaitExpired = errors.New("time limit reached")
 
 // await waits for a job result on ch. A result can only come over a live
 // connection, so it also gives up when the bus went away; expired (may be
-// nil) ends the wait with errExpired. ch is buffered, so an abandoned
+// nil) ends the wait with errWaitExpired. ch is buffered, so an abandoned
 // result never blocks go-systemd's signal dispatch.
 func (s *Systemd) await(ctx context.Context, c *sdbus.Conn, ch <-chan string, expired <-chan time.Time) (string, error) {
 	tick := time.NewTicker(s.poll)
@@ -241,7 +246,7 @@ func (s *Systemd) await(ctx context.Context, c *sdbus.Conn, ch <-chan string, ex
 		case res := <-ch:
 			return res, nil
 		case <-expired:
-			return "", errExpired
+			return "", errWaitExpired
 		case <-ctx.Done():
 			return "", ctx.Err()
 		case <-tick.C:
@@ -252,17 +257,17 @@ func (s *Systemd) await(ctx context.Context, c *sdbus.Conn, ch <-chan string, ex
 	}
 }
 
-// jobError turns a job result into an error; "done" is success.
-func jobError(verb, unit, result string) error {
+// jobResultError turns a job result into an error; "done" is success.
+func jobResultError(verb, unit, result string) error {
 	if result == "done" {
 		return nil
 	}
 	return fmt.Errorf("%s job for %s ended with result %q; see 'journalctl -u %s'", verb, unit, result, unit)
 }
 
-// kill sends SIGKILL to every process of the unit. A unit with nothing
+// killUnit sends SIGKILL to every process of the unit. A unit with nothing
 // left to kill is fine.
-func kill(ctx context.Context, c *sdbus.Conn, unit string) error {
+func killUnit(ctx context.Context, c *sdbus.Conn, unit string) error {
 	err := c.KillUnitWithTarget(ctx, unit, sdbus.All, int32(syscall.SIGKILL))
 	var de dbus.Error
 	if errors.As(err, &de) && de.Name == errNoSuchProcess {
@@ -304,7 +309,7 @@ func (s *Systemd) connect(ctx context.Context, name string) (*sdbus.Conn, error)
 		// to ctx: godbus closes a connection when its context ends.
 		c, err = sdbus.NewWithContext(context.Background())
 	} else {
-		c, err = sdbus.NewConnection(func() (*dbus.Conn, error) { return dialBus(s.address) })
+		c, err = sdbus.NewConnection(func() (*dbus.Conn, error) { return dialSystemdBus(s.address) })
 	}
 	if err != nil {
 		return nil, fmt.Errorf("node %s: connect to systemd on %s: %w", name, s.busName(), err)
@@ -313,9 +318,9 @@ func (s *Systemd) connect(ctx context.Context, name string) (*sdbus.Conn, error)
 	return c, nil
 }
 
-// dialBus opens and authenticates a private connection to address, as
+// dialSystemdBus opens and authenticates a private connection to address, as
 // go-systemd does for the system bus.
-func dialBus(address string) (*dbus.Conn, error) {
+func dialSystemdBus(address string) (*dbus.Conn, error) {
 	conn, err := dbus.Dial(address)
 	if err != nil {
 		return nil, err

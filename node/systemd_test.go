@@ -43,15 +43,15 @@ func newSystemdFixture(t *testing.T) *systemdFixture {
 	return &systemdFixture{bus: bus, mgr: mgr, rt: rt}
 }
 
-func testCtx(t *testing.T) context.Context {
+func systemdCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func wantState(t *testing.T, rt Runtime, name string, want RunState) {
+func wantSystemdState(t *testing.T, rt Runtime, name string, want RunState) {
 	t.Helper()
-	got, err := rt.State(testCtx(t), name)
+	got, err := rt.State(systemdCtx(t), name)
 	if err != nil {
 		t.Fatalf("State(%s): %v", name, err)
 	}
@@ -60,7 +60,7 @@ func wantState(t *testing.T, rt Runtime, name string, want RunState) {
 	}
 }
 
-func wantErr(t *testing.T, err error, parts ...string) {
+func wantSystemdErr(t *testing.T, err error, parts ...string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("got no error, want one containing %q", parts)
@@ -74,23 +74,23 @@ func wantErr(t *testing.T, err error, parts ...string) {
 
 func TestSystemdStartStop(t *testing.T) {
 	f := newSystemdFixture(t)
-	ctx := testCtx(t)
+	ctx := systemdCtx(t)
 	const unit = "storagegrid-node@DC1-S3.service"
 
-	wantState(t, f.rt, "DC1-S3", NotRunning)
+	wantSystemdState(t, f.rt, "DC1-S3", NotRunning)
 	if err := f.rt.Start(ctx, "DC1-S3"); err != nil {
 		t.Fatal(err)
 	}
-	wantState(t, f.rt, "DC1-S3", Running)
+	wantSystemdState(t, f.rt, "DC1-S3", Running)
 	if active, sub := f.mgr.State(unit); active != "active" || sub != "running" {
 		t.Fatalf("manager has %s in %s/%s, want active/running", unit, active, sub)
 	}
-	wantState(t, f.rt, "DC1-S2", NotRunning) // other instances untouched
+	wantSystemdState(t, f.rt, "DC1-S2", NotRunning) // other instances untouched
 
 	if err := f.rt.Stop(ctx, "DC1-S3", StopOptions{Timeout: 10 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	wantState(t, f.rt, "DC1-S3", NotRunning)
+	wantSystemdState(t, f.rt, "DC1-S3", NotRunning)
 	if kills := f.mgr.Kills(unit); len(kills) != 0 {
 		t.Fatalf("a clean stop sent signals %v", kills)
 	}
@@ -102,7 +102,7 @@ func TestSystemdStartStop(t *testing.T) {
 
 func TestSystemdStartRunningAndStopStopped(t *testing.T) {
 	f := newSystemdFixture(t)
-	ctx := testCtx(t)
+	ctx := systemdCtx(t)
 	if err := f.rt.Stop(ctx, "DC1-GW1", StopOptions{Timeout: time.Second}); err != nil {
 		t.Fatalf("stopping a stopped node: %v", err)
 	}
@@ -114,7 +114,7 @@ func TestSystemdStartRunningAndStopStopped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wantState(t, f.rt, "DC1-GW1", Running)
+	wantSystemdState(t, f.rt, "DC1-GW1", Running)
 }
 
 func TestSystemdStateMapping(t *testing.T) {
@@ -132,16 +132,16 @@ func TestSystemdStateMapping(t *testing.T) {
 		{"failed", NotRunning},
 	} {
 		f.mgr.SetState(unit, c.active, "x")
-		wantState(t, f.rt, name, c.want)
+		wantSystemdState(t, f.rt, name, c.want)
 	}
 	f.mgr.SetState(unit, "maintenance", "x")
-	_, err := f.rt.State(testCtx(t), name)
-	wantErr(t, err, "node DC1-ADM1", unit, `"maintenance"`)
+	_, err := f.rt.State(systemdCtx(t), name)
+	wantSystemdErr(t, err, "node DC1-ADM1", unit, `"maintenance"`)
 }
 
 func TestSystemdForceStop(t *testing.T) {
 	f := newSystemdFixture(t)
-	ctx := testCtx(t)
+	ctx := systemdCtx(t)
 	const unit = "storagegrid-node@DC1-S1.service"
 	if err := f.rt.Start(ctx, "DC1-S1"); err != nil {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ func TestSystemdForceStop(t *testing.T) {
 	if err := f.rt.Stop(ctx, "DC1-S1", StopOptions{Timeout: time.Hour, Force: true}); err != nil {
 		t.Fatal(err)
 	}
-	wantState(t, f.rt, "DC1-S1", NotRunning)
+	wantSystemdState(t, f.rt, "DC1-S1", NotRunning)
 	if kills := f.mgr.Kills(unit); len(kills) != 1 || kills[0] != int32(syscall.SIGKILL) {
 		t.Fatalf("signals sent = %v, want one SIGKILL", kills)
 	}
@@ -163,7 +163,7 @@ func TestSystemdForceStop(t *testing.T) {
 
 func TestSystemdStopTimeout(t *testing.T) {
 	f := newSystemdFixture(t)
-	ctx := testCtx(t)
+	ctx := systemdCtx(t)
 	const unit = "storagegrid-node@DC1-ARC1.service"
 	if err := f.rt.Start(ctx, "DC1-ARC1"); err != nil {
 		t.Fatal(err)
@@ -171,7 +171,7 @@ func TestSystemdStopTimeout(t *testing.T) {
 	f.mgr.HangStop(unit)
 	began := time.Now()
 	err := f.rt.Stop(ctx, "DC1-ARC1", StopOptions{Timeout: 200 * time.Millisecond})
-	wantErr(t, err, "node DC1-ARC1", "did not stop within 200ms", "SIGKILL", unit)
+	wantSystemdErr(t, err, "node DC1-ARC1", "did not stop within 0.2 seconds", "SIGKILL", unit)
 	if fail.KindOf(err) != fail.Failed {
 		t.Fatalf("timeout error kind = %v, want Failed (exit 1)", fail.KindOf(err))
 	}
@@ -181,12 +181,12 @@ func TestSystemdStopTimeout(t *testing.T) {
 	if kills := f.mgr.Kills(unit); len(kills) != 1 || kills[0] != int32(syscall.SIGKILL) {
 		t.Fatalf("signals sent = %v, want one SIGKILL", kills)
 	}
-	wantState(t, f.rt, "DC1-ARC1", NotRunning)
+	wantSystemdState(t, f.rt, "DC1-ARC1", NotRunning)
 }
 
 func TestSystemdStopCancelled(t *testing.T) {
 	f := newSystemdFixture(t)
-	if err := f.rt.Start(testCtx(t), "DC1-S2"); err != nil {
+	if err := f.rt.Start(systemdCtx(t), "DC1-S2"); err != nil {
 		t.Fatal(err)
 	}
 	f.mgr.HangStop("storagegrid-node@DC1-S2.service")
@@ -196,25 +196,25 @@ func TestSystemdStopCancelled(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Stop with a cancelled context = %v, want the context's error", err)
 	}
-	wantState(t, f.rt, "DC1-S2", Stopping)
+	wantSystemdState(t, f.rt, "DC1-S2", Stopping)
 }
 
 func TestSystemdFailedStart(t *testing.T) {
 	f := newSystemdFixture(t)
 	const unit = "storagegrid-node@DC1-S3.service"
 	f.mgr.FailStart(unit)
-	err := f.rt.Start(testCtx(t), "DC1-S3")
-	wantErr(t, err, "node DC1-S3", "start job for "+unit, `result "failed"`, "journalctl -u "+unit)
-	wantState(t, f.rt, "DC1-S3", NotRunning)
+	err := f.rt.Start(systemdCtx(t), "DC1-S3")
+	wantSystemdErr(t, err, "node DC1-S3", "start job for "+unit, `result "failed"`, "journalctl -u "+unit)
+	wantSystemdState(t, f.rt, "DC1-S3", NotRunning)
 }
 
 func TestSystemdPayloadExitsAtOnce(t *testing.T) {
 	f := newSystemdFixture(t)
 	const unit = "storagegrid-node@DC1-S3.service"
 	f.mgr.ExitAtOnce(unit)
-	err := f.rt.Start(testCtx(t), "DC1-S3")
-	wantErr(t, err, "node DC1-S3", "exited at once", unit, "failed")
-	wantState(t, f.rt, "DC1-S3", NotRunning)
+	err := f.rt.Start(systemdCtx(t), "DC1-S3")
+	wantSystemdErr(t, err, "node DC1-S3", "exited at once", unit, "failed")
+	wantSystemdState(t, f.rt, "DC1-S3", NotRunning)
 }
 
 func TestSystemdUnitNotInstalled(t *testing.T) {
@@ -234,15 +234,15 @@ func TestSystemdUnitNotInstalled(t *testing.T) {
 	rt := NewSystemd(bus.Address)
 	defer rt.Close()
 
-	_, err = rt.State(testCtx(t), "DC1-S3")
-	wantErr(t, err, "node DC1-S3", "storagegrid-node@DC1-S3.service not found", "contrib/systemd/storagegrid-node@.service")
-	err = rt.Start(testCtx(t), "DC1-S3")
-	wantErr(t, err, "node DC1-S3", "not found")
+	_, err = rt.State(systemdCtx(t), "DC1-S3")
+	wantSystemdErr(t, err, "node DC1-S3", "storagegrid-node@DC1-S3.service not found", "contrib/systemd/storagegrid-node@.service")
+	err = rt.Start(systemdCtx(t), "DC1-S3")
+	wantSystemdErr(t, err, "node DC1-S3", "not found")
 }
 
 func TestSystemdInvalidName(t *testing.T) {
 	f := newSystemdFixture(t)
-	ctx := testCtx(t)
+	ctx := systemdCtx(t)
 	for _, name := range []string{"", "../etc", "a/b", "1DC", "-DC", "DC1_S3", "DC1.S3", "DC1 S3",
 		strings.Repeat("A", 33)} {
 		if err := f.rt.Start(ctx, name); fail.KindOf(err) != fail.Usage {
@@ -262,12 +262,12 @@ func TestSystemdInvalidName(t *testing.T) {
 	if err := f.rt.Start(ctx, long); err != nil {
 		t.Fatalf("Start(%q): %v", long, err)
 	}
-	wantState(t, f.rt, long, Running)
+	wantSystemdState(t, f.rt, long, Running)
 }
 
 func TestSystemdBusGone(t *testing.T) {
 	f := newSystemdFixture(t)
-	ctx := testCtx(t)
+	ctx := systemdCtx(t)
 	if err := f.rt.Start(ctx, "DC1-S3"); err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestSystemdBusGone(t *testing.T) {
 	for {
 		_, err := f.rt.State(ctx, "DC1-S3")
 		if err != nil {
-			wantErr(t, err, "node DC1-S3")
+			wantSystemdErr(t, err, "node DC1-S3")
 			break
 		}
 		if time.Now().After(deadline) {
@@ -287,14 +287,14 @@ func TestSystemdBusGone(t *testing.T) {
 	// Once the connection is seen gone, a new one is dialled and fails
 	// naming the bus.
 	err := f.rt.Start(ctx, "DC1-S3")
-	wantErr(t, err, "node DC1-S3", "connect to systemd on "+f.bus.Address)
+	wantSystemdErr(t, err, "node DC1-S3", "connect to systemd on "+f.bus.Address)
 	err = f.rt.Stop(ctx, "DC1-S3", StopOptions{Timeout: time.Second})
-	wantErr(t, err, "node DC1-S3", f.bus.Address)
+	wantSystemdErr(t, err, "node DC1-S3", f.bus.Address)
 }
 
 func TestSystemdBusGoneDuringStop(t *testing.T) {
 	f := newSystemdFixture(t)
-	ctx := testCtx(t)
+	ctx := systemdCtx(t)
 	if err := f.rt.Start(ctx, "DC1-S3"); err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestSystemdBusGoneDuringStop(t *testing.T) {
 	f.bus.Kill()
 	select {
 	case err := <-done:
-		wantErr(t, err, "node DC1-S3", "lost the connection to systemd on "+f.bus.Address)
+		wantSystemdErr(t, err, "node DC1-S3", "lost the connection to systemd on "+f.bus.Address)
 	case <-time.After(10 * time.Second):
 		t.Fatal("Stop still waits for a job result after the bus died")
 	}

@@ -12,10 +12,10 @@ import (
 	"github.com/storagegrid/storagegrid/settings"
 )
 
-const unitFile = "../contrib/systemd/" + UnitTemplate
+const systemdUnitFile = "../contrib/systemd/" + UnitTemplate
 
-// unitKeys reads a unit file into section.key -> values.
-func unitKeys(t *testing.T, path string) map[string][]string {
+// readUnitKeys reads a unit file into section.key -> values.
+func readUnitKeys(t *testing.T, path string) map[string][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -48,7 +48,7 @@ func unitKeys(t *testing.T, path string) map[string][]string {
 // TestSystemdUnitFile holds the unit to what the runtime and the runbook
 // rely on, and keeps out the hardening that would hide block devices.
 func TestSystemdUnitFile(t *testing.T) {
-	keys := unitKeys(t, unitFile)
+	keys := readUnitKeys(t, systemdUnitFile)
 	stop := int(settings.Defaults().Runtime.StopTimeout.Seconds())
 	for key, want := range map[string]string{
 		"Service.ExecStart":      "/usr/bin/storagegrid node run-payload %i",
@@ -58,13 +58,13 @@ func TestSystemdUnitFile(t *testing.T) {
 		"Service.Type":           "exec",
 	} {
 		if got := keys[key]; len(got) != 1 || got[0] != want {
-			t.Errorf("%s: %s = %q, want %q", unitFile, key, got, want)
+			t.Errorf("%s: %s = %q, want %q", systemdUnitFile, key, got, want)
 		}
 	}
 	for _, key := range []string{"Service.PrivateDevices", "Service.DevicePolicy", "Service.DeviceAllow",
 		"Service.ProtectClock", "Service.PrivateNetwork", "Service.User", "Service.DynamicUser"} {
 		if v, ok := keys[key]; ok {
-			t.Errorf("%s: %s = %q would cut the node off its devices or network", unitFile, key, v)
+			t.Errorf("%s: %s = %q would cut the node off its devices or network", systemdUnitFile, key, v)
 		}
 	}
 }
@@ -76,7 +76,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	if err != nil {
 		t.Skip("needs systemd-analyze (Debian package systemd)")
 	}
-	data, err := os.ReadFile(unitFile)
+	data, err := os.ReadFile(systemdUnitFile)
 	if err != nil {
 		t.Fatal(err)
 	}

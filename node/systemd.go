@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"sync"
 	"syscall"
@@ -21,10 +20,6 @@ import (
 // instance per node: storagegrid-node@DC1-S3.service. The unit file is in
 // contrib/systemd.
 const UnitTemplate = "storagegrid-node@.service"
-
-// systemdNodeName is the node-name rule, checked again here because the
-// name becomes a unit name and a D-Bus object path.
-var systemdNodeName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,31}$`)
 
 // errNoSuchProcess is what systemd answers when KillUnit finds nothing to
 // signal: the unit already ended, which is what a kill wants anyway.
@@ -169,20 +164,15 @@ func (s *Systemd) Stop(ctx context.Context, name string, opts StopOptions) error
 // node did not shut down cleanly.
 func (s *Systemd) killAfterTimeout(ctx context.Context, c *sdbus.Conn, ch <-chan string, name, unit string, timeout time.Duration) error {
 	if err := killUnit(ctx, c, unit); err != nil {
-		return fmt.Errorf("node %s: did not stop within %s, and %w", name, seconds(timeout), err)
+		return fmt.Errorf("node %s: did not stop within %s seconds, and %w", name, Seconds(timeout), err)
 	}
 	grace := time.NewTimer(s.killGrace)
 	defer grace.Stop()
 	if _, err := s.await(ctx, c, ch, grace.C); err != nil {
-		return fmt.Errorf("node %s: did not stop within %s; sent SIGKILL to %s, still not stopped: %w",
-			name, seconds(timeout), unit, err)
+		return fmt.Errorf("node %s: did not stop within %s seconds; sent SIGKILL to %s, still not stopped: %w",
+			name, Seconds(timeout), unit, err)
 	}
-	return fmt.Errorf("node %s: did not stop within %s; killed %s with SIGKILL", name, seconds(timeout), unit)
-}
-
-// seconds spells a timeout as the runbook does: "630 seconds".
-func seconds(d time.Duration) string {
-	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " seconds"
+	return fmt.Errorf("node %s: did not stop within %s seconds; killed %s with SIGKILL", name, Seconds(timeout), unit)
 }
 
 // State maps the unit's ActiveState to a run state.
@@ -279,10 +269,11 @@ func killUnit(ctx context.Context, c *sdbus.Conn, unit string) error {
 	return nil
 }
 
-// systemdUnit checks the node name and returns its unit name.
+// systemdUnit checks the node name, which becomes part of a unit name and
+// a D-Bus object path, and returns its unit name.
 func systemdUnit(name string) (string, error) {
-	if !systemdNodeName.MatchString(name) {
-		return "", fail.Usagef("invalid node name %q: must start with a letter, use only A-Z, a-z, 0-9 and '-', at most 32 characters", name)
+	if err := ValidName(name); err != nil {
+		return "", fail.With(fail.Usage, err)
 	}
 	return "storagegrid-node@" + name + ".service", nil
 }

@@ -70,7 +70,9 @@ func (s *Systemd) Close() error {
 }
 
 // Start starts the node's unit and waits for its start job. A unit that
-// is no longer running soon after is reported as exiting at once.
+// is no longer running soon after is reported as exiting at once. A
+// running unit is left alone; one being stopped is refused, as the process
+// runtime does, rather than turned into a restart.
 func (s *Systemd) Start(ctx context.Context, name string) error {
 	unit, err := systemdUnit(name)
 	if err != nil {
@@ -79,6 +81,14 @@ func (s *Systemd) Start(ctx context.Context, name string) error {
 	c, err := s.connect(ctx, name)
 	if err != nil {
 		return err
+	}
+	switch st, err := s.State(ctx, name); {
+	case err != nil:
+		return err
+	case st == Running || st == Starting:
+		return nil
+	case st == Stopping:
+		return fmt.Errorf("node %s is stopping; start it once it has stopped", name)
 	}
 	ch := make(chan string, 1)
 	if _, err := c.StartUnitContext(ctx, unit, "replace", ch); err != nil {

@@ -117,6 +117,20 @@ func TestSystemdStartRunningAndStopStopped(t *testing.T) {
 	wantSystemdState(t, f.rt, "DC1-GW1", Running)
 }
 
+func TestSystemdStartWhileStopping(t *testing.T) {
+	f := newSystemdFixture(t)
+	const unit = "storagegrid-node@DC1-S1.service"
+	f.mgr.SetState(unit, "deactivating", "stop-sigterm")
+	err := f.rt.Start(systemdCtx(t), "DC1-S1")
+	wantSystemdErr(t, err, "node DC1-S1 is stopping")
+	if calls := f.mgr.Calls(); len(calls) != 0 {
+		t.Fatalf("a start of a stopping node reached systemd: %q", calls)
+	}
+	if active, _ := f.mgr.State(unit); active != "deactivating" {
+		t.Fatalf("%s is %s after the refused start, want deactivating", unit, active)
+	}
+}
+
 func TestSystemdStateMapping(t *testing.T) {
 	f := newSystemdFixture(t)
 	const name, unit = "DC1-ADM1", "storagegrid-node@DC1-ADM1.service"

@@ -74,11 +74,7 @@ func (s *Systemd) Close() error {
 // running unit is left alone; one being stopped is refused, as the process
 // runtime does, rather than turned into a restart.
 func (s *Systemd) Start(ctx context.Context, name string) error {
-	unit, err := systemdUnit(name)
-	if err != nil {
-		return err
-	}
-	c, err := s.connect(ctx, name)
+	unit, c, err := s.open(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -132,11 +128,7 @@ func (s *Systemd) settled(ctx context.Context, c *sdbus.Conn, name, unit string)
 // for the stop job, then kills the unit with SIGKILL and reports the
 // timeout. With opts.Force it kills at once and then stops the unit.
 func (s *Systemd) Stop(ctx context.Context, name string, opts StopOptions) error {
-	unit, err := systemdUnit(name)
-	if err != nil {
-		return err
-	}
-	c, err := s.connect(ctx, name)
+	unit, c, err := s.open(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -187,11 +179,7 @@ func (s *Systemd) killAfterTimeout(ctx context.Context, c *sdbus.Conn, ch <-chan
 
 // State maps the unit's ActiveState to a run state.
 func (s *Systemd) State(ctx context.Context, name string) (RunState, error) {
-	unit, err := systemdUnit(name)
-	if err != nil {
-		return "", err
-	}
-	c, err := s.connect(ctx, name)
+	unit, c, err := s.open(ctx, name)
 	if err != nil {
 		return "", err
 	}
@@ -286,6 +274,16 @@ func systemdUnit(name string) (string, error) {
 		return "", fail.With(fail.Usage, err)
 	}
 	return "storagegrid-node@" + name + ".service", nil
+}
+
+// open checks the node name and returns its unit and a live connection.
+func (s *Systemd) open(ctx context.Context, name string) (string, *sdbus.Conn, error) {
+	unit, err := systemdUnit(name)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := s.connect(ctx, name)
+	return unit, c, err
 }
 
 // connect returns the shared connection, dialling anew when there is none

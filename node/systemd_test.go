@@ -43,6 +43,15 @@ func newSystemdFixture(t *testing.T) *systemdFixture {
 	return &systemdFixture{bus: bus, mgr: mgr, rt: rt}
 }
 
+// running starts the node and returns its unit name.
+func (f *systemdFixture) running(t *testing.T, name string) string {
+	t.Helper()
+	if err := f.rt.Start(systemdCtx(t), name); err != nil {
+		t.Fatal(err)
+	}
+	return "storagegrid-node@" + name + ".service"
+}
+
 func systemdCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
@@ -156,10 +165,7 @@ func TestSystemdStateMapping(t *testing.T) {
 func TestSystemdForceStop(t *testing.T) {
 	f := newSystemdFixture(t)
 	ctx := systemdCtx(t)
-	const unit = "storagegrid-node@DC1-S1.service"
-	if err := f.rt.Start(ctx, "DC1-S1"); err != nil {
-		t.Fatal(err)
-	}
+	unit := f.running(t, "DC1-S1")
 	// Only the kill can end it: a stop that waited would hang.
 	f.mgr.HangStop(unit)
 	if err := f.rt.Stop(ctx, "DC1-S1", StopOptions{Timeout: time.Hour, Force: true}); err != nil {
@@ -178,10 +184,7 @@ func TestSystemdForceStop(t *testing.T) {
 func TestSystemdStopTimeout(t *testing.T) {
 	f := newSystemdFixture(t)
 	ctx := systemdCtx(t)
-	const unit = "storagegrid-node@DC1-ARC1.service"
-	if err := f.rt.Start(ctx, "DC1-ARC1"); err != nil {
-		t.Fatal(err)
-	}
+	unit := f.running(t, "DC1-ARC1")
 	f.mgr.HangStop(unit)
 	began := time.Now()
 	err := f.rt.Stop(ctx, "DC1-ARC1", StopOptions{Timeout: 200 * time.Millisecond})
@@ -200,10 +203,7 @@ func TestSystemdStopTimeout(t *testing.T) {
 
 func TestSystemdStopCancelled(t *testing.T) {
 	f := newSystemdFixture(t)
-	if err := f.rt.Start(systemdCtx(t), "DC1-S2"); err != nil {
-		t.Fatal(err)
-	}
-	f.mgr.HangStop("storagegrid-node@DC1-S2.service")
+	f.mgr.HangStop(f.running(t, "DC1-S2"))
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	err := f.rt.Stop(ctx, "DC1-S2", StopOptions{Timeout: time.Hour})
@@ -213,22 +213,23 @@ func TestSystemdStopCancelled(t *testing.T) {
 	wantSystemdState(t, f.rt, "DC1-S2", Stopping)
 }
 
-func TestSystemdFailedStart(t *testing.T) {
-	f := newSystemdFixture(t)
+// TestSystemdStartFails covers a start job that fails and a payload that
+// exits right after a successful start job.
+func TestSystemdStartFails(t *testing.T) {
 	const unit = "storagegrid-node@DC1-S3.service"
-	f.mgr.FailStart(unit)
-	err := f.rt.Start(systemdCtx(t), "DC1-S3")
-	wantSystemdErr(t, err, "node DC1-S3", "start job for "+unit, `result "failed"`, "journalctl -u "+unit)
-	wantSystemdState(t, f.rt, "DC1-S3", NotRunning)
-}
-
-func TestSystemdPayloadExitsAtOnce(t *testing.T) {
-	f := newSystemdFixture(t)
-	const unit = "storagegrid-node@DC1-S3.service"
-	f.mgr.ExitAtOnce(unit)
-	err := f.rt.Start(systemdCtx(t), "DC1-S3")
-	wantSystemdErr(t, err, "node DC1-S3", "exited at once", unit, "failed")
-	wantSystemdState(t, f.rt, "DC1-S3", NotRunning)
+	for _, c := range []struct {
+		how  func(*systemdtest.Manager, string)
+		want []string
+	}{
+		{(*systemdtest.Manager).FailStart, []string{"start job for " + unit, `result "failed"`, "journalctl -u " + unit}},
+		{(*systemdtest.Manager).ExitAtOnce, []string{"exited at once", unit, "failed"}},
+	} {
+		f := newSystemdFixture(t)
+		c.how(f.mgr, unit)
+		err := f.rt.Start(systemdCtx(t), "DC1-S3")
+		wantSystemdErr(t, err, append(c.want, "node DC1-S3")...)
+		wantSystemdState(t, f.rt, "DC1-S3", NotRunning)
+	}
 }
 
 func TestSystemdUnitNotInstalled(t *testing.T) {
@@ -309,14 +310,12 @@ func TestSystemdBusGone(t *testing.T) {
 func TestSystemdBusGoneDuringStop(t *testing.T) {
 	f := newSystemdFixture(t)
 	ctx := systemdCtx(t)
-	if err := f.rt.Start(ctx, "DC1-S3"); err != nil {
-		t.Fatal(err)
-	}
-	f.mgr.HangStop("storagegrid-node@DC1-S3.service")
+	unit := f.running(t, "DC1-S3")
+	f.mgr.HangStop(unit)
 	done := make(chan error, 1)
 	go func() { done <- f.rt.Stop(ctx, "DC1-S3", StopOptions{Timeout: time.Hour}) }()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if active, _ := f.mgr.State("storagegrid-node@DC1-S3.service"); active == "deactivating" {
+		if active, _ := f.mgr.State(unit); active == "deactivating" {
 			break
 		}
 		if time.Now().After(deadline) {

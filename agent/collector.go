@@ -9,6 +9,7 @@ import (
 
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/node"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
@@ -29,6 +30,8 @@ type Sources struct {
 	Netns string        // network namespace to inspect; "" is the agent's own
 	// HostID is the id the agent reports as (the host entity's id).
 	HostID string
+	// Runtime reports nodes' run states; nil leaves run_state out.
+	Runtime node.Runtime
 }
 
 // Collector reads one aspect of the host. Collectors are registered by

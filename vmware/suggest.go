@@ -28,7 +28,7 @@ func closest(name string, names []string, n int) []int {
 	sort.SliceStable(cands, func(a, b int) bool { return cands[a].d < cands[b].d })
 	out := make([]int, 0, n)
 	for _, c := range cands {
-		if len(out) == n {
+		if len(out) == n || c.d > cands[0].d {
 			break
 		}
 		out = append(out, c.i)

@@ -172,6 +172,28 @@ func (s *Sim) Deny(method, kind, object, privilege string) error {
 	return nil
 }
 
+// DenyAutostart makes ReconfigureAutostart on the host's autostart manager
+// fail with NoPermission for Host.Config.AutoStart on the host.
+func (s *Sim) DenyAutostart(host string) error {
+	ref, err := s.Ref("HostSystem", host)
+	if err != nil {
+		return err
+	}
+	mgr := *s.model.Map().Get(ref).(*simulator.HostSystem).ConfigManager.AutoStartManager
+	s.model.Service.AddFaultRule(&simulator.FaultInjectionRule{
+		MethodName:              "ReconfigureAutostart",
+		ObjectType:              "HostAutoStartManager",
+		ObjectName:              "*",
+		InclusionPropertyFilter: func(obj mo.Reference) bool { return obj.Reference() == mgr },
+		Probability:             1,
+		FaultType:               simulator.FaultTypeCustom,
+		Fault:                   &types.NoPermission{Object: &ref, PrivilegeId: "Host.Config.AutoStart"},
+		Message:                 "Permission to perform this operation was denied.",
+		Enabled:                 true,
+	})
+	return nil
+}
+
 // AutoStart reads the host's autostart configuration through the API.
 func (s *Sim) AutoStart(ctx context.Context, host string) (types.HostAutoStartManagerConfig, error) {
 	ref, err := s.Ref("HostSystem", host)

@@ -28,7 +28,13 @@ type VMAutostart struct {
 	StartOrder       int    `json:"start_order"`         // -1: any order
 	StopAction       string `json:"stop_action"`
 	WaitForHeartbeat string `json:"wait_for_heartbeat"` // yes, no or systemDefault
-	Changed          bool   `json:"changed"`
+}
+
+// VMAutostartChange is a VM's new settings and whether they differ from
+// the old ones.
+type VMAutostartChange struct {
+	VMAutostart
+	Changed bool `json:"changed"`
 }
 
 // Starts reports whether the host powers the VM on when it starts
@@ -49,8 +55,8 @@ type HostAutostart struct {
 
 // AutostartChange is what autostart enable or disable did.
 type AutostartChange struct {
-	HostsEnabled []string      `json:"hosts_enabled"` // hosts whose autostart was off and is now on
-	VMs          []VMAutostart `json:"vms"`
+	HostsEnabled []string            `json:"hosts_enabled"` // hosts whose autostart was off and is now on
+	VMs          []VMAutostartChange `json:"vms"`
 }
 
 // EnableAutostart sets each VM to power on with its host, and turns on the
@@ -131,7 +137,7 @@ func (c *Client) reconfigure(ctx context.Context, args []string, set func(int, t
 	if err := checkOrder(batches, cfgs, order); err != nil {
 		return nil, err
 	}
-	ch := &AutostartChange{HostsEnabled: []string{}, VMs: []VMAutostart{}}
+	ch := &AutostartChange{HostsEnabled: []string{}, VMs: []VMAutostartChange{}}
 	for i, b := range batches {
 		if err := c.reconfigureHost(ctx, inv, b, cfgs[b.host.ref], set, ch); err != nil {
 			if i > 0 {
@@ -153,9 +159,7 @@ func (c *Client) reconfigureHost(ctx context.Context, inv *inventory, b hostBatc
 		}
 		pi := set(i, old)
 		spec.PowerInfo = append(spec.PowerInfo, pi)
-		v := vmAutostart(vm.name, b.host.name, pi)
-		v.Changed = !samePowerInfo(old, pi)
-		ch.VMs = append(ch.VMs, v)
+		ch.VMs = append(ch.VMs, VMAutostartChange{VMAutostart: vmAutostart(vm.name, b.host.name, pi), Changed: !samePowerInfo(old, pi)})
 	}
 	enable := anyStarts(spec.PowerInfo) && !defaultsEnabled(cfg)
 	if enable {

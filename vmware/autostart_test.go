@@ -47,9 +47,9 @@ func TestAutostartEnableTurnsOnHostDefaults(t *testing.T) {
 	if !reflect.DeepEqual(ch.HostsEnabled, []string{esxHost}) {
 		t.Errorf("hosts enabled: %v", ch.HostsEnabled)
 	}
-	want := []VMAutostart{
-		{VM: "ha-host_VM0", Host: esxHost, StartAction: "powerOn", StartDelay: 30, StartOrder: 1, StopAction: "systemDefault", WaitForHeartbeat: "yes", Changed: true},
-		{VM: "ha-host_VM1", Host: esxHost, StartAction: "powerOn", StartDelay: 30, StartOrder: 2, StopAction: "systemDefault", WaitForHeartbeat: "yes", Changed: true},
+	want := []VMAutostartChange{
+		{VMAutostart{VM: "ha-host_VM0", Host: esxHost, StartAction: "powerOn", StartDelay: 30, StartOrder: 1, StopAction: "systemDefault", WaitForHeartbeat: "yes"}, true},
+		{VMAutostart{VM: "ha-host_VM1", Host: esxHost, StartAction: "powerOn", StartDelay: 30, StartOrder: 2, StopAction: "systemDefault", WaitForHeartbeat: "yes"}, true},
 	}
 	if !reflect.DeepEqual(ch.VMs, want) {
 		t.Errorf("got  %+v\nwant %+v", ch.VMs, want)

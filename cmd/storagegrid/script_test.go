@@ -29,7 +29,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("STORAGEGRID_ROOT", root)
 			return os.MkdirAll(root, 0o755)
 		},
-		Cmds: map[string]func(*testscript.TestScript, bool, []string){"exits": exits},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){"exits": exits, "vcsim": vcsimCmd},
 	})
 }
 

@@ -81,15 +81,19 @@ func (s *Sim) Close() {
 	s.model.Remove()
 }
 
-// Ref returns the reference of the entity of kind (VirtualMachine,
+// Ref returns the reference of the one entity of kind (VirtualMachine,
 // HostSystem) named name.
 func (s *Sim) Ref(kind, name string) (types.ManagedObjectReference, error) {
+	var refs []types.ManagedObjectReference
 	for _, e := range s.model.Map().All(kind) {
 		if e.Entity().Name == name {
-			return e.Reference(), nil
+			refs = append(refs, e.Reference())
 		}
 	}
-	return types.ManagedObjectReference{}, fmt.Errorf("vcsim: no %s named %q", kind, name)
+	if len(refs) != 1 {
+		return types.ManagedObjectReference{}, fmt.Errorf("vcsim: %d %s objects named %q, want one", len(refs), kind, name)
+	}
+	return refs[0], nil
 }
 
 // Names lists the names of all entities of kind.

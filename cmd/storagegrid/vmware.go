@@ -194,8 +194,8 @@ func vmwareAutostartEnableCommand(g *globals) *cli.Command {
 			"   storagegrid vmware autostart enable --start-order 1 --start-delay 2m \\\n" +
 			"       --wait-for-heartbeat DC1-ADM1 DC1-S1 DC1-S2",
 		Flags: append(vmwareConnFlags(),
-			&cli.DurationFlag{Name: "start-delay", Usage: "wait `D` (e.g. 90s, 2m) after starting each VM before the next"},
-			&cli.IntFlag{Name: "start-order", Usage: "start the first VM at place `N` (1 = first) in the host's sequence"},
+			&cli.DurationFlag{Name: "start-delay", Usage: "wait `D` (e.g. 90s, 2m) after starting each VM before the next", DefaultText: "the host's default"},
+			&cli.IntFlag{Name: "start-order", Usage: "start the first VM at place `N` (1 = first) in the host's sequence", DefaultText: "keep its place, else any order"},
 			&cli.BoolFlag{Name: "wait-for-heartbeat", Usage: "start the next VM only once VMware Tools in this one report a heartbeat"},
 		),
 		Action: func(c *cli.Context) error {

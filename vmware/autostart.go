@@ -152,6 +152,7 @@ func (c *Client) reconfigure(ctx context.Context, args []string, set func(int, t
 func (c *Client) reconfigureHost(ctx context.Context, inv *inventory, b hostBatch, cfg types.HostAutoStartManagerConfig, set func(int, types.AutoStartPowerInfo) types.AutoStartPowerInfo, ch *AutostartChange) error {
 	prev := powerInfos(cfg)
 	spec := types.HostAutoStartManagerConfig{}
+	var done []VMAutostartChange
 	for i, vm := range b.vms {
 		old, ok := prev[vm.ref]
 		if !ok {
@@ -159,7 +160,7 @@ func (c *Client) reconfigureHost(ctx context.Context, inv *inventory, b hostBatc
 		}
 		pi := set(i, old)
 		spec.PowerInfo = append(spec.PowerInfo, pi)
-		ch.VMs = append(ch.VMs, VMAutostartChange{VMAutostart: vmAutostart(vm.name, b.host.name, pi), Changed: !samePowerInfo(old, pi)})
+		done = append(done, VMAutostartChange{VMAutostart: vmAutostart(vm.name, b.host.name, pi), Changed: !samePowerInfo(old, pi)})
 	}
 	enable := anyStarts(spec.PowerInfo) && !defaultsEnabled(cfg)
 	if enable {
@@ -179,6 +180,7 @@ func (c *Client) reconfigureHost(ctx context.Context, inv *inventory, b hostBatc
 	if enable {
 		ch.HostsEnabled = append(ch.HostsEnabled, b.host.name)
 	}
+	ch.VMs = append(ch.VMs, done...)
 	return nil
 }
 

@@ -201,3 +201,25 @@ func TestAutostartPermissionDenied(t *testing.T) {
 		t.Fatalf("got  %v\nwant %s", err, want)
 	}
 }
+
+func TestAutostartPartial(t *testing.T) {
+	sim := startSim(t, "vpx")
+	if err := sim.DenyAutostart("DC1_H0"); err != nil {
+		t.Fatal(err)
+	}
+	c := connectSim(t, sim)
+	ch, err := c.EnableAutostart(context.Background(), []string{"DC0_H0_VM0", "DC1_H0_VM0"}, AutostartOptions{StartDelay: -1})
+	if fail.KindOf(err) != fail.Partial || !strings.HasPrefix(err.Error(), "host DC1_H0: changing autostart: permission denied") ||
+		!strings.HasSuffix(err.Error(), "(hosts before DC1_H0 were changed)") {
+		t.Fatalf("got %v (kind %v)", err, fail.KindOf(err))
+	}
+	if len(ch.HostsEnabled) != 1 || ch.HostsEnabled[0] != "DC0_H0" || len(ch.VMs) != 1 || ch.VMs[0].VM != "DC0_H0_VM0" {
+		t.Errorf("only the first host's changes may be reported: %+v", ch)
+	}
+	if _, pi := serverInfo(t, sim, "DC0_H0", "DC0_H0_VM0"); pi == nil || pi.StartAction != "powerOn" {
+		t.Errorf("DC0_H0_VM0: %+v", pi)
+	}
+	if _, pi := serverInfo(t, sim, "DC1_H0", "DC1_H0_VM0"); pi != nil {
+		t.Errorf("DC1_H0_VM0 changed on the denied host: %+v", pi)
+	}
+}

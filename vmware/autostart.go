@@ -143,7 +143,7 @@ func (c *Client) reconfigure(ctx context.Context, args []string, set func(int, t
 			if i > 0 {
 				return ch, fail.With(fail.Partial, fmt.Errorf("%w (hosts before %s were changed)", err, b.host.name))
 			}
-			return ch, err
+			return nil, err
 		}
 	}
 	return ch, nil

@@ -103,6 +103,15 @@ func withVMware(c *cli.Context, g *globals, o vmwareConnOptions, f func(*vmware.
 	return f(client)
 }
 
+// jsonThen prints v as JSON and returns the command's error: scripts get
+// the per-VM results and the exit code that sums them up.
+func jsonThen(g *globals, v any, err error) error {
+	if jerr := g.printJSON(v); jerr != nil {
+		return jerr
+	}
+	return err
+}
+
 func needVMs(c *cli.Context) ([]string, error) {
 	if c.NArg() == 0 {
 		return nil, fail.Usagef("name at least one VM (see '%s --help')", c.Command.HelpName)
@@ -139,13 +148,11 @@ func vmwarePowerOnCommand(g *globals) *cli.Command {
 func runVMwarePowerOn(c *cli.Context, g *globals, o vmwarePowerOnOptions) error {
 	return withVMware(c, g, o.conn, func(client *vmware.Client) error {
 		res, err := client.PowerOn(c.Context, o.vms)
-		if g.jsonOutput() {
-			if res != nil {
-				if jerr := g.printJSON(res); jerr != nil {
-					return jerr
-				}
-			}
+		if res == nil {
 			return err
+		}
+		if g.jsonOutput() {
+			return jsonThen(g, res, err)
 		}
 		for _, r := range res {
 			switch r.Result {
@@ -444,10 +451,7 @@ func runVMwareCheck(c *cli.Context, g *globals, o vmwareCheckOptions) error {
 			return err
 		}
 		if g.jsonOutput() {
-			if jerr := g.printJSON(res); jerr != nil {
-				return jerr
-			}
-			return err
+			return jsonThen(g, res, err)
 		}
 		if err == nil {
 			g.printf("All %d grid VMs matching %q are powered on and start with their host\n", len(res), o.pattern)

@@ -2,11 +2,24 @@ package vmware
 
 import (
 	"context"
+	"net/url"
 	"reflect"
 	"testing"
 
+	"github.com/vmware/govmomi/simulator"
+
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/vmware/vcsim"
 )
+
+func mustParse(tb testing.TB, s string) *url.URL {
+	tb.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
+}
 
 func problems(res []CheckResult) map[string][]string {
 	m := map[string][]string{}
@@ -79,4 +92,52 @@ func TestCheckPatterns(t *testing.T) {
 	if len(res) != 2 {
 		t.Errorf("* must match both VMs: %+v", res)
 	}
+}
+
+// check reads the whole inventory in a fixed number of calls: five times
+// the VMs must not mean five times the round trips to vCenter.
+func TestCheckCallsDoNotGrowWithInventory(t *testing.T) {
+	calls := func(machines int) int64 {
+		sim, err := vcsim.Start(context.Background(), "vpx", func(m *simulator.Model) { m.Machine = machines })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sim.Close()
+		c := connectSim(t, sim)
+		if _, err := c.EnableAutostart(context.Background(), []string{"DC0_H0_VM0", "DC1_C0_RP0_VM1"}, AutostartOptions{StartDelay: -1}); err != nil {
+			t.Fatal(err)
+		}
+		before := sim.Calls()
+		res, _ := c.Check(context.Background(), "*")
+		if len(res) != 4*machines {
+			t.Fatalf("%d machines per pool: check saw %d VMs", machines, len(res))
+		}
+		return sim.Calls() - before
+	}
+	small, large := calls(2), calls(10)
+	if small != large {
+		t.Errorf("check made %d calls for 8 VMs but %d for 40", small, large)
+	}
+}
+
+func BenchmarkCheck400VMs(b *testing.B) {
+	sim, err := vcsim.Start(context.Background(), "vpx", func(m *simulator.Model) { m.Machine = 100 })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	cfg := Config{URL: mustParse(b, sim.URL), Username: vcsim.Username, Password: vcsim.Password, Thumbprint: sim.Thumbprint}
+	c, err := Connect(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	before := sim.Calls()
+	b.ResetTimer()
+	for b.Loop() {
+		if res, _ := c.Check(context.Background(), "*"); len(res) != 400 {
+			b.Fatalf("check saw %d VMs", len(res))
+		}
+	}
+	b.ReportMetric(float64(sim.Calls()-before)/float64(b.N), "calls/op")
 }

@@ -13,6 +13,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/url"
+	"sync/atomic"
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/object"
@@ -36,12 +37,17 @@ type Sim struct {
 	model  *simulator.Model
 	server *simulator.Server
 	admin  *govmomi.Client
+	calls  atomic.Int64
 }
+
+// Calls is the number of SOAP calls the server has answered.
+func (s *Sim) Calls() int64 { return s.calls.Load() }
 
 // Start creates the "esx" (one standalone host) or "vpx" (vCenter with two
 // datacenters, each with a standalone host and a three-host cluster)
-// inventory and serves it. Every VM starts powered on.
-func Start(ctx context.Context, kind string) (*Sim, error) {
+// inventory and serves it. Every VM starts powered on. tune may change the
+// model's sizes before it is created.
+func Start(ctx context.Context, kind string, tune ...func(*simulator.Model)) (*Sim, error) {
 	var m *simulator.Model
 	switch kind {
 	case "esx":
@@ -52,13 +58,21 @@ func Start(ctx context.Context, kind string) (*Sim, error) {
 	default:
 		return nil, fmt.Errorf("vcsim: unknown model %q (want esx or vpx)", kind)
 	}
+	for _, f := range tune {
+		f(m)
+	}
 	if err := m.Create(); err != nil {
 		return nil, fmt.Errorf("vcsim: %w", err)
 	}
 	installAutoStart(m)
+	s := &Sim{model: m}
+	m.Map().Handler = func(*simulator.Context, *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+		s.calls.Add(1)
+		return nil, nil
+	}
 	m.Service.TLS = new(tls.Config)
 	m.Service.Listen = &url.URL{Host: "127.0.0.1:0", User: url.UserPassword(Username, Password)}
-	s := &Sim{model: m, server: m.Service.NewServer()}
+	s.server = m.Service.NewServer()
 	u := *s.server.URL
 	u.User = nil
 	s.URL = u.String()

@@ -152,8 +152,8 @@ func parseURL(raw string) (*url.URL, error) {
 		return nil, errors.New("no host name")
 	}
 	if u.User != nil && u.User.Username() == "" {
-		if _, ok := u.User.Password(); !ok {
-			u.User = nil
+		if p, _ := u.User.Password(); p == "" {
+			u.User = nil // soap.ParseURL's placeholder, or an empty "@"
 		}
 	}
 	return u, nil

@@ -44,7 +44,9 @@ type reader struct {
 	base     int  // lines before buf[0]; after the end, all lines
 	cpos     int  // lines in buf[:cpos] are counted in cline
 	cline    int
-	hits     []int // next hit of each primary needle; < pos means unknown
+	primary  []needle // the codes searched for; a message holds one of them
+	sampled  bool     // primary needles tuned to this input
+	hits     []int    // next hit of each primary needle; < pos means unknown
 	rec      record
 
 	matched, malformed int
@@ -58,6 +60,9 @@ func newReader(m *matcher, strict bool, name string, maxLine int) *reader {
 		buf: make([]byte, max(2*maxLine, 256<<10))}
 	if r.fast {
 		r.hits = make([]int, len(m.needles[0]))
+		for _, b := range m.needles[0] {
+			r.primary = append(r.primary, needle{b: b})
+		}
 	}
 	return r
 }
@@ -163,6 +168,10 @@ func (r *reader) region(data []byte) error {
 		}
 		return nil
 	}
+	if !r.sampled {
+		chooseRare(r.primary, data[:min(len(data), 256<<10)])
+		r.sampled = true
+	}
 	for i := range r.hits {
 		r.hits[i] = -1
 	}
@@ -188,11 +197,15 @@ func (r *reader) region(data []byte) error {
 // or -1.
 func (r *reader) nextHit(data []byte, pos int) int {
 	best := len(data)
-	for k, needle := range r.m.needles[0] {
-		if r.hits[k] < pos {
+	for k := range r.primary {
+		nd := &r.primary[k]
+		for from := pos; r.hits[k] < pos; {
 			r.hits[k] = len(data)
-			if j := bytes.Index(data[pos:], needle); j >= 0 {
-				r.hits[k] = pos + j
+			if j := nd.index(data[from:]); j >= 0 && !delimitedCode(data, from+j, len(nd.b)) {
+				from += j + 1
+				r.hits[k] = -1 // part of a longer word: look further
+			} else if j >= 0 {
+				r.hits[k] = from + j
 			}
 		}
 		best = min(best, r.hits[k])

@@ -83,20 +83,20 @@ func Scan(ctx context.Context, opts ScanOptions, fn func(Message) error) (Stats,
 	if err != nil {
 		return st, fail.With(fail.Usage, err)
 	}
-	paths, err := opts.inputs()
+	inputs, err := opts.inputs()
 	if err != nil {
 		return st, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	chans := make([]chan event, len(paths))
+	chans := make([]chan event, len(inputs))
 	for i := range chans {
 		chans[i] = make(chan event, 4)
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Add(1)
-	go opts.launch(ctx, m, paths, chans, &wg)
+	go opts.launch(ctx, m, inputs, chans, &wg)
 	for _, ch := range chans {
 		for ev := range ch {
 			if err := opts.deliver(ev, &st, fn); err != nil {
@@ -159,14 +159,14 @@ func (opts *ScanOptions) deliver(ev event, st *Stats, fn func(Message) error) er
 
 // launch starts one reader per input, at most Workers at a time and in
 // input order, so that the input the caller waits for is always running.
-func (opts *ScanOptions) launch(ctx context.Context, m *matcher, paths []string, chans []chan event, wg *sync.WaitGroup) {
+func (opts *ScanOptions) launch(ctx context.Context, m *matcher, inputs []input, chans []chan event, wg *sync.WaitGroup) {
 	defer wg.Done()
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	sem := make(chan struct{}, workers)
-	for i, p := range paths {
+	for i, in := range inputs {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -180,14 +180,14 @@ func (opts *ScanOptions) launch(ctx context.Context, m *matcher, paths []string,
 			defer wg.Done()
 			defer func() { <-sem }()
 			defer close(chans[i])
-			opts.readInput(ctx, m, p, chans[i])
+			opts.readInput(ctx, m, in, chans[i])
 		}()
 	}
 }
 
 // readInput reads one input, sending batches of messages and errors.
-func (opts *ScanOptions) readInput(ctx context.Context, m *matcher, path string, out chan<- event) {
-	name := opts.name(path)
+func (opts *ScanOptions) readInput(ctx context.Context, m *matcher, in input, out chan<- event) {
+	name := opts.name(in.path)
 	send := func(ev event) error {
 		select {
 		case out <- ev:
@@ -220,7 +220,7 @@ func (opts *ScanOptions) readInput(ctx context.Context, m *matcher, path string,
 		return send(event{err: e})
 	}
 	st := &Stats{Files: 1}
-	err := opts.readPath(ctx, path, r)
+	err := opts.readPath(ctx, in, r)
 	if err == nil {
 		err = flush()
 	}
@@ -238,12 +238,12 @@ func (opts *ScanOptions) readInput(ctx context.Context, m *matcher, path string,
 
 // readPath opens path (or stdin) and runs r over it, decompressing gzip
 // data whatever the name says.
-func (opts *ScanOptions) readPath(ctx context.Context, path string, r *reader) error {
+func (opts *ScanOptions) readPath(ctx context.Context, in input, r *reader) error {
 	var src io.Reader = opts.Stdin
-	if path != "-" {
-		f, err := openLog(path)
+	if in.path != "-" {
+		f, err := openLog(in)
 		if err != nil {
-			return &FileError{File: opts.name(path), Err: err}
+			return &FileError{File: r.name, Err: err}
 		}
 		defer f.Close()
 		src = f
@@ -261,15 +261,19 @@ func (opts *ScanOptions) readPath(ctx context.Context, path string, r *reader) e
 
 // openLog opens a log. A yyyy-mm-dd.txt that vanished since the listing
 // has usually just been compressed, so its .gz is read instead.
-func openLog(path string) (*os.File, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if ln, ok := parseLogName(filepath.Base(path)); ok && !ln.gz && !ln.live {
-			if g, gerr := os.Open(path + ".gz"); gerr == nil {
+func openLog(in input) (*os.File, error) {
+	f, err := os.Open(in.path)
+	if errors.Is(err, fs.ErrNotExist) && in.listed {
+		if ln, ok := parseLogName(filepath.Base(in.path)); ok && !ln.gz && !ln.live {
+			if g, gerr := os.Open(in.path + ".gz"); gerr == nil {
 				return g, nil
 			}
 		}
 		return nil, errors.New("vanished while scanning (rotated or removed)")
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return nil, pe.Err // the caller names the file
 	}
 	if err != nil {
 		return nil, err
@@ -310,36 +314,47 @@ func describeReadErr(err error) error {
 	return err
 }
 
-// inputs lists the paths to read, in order.
-func (opts *ScanOptions) inputs() ([]string, error) {
+// input is one file to read; listed ones come from a directory listing.
+type input struct {
+	path   string
+	listed bool
+}
+
+// inputs lists what to read, in order.
+func (opts *ScanOptions) inputs() ([]input, error) {
+	var out []input
+	var named []string
 	if len(opts.Files) == 0 {
-		files, err := Files(opts.Dir)
+		logs, err := Files(opts.Dir)
 		if err != nil {
 			return nil, opts.dirErr(opts.Dir, err)
 		}
-		return opts.inRange(files), nil
+		for _, l := range opts.inRange(logs) {
+			out = append(out, input{path: l, listed: true})
+		}
 	}
-	var out []string
 	for _, p := range opts.Files {
-		if p == "-" {
-			out = append(out, p)
+		fi, err := os.Stat(p)
+		if p == "-" || err != nil || !fi.IsDir() {
+			named = append(named, p)
 			continue
 		}
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			files, err := Files(p)
-			if err != nil {
-				return nil, opts.dirErr(p, err)
-			}
-			out = append(out, files...)
-			continue
+		logs, err := Files(p)
+		if err != nil {
+			return nil, opts.dirErr(p, err)
 		}
-		out = append(out, p)
+		for _, l := range opts.inRange(logs) {
+			out = append(out, input{path: l, listed: true})
+		}
 	}
-	if countOf(out, "-") > 1 {
+	if countOf(named, "-") > 1 {
 		return nil, fail.Usagef("stdin (-) given more than once")
 	}
-	sortLogs(out)
-	return opts.inRange(out), nil
+	sortLogs(named)
+	for _, p := range opts.inRange(named) {
+		out = append(out, input{path: p})
+	}
+	return out, nil
 }
 
 func (opts *ScanOptions) dirErr(dir string, err error) error {

@@ -57,7 +57,7 @@ func newReader(m *matcher, strict bool, name string, maxLine int) *reader {
 		maxLine = DefaultMaxLine
 	}
 	r := &reader{m: m, fast: !strict && len(m.needles) > 0, name: name, maxLine: maxLine,
-		buf: make([]byte, max(2*maxLine, 256<<10))}
+		buf: make([]byte, max(2*maxLine, 4096))}
 	if r.fast {
 		r.hits = make([]int, len(m.needles[0]))
 		for _, b := range m.needles[0] {
@@ -107,7 +107,10 @@ func (r *reader) process(final bool) error {
 		i := bytes.IndexByte(r.buf[:r.n], '\n')
 		if i < 0 {
 			r.n = 0
-			r.skipping = !final
+			if final {
+				r.skipping = false
+				r.base++ // the over-long last line has no newline
+			}
 			return nil
 		}
 		r.skipping = false

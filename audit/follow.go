@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -113,8 +114,33 @@ func (fl *follower) open(fromStart bool) error {
 	}
 	fl.f, fl.fi, fl.off = f, fi, 0
 	if !fromStart {
-		fl.off, err = f.Seek(0, io.SeekEnd)
+		return fl.skipToEnd()
 	}
+	return nil
+}
+
+// skipToEnd positions the log after its last complete line, counting
+// lines so that later messages carry their true line numbers. A partial
+// last line is read again: its message is new.
+func (fl *follower) skipToEnd() error {
+	r := fl.r
+	var off, lineEnd int64
+	for {
+		k, err := fl.f.Read(r.buf)
+		if nl := bytes.LastIndexByte(r.buf[:k], '\n'); nl >= 0 {
+			lineEnd = off + int64(nl) + 1
+		}
+		r.base += bytes.Count(r.buf[:k], []byte{'\n'})
+		off += int64(k)
+		if err == io.EOF || k == 0 {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	var err error
+	fl.off, err = fl.f.Seek(lineEnd, io.SeekStart)
 	return err
 }
 

@@ -293,9 +293,16 @@ func kindOf(t []byte) kind {
 
 // parseTimestamp reads YYYY-MM-DDTHH:MM:SS[.fraction] as UTC.
 func parseTimestamp(b []byte) (time.Time, error) {
-	bad := fmt.Errorf("bad timestamp %q (want YYYY-MM-DDTHH:MM:SS.UUUUUU)", b)
+	t, ok := timestamp(b)
+	if !ok {
+		return t, fmt.Errorf("bad timestamp %q (want YYYY-MM-DDTHH:MM:SS.UUUUUU)", b)
+	}
+	return t, nil
+}
+
+func timestamp(b []byte) (time.Time, bool) {
 	if len(b) < 19 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
-		return time.Time{}, bad
+		return time.Time{}, false
 	}
 	num := func(lo, hi int) int {
 		n := 0
@@ -309,13 +316,13 @@ func parseTimestamp(b []byte) (time.Time, error) {
 	}
 	y, mo, d, h, mi, s := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19)
 	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 {
-		return time.Time{}, bad
+		return time.Time{}, false
 	}
 	ns := 0
 	if len(b) > 19 {
 		frac := b[20:]
 		if b[19] != '.' || len(frac) == 0 || len(frac) > 9 || num(20, len(b)) < 0 {
-			return time.Time{}, bad
+			return time.Time{}, false
 		}
 		ns = num(20, len(b))
 		for range 9 - len(frac) {
@@ -323,10 +330,7 @@ func parseTimestamp(b []byte) (time.Time, error) {
 		}
 	}
 	t := time.Date(y, time.Month(mo), d, h, mi, s, ns, time.UTC)
-	if t.Day() != d {
-		return time.Time{}, bad
-	}
-	return t, nil
+	return t, t.Day() == d
 }
 
 // parseUint reads decimal digits or 0x-prefixed hex digits.
@@ -479,6 +483,9 @@ func isSpace(b []byte, i int) bool { return spaceLen(b, i) > 0 }
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) {
+		if c := b[i]; c > ' ' && c < utf8.RuneSelf {
+			break // the common case, decided without a call
+		}
 		n := spaceLen(b, i)
 		if n == 0 {
 			break

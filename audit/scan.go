@@ -119,7 +119,7 @@ func (st Stats) err() error {
 		parts = append(parts, fmt.Sprintf("%d of %d files could not be read", st.FailedFiles, st.Files))
 	}
 	if st.Malformed > 0 {
-		parts = append(parts, fmt.Sprintf("%d malformed messages skipped", st.Malformed))
+		parts = append(parts, fmt.Sprintf("%d malformed message%s skipped", st.Malformed, map[bool]string{true: "s"}[st.Malformed > 1]))
 	}
 	if len(parts) == 0 {
 		return nil

@@ -59,33 +59,27 @@ check() { # check LABEL OK-EXPR
   if awk "BEGIN{exit !($2)}"; then echo "  PASS  $1"; else echo "  FAIL  $1"; fails=$((fails + 1)); fi
 }
 
-echo "== 1 GiB plain audit.log: ARCE with RSLT ARUN/GERR"
-measure grep sh -c "grep -F 'ATYP(FC32):ARCE' $plain/audit.log | grep -E 'RSLT\\(FC32\\):(ARUN|GERR)' >$out/grep.txt"
-g_secs=$secs
-measure scan sh -c "$bin --output ndjson audit scan --dir $plain --type ARCE --result ARUN,GERR >$out/scan.ndjson"
-s_secs=$secs s_rss=$rss
-g_n=$(wc -l <"$out/grep.txt") s_n=$(wc -l <"$out/scan.ndjson")
-printf '  grep pipeline      %6.2f s  %8d lines\n' "$g_secs" "$g_n"
-printf '  storagegrid scan   %6.2f s  %8d messages  peak RSS %d MiB\n' "$s_secs" "$s_n" $((s_rss / 1024))
-ratio=$(awk -v a="$s_secs" -v b="$g_secs" 'BEGIN{printf "%.2f", a/b}')
-echo "  ratio scan/grep    $ratio (target <= 1.5)"
-check "plain: same matches ($s_n = $g_n)" "$s_n == $g_n"
-check "plain: ratio $ratio <= 1.5" "$ratio <= 1.5"
-check "plain: peak RSS $((s_rss / 1024)) MiB < 64 MiB" "$s_rss < 65536"
+# compare LABEL DIR BASELINE-CMD TARGET-OP TARGET: times the baseline pipeline
+# and the structured scan of DIR, checks counts, ratio and peak RSS.
+compare() {
+  local label=$1 dir=$2 baseline=$3 op=$4 target=$5 b_secs s_secs s_rss b_n s_n ratio
+  echo "== $label: ARCE with RSLT ARUN/GERR"
+  measure "$label-baseline" sh -c "$baseline >$out/$label-baseline.txt"
+  b_secs=$secs
+  measure "$label-scan" sh -c "$bin --output ndjson audit scan --dir $dir --type ARCE --result ARUN,GERR >$out/$label-scan.ndjson"
+  s_secs=$secs s_rss=$rss
+  b_n=$(wc -l <"$out/$label-baseline.txt") s_n=$(wc -l <"$out/$label-scan.ndjson")
+  printf '  %-8s pipeline %6.2f s  %8d lines\n' "${baseline%% *}" "$b_secs" "$b_n"
+  printf '  storagegrid scan  %6.2f s  %8d messages  peak RSS %d MiB\n' "$s_secs" "$s_n" $((s_rss / 1024))
+  ratio=$(awk -v a="$s_secs" -v b="$b_secs" 'BEGIN{printf "%.2f", a/b}')
+  echo "  ratio scan/${baseline%% *}  $ratio (target $op $target)"
+  check "$label: same matches ($s_n = $b_n)" "$s_n == $b_n"
+  check "$label: ratio $ratio $op $target" "$ratio $op $target"
+  check "$label: peak RSS $((s_rss / 1024)) MiB < 64 MiB" "$s_rss < 65536"
+}
 
-echo "== 8 gzipped daily files: ARCE with RSLT ARUN/GERR"
-measure zgrep sh -c "zgrep -h -F 'ATYP(FC32):ARCE' $gz/*.txt.gz | grep -E 'RSLT\\(FC32\\):(ARUN|GERR)' >$out/zgrep.txt"
-z_secs=$secs
-measure scangz sh -c "$bin --output ndjson audit scan --dir $gz --type ARCE --result ARUN,GERR >$out/scangz.ndjson"
-sz_secs=$secs sz_rss=$rss
-z_n=$(wc -l <"$out/zgrep.txt") sz_n=$(wc -l <"$out/scangz.ndjson")
-printf '  zgrep pipeline     %6.2f s  %8d lines\n' "$z_secs" "$z_n"
-printf '  storagegrid scan   %6.2f s  %8d messages  peak RSS %d MiB\n' "$sz_secs" "$sz_n" $((sz_rss / 1024))
-zratio=$(awk -v a="$sz_secs" -v b="$z_secs" 'BEGIN{printf "%.2f", a/b}')
-echo "  ratio scan/zgrep   $zratio (target < 1)"
-check "gz: same matches ($sz_n = $z_n)" "$sz_n == $z_n"
-check "gz: ratio $zratio < 1" "$zratio < 1"
-check "gz: peak RSS $((sz_rss / 1024)) MiB < 64 MiB" "$sz_rss < 65536"
+compare plain "$plain" "grep -F 'ATYP(FC32):ARCE' $plain/audit.log | grep -E 'RSLT\\(FC32\\):(ARUN|GERR)'" "<=" 1.5
+compare gz "$gz" "zgrep -h -F 'ATYP(FC32):ARCE' $gz/*.txt.gz | grep -E 'RSLT\\(FC32\\):(ARUN|GERR)'" "<" 1
 
 if [ "$fails" -gt 0 ]; then
   echo "bench: $fails target(s) missed"

@@ -287,13 +287,6 @@ func (p *messagePrinter) finish() error {
 	return p.w.Flush()
 }
 
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 type auditFollowOptions struct {
 	filter    auditFilterOptions
 	file      string

@@ -87,6 +87,7 @@ func commands(g *globals) []*cli.Command {
 		agentCommand(g),
 		netCommand(g),
 		vmwareCommand(g),
+		auditCommand(g),
 	}
 }
 

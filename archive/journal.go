@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -79,7 +80,27 @@ type Journal struct {
 	f      *os.File
 	state  map[CBID]*Progress
 	order  []CBID
+	size   int64 // bytes of complete lines when loaded
 	now    func() time.Time
+}
+
+// LoadJournal replays the journal at path read-only (for dry runs and
+// listings): a missing file is an empty journal, nothing is created, and
+// Append fails.
+func LoadJournal(path, show, nodeID string) (*Journal, error) {
+	j := &Journal{path: path, show: show, nodeID: nodeID, state: map[CBID]*Progress{}, now: time.Now}
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("journal %s: %w", show, err)
+	}
+	if i := bytes.LastIndexByte(data, '\n'); i+1 < len(data) {
+		data = data[:i+1]
+	}
+	j.size = int64(len(data))
+	if err := j.replay(data); err != nil {
+		return nil, err
+	}
+	return j, nil
 }
 
 // OpenJournal opens (creating if needed) the journal at path for nodeID
@@ -87,16 +108,8 @@ type Journal struct {
 // mid-append) is cut off: its command was never sent, because sending
 // waits for the line to be synced. Any other malformed line is an error.
 func OpenJournal(path, show, nodeID string) (*Journal, error) {
-	j := &Journal{path: path, show: show, nodeID: nodeID, state: map[CBID]*Progress{}, now: time.Now}
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("journal %s: %w", show, err)
-	}
-	good := len(data)
-	if i := bytes.LastIndexByte(data, '\n'); i+1 < len(data) {
-		good = i + 1
-	}
-	if err := j.replay(data[:good]); err != nil {
+	j, err := LoadJournal(path, show, nodeID)
+	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -106,8 +119,9 @@ func OpenJournal(path, show, nodeID string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", show, err)
 	}
-	if err := f.Truncate(int64(good)); err == nil {
-		_, err = f.Seek(int64(good), 0)
+	err = f.Truncate(j.size)
+	if err == nil {
+		_, err = f.Seek(j.size, io.SeekStart)
 	}
 	if err == nil {
 		err = f.Sync()
@@ -224,6 +238,9 @@ func (j *Journal) Append(r Record) error {
 	if err != nil {
 		return err
 	}
+	if j.f == nil {
+		return fmt.Errorf("journal %s: opened read-only", j.show)
+	}
 	if _, err := j.f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("journal %s: %w", j.show, err)
 	}
@@ -241,4 +258,9 @@ func (j *Journal) MarkLost(c CBID) error {
 }
 
 // Close closes the journal file.
-func (j *Journal) Close() error { return j.f.Close() }
+func (j *Journal) Close() error {
+	if j.f == nil {
+		return nil
+	}
+	return j.f.Close()
+}

@@ -76,6 +76,23 @@ func Plan(targets []Target, nodeID string, j *Journal, retry []CBID) []Item {
 	return items
 }
 
+// PlanObjectLost plans the runbook's step d alone (Object_Lost, no
+// cancel) for CBIDs given by the operator, with the same journal rules
+// as Plan.
+func PlanObjectLost(cbids []CBID, nodeID string, j *Journal, retry []CBID) []Item {
+	ts := make([]Target, len(cbids))
+	for i, c := range cbids {
+		ts[i] = Target{CBID: c, NodeID: nodeID}
+	}
+	items := Plan(ts, nodeID, j, retry)
+	for i := range items {
+		if items[i].Action == ActCancelAndLose {
+			items[i].Action = ActLose
+		}
+	}
+	return items
+}
+
 func actionFor(p Progress, retry bool) Action {
 	switch p.Status {
 	case StatusLost:

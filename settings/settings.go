@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -149,6 +150,14 @@ func (s *Settings) check(name string) error {
 	}
 	if s.Runtime.StopTimeout.Duration <= 0 {
 		return fmt.Errorf("%s: runtime.stop_timeout must be positive", name)
+	}
+	// An empty or broken prompt pattern would make the archive tools read a
+	// console reply as complete before it is.
+	if s.Archive.PromptPattern == "" {
+		return fmt.Errorf("%s: archive.prompt_pattern must not be empty", name)
+	}
+	if _, err := regexp.Compile(s.Archive.PromptPattern); err != nil {
+		return fmt.Errorf("%s: archive.prompt_pattern: %v", name, err)
 	}
 	return nil
 }

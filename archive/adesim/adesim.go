@@ -372,3 +372,24 @@ func (t *telnetReader) Read(p []byte) (int, error) {
 		}
 	}
 }
+
+// ParseFault reads KIND[:MATCH[:TIMES]], e.g. "hang:Object_Lost 498D8A1F681F05B3:1".
+// A slow fault replies after an hour, which to a client is a timeout.
+func ParseFault(s string) (Fault, error) {
+	parts := strings.SplitN(s, ":", 3)
+	f := Fault{Kind: FaultKind(parts[0]), Delay: time.Hour}
+	switch f.Kind {
+	case CloseMidReply, Garbage, NoPrompt, Slow, Hang:
+	default:
+		return Fault{}, fmt.Errorf("fault %q: kind must be close, garbage, noprompt, slow or hang", s)
+	}
+	if len(parts) > 1 {
+		f.Match = parts[1]
+	}
+	if len(parts) > 2 {
+		if _, err := fmt.Sscanf(parts[2], "%d", &f.Times); err != nil || f.Times < 1 {
+			return Fault{}, fmt.Errorf("fault %q: TIMES must be a positive number", s)
+		}
+	}
+	return f, nil
+}

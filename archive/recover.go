@@ -128,7 +128,7 @@ const (
 type Result struct {
 	CBID      CBID    `json:"cbid"`
 	Outcome   Outcome `json:"outcome"`
-	Cancelled *int    `json:"cancelled,omitempty"`
+	Cancelled *int    `json:"cancelled,omitempty"` // requests the cancel sent in this run found
 	Code      string  `json:"result,omitempty"`
 	Error     string  `json:"error,omitempty"`
 }
@@ -236,7 +236,7 @@ func (e *Executor) Execute(ctx context.Context, items []Item) (Summary, error) {
 }
 
 func skipped(it Item) Result {
-	r := Result{CBID: it.CBID, Cancelled: it.Progress.Cancelled, Code: it.Progress.Result}
+	r := Result{CBID: it.CBID, Code: it.Progress.Result}
 	switch it.Action {
 	case ActNone:
 		r.Outcome = OutAlreadyLost
@@ -253,7 +253,7 @@ func skipped(it Item) Result {
 // recoverOne cancels (unless already journaled) and sends Object_Lost. The
 // second return is a journal failure, which must stop the run.
 func (e *Executor) recoverOne(ctx context.Context, s Session, it Item) (Result, error) {
-	r := Result{CBID: it.CBID, Cancelled: it.Progress.Cancelled}
+	r := Result{CBID: it.CBID}
 	if it.Action == ActCancelAndLose {
 		if err := e.Journal.Append(Record{CBID: it.CBID, Op: OpCancel, State: stateSending}); err != nil {
 			return failed(r, err), err

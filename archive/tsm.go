@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/storagegrid/storagegrid/internal/fail"
 )
 
 // TSM runs queries through dsmadmc, the TSM administrative client.
@@ -117,7 +119,7 @@ var volumeRE = regexp.MustCompile(`^[A-Za-z0-9._:/-]{1,256}$`)
 // Content lists the objects stored on a TSM volume.
 func (t *TSM) Content(ctx context.Context, volume string) ([]ContentEntry, error) {
 	if !volumeRE.MatchString(volume) {
-		return nil, fmt.Errorf("invalid TSM volume name %q", volume)
+		return nil, fail.Usagef("invalid TSM volume name %q: letters, digits and . _ : / - only", volume)
 	}
 	out, err := t.Query(ctx, ContentCommand(volume))
 	if err != nil {

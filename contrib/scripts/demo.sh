@@ -3,3 +3,4 @@
 set -euo pipefail
 bin=$(realpath "${1:-bin/storagegrid}")
 "$bin" --help
+"$(dirname "$0")/demo-archive.sh" "$bin"

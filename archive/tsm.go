@@ -181,7 +181,7 @@ func ParseActlog(out string) []ActlogEntry {
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if m := actlogStartRE.FindStringSubmatch(line); m != nil {
+		if m := startOfEntry(line); m != nil {
 			flush()
 			cur, text = &ActlogEntry{Date: m[1] + " " + m[2]}, []string{m[3]}
 			continue
@@ -198,24 +198,40 @@ func ParseActlog(out string) []ActlogEntry {
 	return entries
 }
 
+// startOfEntry matches a line that opens an entry. Most lines are
+// continuations, so the regexp only runs on lines starting with a digit.
+func startOfEntry(line string) []string {
+	if line == "" || line[0] < '0' || line[0] > '9' {
+		return nil
+	}
+	return actlogStartRE.FindStringSubmatch(line)
+}
+
+// fillActlog picks the fields out of an entry's text; each regexp runs
+// only when its cheap marker is present.
 func fillActlog(e *ActlogEntry) {
 	t := e.Text
 	if m := msgIDRE.FindStringSubmatch(t); m != nil {
 		e.MessageID = m[1]
 	}
-	if m := sessionRE.FindStringSubmatch(t); m != nil {
-		e.Session = m[1] + m[2]
+	lower := strings.ToLower(t)
+	if strings.Contains(lower, "session") {
+		if m := sessionRE.FindStringSubmatch(t); m != nil {
+			e.Session = m[1] + m[2]
+		}
 	}
-	if m := nodeRE.FindStringSubmatch(t); m != nil {
-		e.Node = m[1]
+	if strings.Contains(t, "for node ") {
+		e.Node = nodeRE.FindStringSubmatch(t)[1]
 	}
-	if m := filespaceRE.FindStringSubmatch(t); m != nil {
-		e.Filespace = m[1]
+	if strings.Contains(t, "file space /") {
+		e.Filespace = filespaceRE.FindStringSubmatch(t)[1]
 	}
-	if m := fileRE.FindStringSubmatch(t); m != nil {
-		e.VolumeID, e.CBID = m[1], CBID(strings.ToUpper(m[2]))
+	if strings.Contains(t, "for file /") {
+		if m := fileRE.FindStringSubmatch(t); m != nil {
+			e.VolumeID, e.CBID = m[1], CBID(strings.ToUpper(m[2]))
+		}
 	}
-	e.IntegrityError = e.MessageID == "ANR0548W" || integrityRE.MatchString(t)
+	e.IntegrityError = e.MessageID == "ANR0548W" || strings.Contains(lower, "integrity") && integrityRE.MatchString(t)
 }
 
 // ContentEntry is one object of a `query content` listing.

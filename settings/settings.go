@@ -174,6 +174,9 @@ func (s *Settings) check(name string) error {
 	if s.Runtime.StopTimeout.Duration <= 0 {
 		return fmt.Errorf("%s: runtime.stop_timeout must be positive", name)
 	}
+	if p := s.Runtime.Process.Payload; len(p) > 0 && p[0] == "" {
+		return fmt.Errorf("%s: runtime.process.payload: the command (first element) must not be empty", name)
+	}
 	if s.Agent.Interval.Duration < time.Second {
 		return fmt.Errorf("%s: agent.interval must be at least 1s", name)
 	}

@@ -83,7 +83,11 @@ func newApp(g *globals) *cli.App {
 // commands lists the command groups, one file each.
 func commands(g *globals) []*cli.Command {
 	return []*cli.Command{
+		nodeCommand(g),
 		agentCommand(g),
+		netCommand(g),
+		vmwareCommand(g),
+		auditCommand(g),
 	}
 }
 

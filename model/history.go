@@ -37,7 +37,7 @@ func (s *SQLiteStore) Changes(ctx context.Context, q ChangeQuery) ([]Change, err
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT time, host, kind, entity, op, fields FROM changes
+	rows, err := s.r.QueryContext(ctx, `SELECT id, time, host, kind, entity, op, fields FROM changes
 		WHERE time >= ? AND time < ? AND (? = '' OR host = ?) AND (? = '' OR kind = ?) AND op != ?
 		ORDER BY time, id LIMIT ?`,
 		q.Since.UnixNano(), until, q.Host, q.Host, string(q.Kind), string(q.Kind), OpBaseline, limit)
@@ -56,11 +56,12 @@ func (s *SQLiteStore) Changes(ctx context.Context, q ChangeQuery) ([]Change, err
 	return out, rows.Err()
 }
 
+// scanChange reads a row of id, time, host, kind, entity, op, fields.
 func scanChange(rows *sql.Rows) (Change, int64, error) {
 	var c Change
-	var t int64
+	var id, t int64
 	var kind, fields string
-	if err := rows.Scan(&t, &c.Host, &kind, &c.ID, &c.Op, &fields); err != nil {
+	if err := rows.Scan(&id, &t, &c.Host, &kind, &c.ID, &c.Op, &fields); err != nil {
 		return c, 0, err
 	}
 	c.Time, c.Kind = time.Unix(0, t), wire.Kind(kind)
@@ -68,7 +69,7 @@ func scanChange(rows *sql.Rows) (Change, int64, error) {
 	if c.Fields, err = decodeFields(fields); err != nil {
 		return c, 0, fmt.Errorf("change of %s/%s/%s: %w", c.Host, kind, c.ID, err)
 	}
-	return c, t, nil
+	return c, id, nil
 }
 
 // StateAt reconstructs the entities at time at by replaying each entity's
@@ -77,7 +78,7 @@ func (s *SQLiteStore) StateAt(ctx context.Context, at time.Time, host string) ([
 	if err := s.checkFloor(ctx, at); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT time, host, kind, entity, op, fields FROM changes
+	rows, err := s.r.QueryContext(ctx, `SELECT id, time, host, kind, entity, op, fields FROM changes
 		WHERE time <= ? AND (? = '' OR host = ?) ORDER BY host, kind, entity, id`, at.UnixNano(), host, host)
 	if err != nil {
 		return nil, err
@@ -190,26 +191,33 @@ func (s *SQLiteStore) Compact(ctx context.Context, now time.Time, r Retention) (
 
 func foldHistory(ctx context.Context, tx *sql.Tx, cutoff time.Time) (int64, error) {
 	c := cutoff.UnixNano()
-	rows, err := tx.QueryContext(ctx, `SELECT time, host, kind, entity, op, fields FROM changes
+	rows, err := tx.QueryContext(ctx, `SELECT id, time, host, kind, entity, op, fields FROM changes
 		WHERE time < ? ORDER BY host, kind, entity, id`, c)
 	if err != nil {
 		return 0, err
 	}
-	var bases []Entity
-	var cur *Entity
+	// A baseline takes the row id of the last change it folds, so that it
+	// sorts before the entity's later changes.
+	type base struct {
+		Entity
+		id int64
+	}
+	var bases []base
+	var cur *base
 	var n int64
 	for rows.Next() {
-		ch, _, err := scanChange(rows)
+		ch, id, err := scanChange(rows)
 		if err != nil {
 			rows.Close()
 			return 0, err
 		}
 		n++
 		if cur == nil || cur.Host != ch.Host || cur.Kind != ch.Kind || cur.ID != ch.ID {
-			bases = append(bases, Entity{Host: ch.Host, Kind: ch.Kind, ID: ch.ID})
+			bases = append(bases, base{Entity: Entity{Host: ch.Host, Kind: ch.Kind, ID: ch.ID}})
 			cur = &bases[len(bases)-1]
 		}
-		replay(cur, &ch)
+		replay(&cur.Entity, &ch)
+		cur.id = id
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -222,8 +230,8 @@ func foldHistory(ctx context.Context, tx *sql.Tx, cutoff time.Time) (int64, erro
 		if e.Fields == nil {
 			continue
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO changes (time, recv, host, kind, entity, op, fields, epoch, seq) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)`,
-			e.Since.UnixNano(), c, e.Host, string(e.Kind), e.ID, OpBaseline, encodeFields(diff(nil, e.Fields)))
+		_, err := tx.ExecContext(ctx, `INSERT INTO changes (id, time, recv, host, kind, entity, op, fields, epoch, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
+			e.id, e.Since.UnixNano(), c, e.Host, string(e.Kind), e.ID, OpBaseline, encodeFields(diff(nil, e.Fields)))
 		if err != nil {
 			return 0, err
 		}

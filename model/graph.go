@@ -19,6 +19,10 @@ type Graph struct {
 	nodes map[string]map[string]*Node
 	// luns maps a WWID to the hosts that see it and their device ids.
 	luns map[string]map[string][]string
+	// nodeList is Nodes' answer, rebuilt after node changes by the
+	// writer, so that concurrent readers only read.
+	nodeList   []*Node
+	nodesDirty bool
 }
 
 // hostView is one host's entities and indexes.
@@ -39,6 +43,7 @@ func NewGraph(entities []Entity, streams []HostStream) *Graph {
 	for _, s := range streams {
 		g.host(s.Host).lastSeen = s.LastSeen
 	}
+	g.listNodes()
 	return g
 }
 
@@ -54,6 +59,7 @@ func (g *Graph) Apply(host string, changes []Change, recv time.Time) {
 		}
 		g.put(&Entity{Host: c.Host, Kind: c.Kind, ID: c.ID, Fields: c.After, Since: c.Time})
 	}
+	g.listNodes()
 }
 
 func (g *Graph) host(id string) *hostView {
@@ -80,6 +86,7 @@ func (g *Graph) put(e *Entity) {
 			g.nodes[e.ID] = map[string]*Node{}
 		}
 		g.nodes[e.ID][e.Host] = nodeFrom(e)
+		g.nodesDirty = true
 	case wire.KindBlock:
 		h.alias["/dev/"+e.ID] = e.ID
 		for _, a := range strings.Fields(e.Fields[wire.FieldAliases]) {
@@ -110,6 +117,7 @@ func (g *Graph) remove(k Key) {
 		if len(g.nodes[k.ID]) == 0 {
 			delete(g.nodes, k.ID)
 		}
+		g.nodesDirty = true
 	case wire.KindBlock:
 		for a, id := range h.alias {
 			if id == k.ID {
@@ -172,13 +180,19 @@ func (g *Graph) node(name string) *Node {
 }
 
 // Nodes returns every node once (its authoritative instance), by name.
-func (g *Graph) Nodes() []*Node {
+// The slice is shared: callers must not modify it.
+func (g *Graph) Nodes() []*Node { return g.nodeList }
+
+func (g *Graph) listNodes() {
+	if g.nodeList != nil && !g.nodesDirty {
+		return
+	}
 	out := make([]*Node, 0, len(g.nodes))
 	for name := range g.nodes {
 		out = append(out, g.node(name))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	g.nodeList, g.nodesDirty = out, false
 }
 
 // HostSummary is a host as `model hosts` lists it.

@@ -19,11 +19,19 @@ type backuper interface {
 	NewBackup(dstURI string) (*sqlite.Backup, error)
 }
 
-// Backup writes a consistent copy of the store to dest with SQLite's
-// online backup API while ingest goes on; dest appears atomically and
-// must not exist yet.
-func (s *SQLiteStore) Backup(ctx context.Context, dest string) error {
-	return copyDB(ctx, s.r, dest)
+// Backup writes a consistent copy of the store at dbPath to dest with
+// SQLite's online backup API; the model server may keep ingesting
+// meanwhile. dest appears atomically and must not exist yet.
+func Backup(ctx context.Context, dbPath, dest string) error {
+	if err := VerifyStore(ctx, dbPath, false); err != nil {
+		return err
+	}
+	db, err := openDB(dbPath, "mode=ro")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return copyDB(ctx, db, dest)
 }
 
 // copyDB copies the database behind db to dest through a temporary file
@@ -78,30 +86,34 @@ func fsyncFile(path string) error {
 	return f.Sync()
 }
 
-// VerifyBackup opens a backup read-only and checks that it is a sound
-// model store: SQLite's integrity check and the schema version.
-func VerifyBackup(ctx context.Context, path string) error {
+// VerifyStore opens a model store (or a backup of one) read-only and
+// checks that it is one: the schema version and, when full is set,
+// SQLite's integrity check over every page.
+func VerifyStore(ctx context.Context, path string, full bool) error {
 	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("backup %s: %w", path, err)
+		return fmt.Errorf("model store: %w", err)
 	}
 	db, err := openDB(path, "mode=ro")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	var check string
-	if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil {
-		return fmt.Errorf("backup %s: not a readable SQLite database: %w", path, err)
-	}
-	if check != "ok" {
-		return fmt.Errorf("backup %s: integrity check failed: %s", path, check)
-	}
 	var v string
 	if err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema'`).Scan(&v); err != nil {
-		return fmt.Errorf("backup %s: not a model store: %w", path, err)
+		return fmt.Errorf("%s: not a model store: %w", path, err)
 	}
 	if v != fmt.Sprint(schemaVersion) {
-		return fmt.Errorf("backup %s: schema version %s, this program reads %d", path, v, schemaVersion)
+		return fmt.Errorf("%s: schema version %s, this program reads %d", path, v, schemaVersion)
+	}
+	if !full {
+		return nil
+	}
+	var check string
+	if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil {
+		return fmt.Errorf("%s: integrity check: %w", path, err)
+	}
+	if check != "ok" {
+		return fmt.Errorf("%s: integrity check failed: %s", path, check)
 	}
 	return nil
 }
@@ -110,8 +122,8 @@ func VerifyBackup(ctx context.Context, path string) error {
 // verifying the backup. The model server must not be running on dbPath;
 // the caller holds its lock.
 func Restore(ctx context.Context, src, dbPath string) error {
-	if err := VerifyBackup(ctx, src); err != nil {
-		return err
+	if err := VerifyStore(ctx, src, true); err != nil {
+		return fmt.Errorf("restore from %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dbPath), 0o750); err != nil {
 		return fmt.Errorf("restore %s: %w", dbPath, err)

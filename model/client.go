@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/settings"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
@@ -51,9 +54,12 @@ func NewClient(server, token string) (*Client, error) {
 }
 
 // Listen opens the listener for a server address: HOST:PORT, or
-// unix:/path (a stale socket file is replaced).
+// unix:/path (a stale socket file is replaced, its directory made).
 func Listen(addr string) (net.Listener, error) {
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, err
+		}
 		if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			os.Remove(path)
 		}
@@ -197,8 +203,8 @@ func (c *Client) get(ctx context.Context, path string, v url.Values, out any) er
 	return nil
 }
 
-// classify gives server refusals the exit-code kind they deserve: the
-// caller named something unknown or asked wrongly (usage), or was refused.
+// classify marks the server's answers to a wrong question (something
+// unknown, a bad parameter, compacted history) as usage errors.
 func classify(err error) error {
 	var se *wire.StatusError
 	if !errors.As(err, &se) {
@@ -207,8 +213,29 @@ func classify(err error) error {
 	switch se.Code {
 	case http.StatusNotFound, http.StatusBadRequest, http.StatusGone:
 		return fail.With(fail.Usage, fmt.Errorf("model server: %s", se.Message))
-	case http.StatusUnauthorized, http.StatusForbidden:
-		return fail.With(fail.Refused, err)
 	}
 	return err
+}
+
+// ClientFor makes a client from the [model] settings: server (a --server
+// flag) wins, then model.server, then the address model.listen serves.
+// Paths in the settings are host paths, resolved under root.
+func ClientFor(m settings.Model, root hostpath.Root, server string) (*Client, error) {
+	if server == "" {
+		server = m.Server
+	}
+	if server == "" {
+		server = "http://" + m.Listen
+		if path, ok := strings.CutPrefix(m.Listen, "unix:"); ok {
+			server = "unix:" + root.Join(path)
+		}
+	}
+	token := ""
+	if m.ClientTokenFile != "" {
+		var err error
+		if token, err = ReadTokenFile(root.Join(m.ClientTokenFile)); err != nil {
+			return nil, err
+		}
+	}
+	return NewClient(server, token)
 }

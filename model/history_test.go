@@ -127,16 +127,16 @@ func TestBackupWhileIngestingAndRestore(t *testing.T) {
 	}()
 	dir := t.TempDir()
 	backup := filepath.Join(dir, "backup.db")
-	if err := ts.store.Backup(context.Background(), backup); err != nil {
+	if err := Backup(context.Background(), ts.dbPath, backup); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.store.Backup(context.Background(), backup); err == nil {
+	if err := Backup(context.Background(), ts.dbPath, backup); err == nil {
 		t.Fatal("backup over an existing file")
 	}
-	if err := VerifyBackup(context.Background(), backup); err != nil {
+	if err := VerifyStore(context.Background(), backup, true); err != nil {
 		t.Fatal(err)
 	}
 
@@ -185,10 +185,10 @@ func TestRestoreRefusesBadBackups(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := filepath.Join(dir, "full.db")
-	if err := s.Backup(context.Background(), full); err != nil {
+	s.Close()
+	if err := Backup(context.Background(), filepath.Join(dir, "src.db"), full); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
 	data, _ := os.ReadFile(full)
 	os.WriteFile(truncated, data[:len(data)/2], 0o600)
 	for _, src := range []string{garbage, truncated, filepath.Join(dir, "missing.db")} {

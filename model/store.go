@@ -27,9 +27,6 @@ type Store interface {
 	// Compact applies retention: history older than r.History folds into
 	// one baseline per entity, roll-ups older than r.Metrics go.
 	Compact(ctx context.Context, now time.Time, r Retention) (Compacted, error)
-	// Backup writes a consistent copy of the store to dest while it is in
-	// use.
-	Backup(ctx context.Context, dest string) error
 	Close() error
 }
 

@@ -74,7 +74,9 @@ func TestCheckMigrateRules(t *testing.T) {
 			},
 			message: "as /dev/dm-"},
 		{name: "device unknown on the source", node: "DC1-GW1", to: "dc2-h1", blocked: RuleSharedDevices,
-			edit:    func(h []*simHost) { editNode(h[0], "DC1-GW1", map[string]string{"BLOCK_DEVICE_VAR_LOCAL": "/dev/mapper/nowhere"}) },
+			edit: func(h []*simHost) {
+				editNode(h[0], "DC1-GW1", map[string]string{"BLOCK_DEVICE_VAR_LOCAL": "/dev/mapper/nowhere"})
+			},
 			message: "host dc1-h0 reports no device with a WWID at that path"},
 		{name: "interface missing on target", node: "DC1-GW1", to: "dc2-h1", blocked: RuleInterfaces,
 			edit:    func(h []*simHost) { delete(h[1].entities, kindID{wire.KindLink, "bond0.1003"}) },

@@ -134,7 +134,7 @@ func Defaults() Settings {
 			TokensFile:       "/etc/storagegrid/model/tokens",
 			StaleAfter:       Duration{5 * time.Minute},
 			HistoryRetention: Duration{366 * 24 * time.Hour},
-			MetricsRetention: Duration{24 * time.Hour},
+			MetricsRetention: Duration{6 * time.Hour},
 			CompactEvery:     Duration{time.Hour},
 		},
 	}

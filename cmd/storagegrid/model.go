@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -134,6 +135,35 @@ func exactArgs(c *cli.Context, n int, names string) ([]string, error) {
 		return nil, fail.Usagef("%s needs %s (see '%s --help')", c.Command.HelpName, names, c.Command.HelpName)
 	}
 	return args, nil
+}
+
+// modelQuery runs one client call and prints its answer: as JSON, or
+// through text.
+func modelQuery[T any](g *globals, c *cli.Context, call func(*model.Client) (T, error), text func(T) error) error {
+	cl, err := g.modelClient(c)
+	if err != nil {
+		return err
+	}
+	v, err := call(cl)
+	if err != nil {
+		return err
+	}
+	if g.jsonOutput() {
+		return g.printJSON(v)
+	}
+	return text(v)
+}
+
+// when parses the time flag name; empty gives the zero time.
+func when(name, v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := model.ParseWhen(v, now)
+	if err != nil {
+		return t, fail.Usagef("--%s: %v", name, err)
+	}
+	return t, nil
 }
 
 // ---- serve ----
@@ -280,27 +310,20 @@ func modelHostsCommand(g *globals) *cli.Command {
 		Description: "Lists every host with its last report, its nodes, devices and links.\nA host silent for longer than model.stale_after is marked stale.\nExample:\n   storagegrid model hosts --server http://model.example:9470",
 		Flags:       clientFlags(),
 		Action: func(c *cli.Context) error {
-			cl, err := g.modelClient(c)
-			if err != nil {
-				return err
-			}
-			hosts, err := cl.Hosts(c.Context)
-			if err != nil {
-				return err
-			}
-			if g.jsonOutput() {
-				return g.printJSON(hosts)
-			}
-			return g.table("Host\tLast-Seen\tNodes\tDevices\tLinks\tAddresses", len(hosts), func(i int) string {
-				h := hosts[i]
-				seen := h.LastSeen.UTC().Format(time.RFC3339)
-				if h.Stale {
-					seen += " (stale)"
-				}
-				return fmt.Sprintf("%s\t%s\t%s\t%d\t%d\t%d", h.Host, seen, listOrDash(h.Nodes), h.Devices, h.Links, h.Addresses)
-			})
+			return modelQuery(g, c, func(cl *model.Client) ([]model.HostSummary, error) { return cl.Hosts(c.Context) }, g.printHosts)
 		},
 	}
+}
+
+func (g *globals) printHosts(hosts []model.HostSummary) error {
+	return g.table("Host\tLast-Seen\tNodes\tDevices\tLinks\tAddresses", len(hosts), func(i int) string {
+		h := hosts[i]
+		seen := h.LastSeen.UTC().Format(time.RFC3339)
+		if h.Stale {
+			seen += " (stale)"
+		}
+		return fmt.Sprintf("%s\t%s\t%s\t%d\t%d\t%d", h.Host, seen, listOrDash(h.Nodes), h.Devices, h.Links, h.Addresses)
+	})
 }
 
 func listOrDash(s []string) string {
@@ -334,21 +357,13 @@ func modelNodesCommand(g *globals) *cli.Command {
 		Description: "Example:\n   storagegrid model nodes --host dc1-h3",
 		Flags:       append(clientFlags(), &cli.StringFlag{Name: "host", Destination: &o.host, Usage: "only the nodes on `HOST`"}),
 		Action: func(c *cli.Context) error {
-			cl, err := g.modelClient(c)
-			if err != nil {
-				return err
-			}
-			nodes, err := cl.Nodes(c.Context, o.host)
-			if err != nil {
-				return err
-			}
-			if g.jsonOutput() {
-				return g.printJSON(nodes)
-			}
-			return g.table("Name\tHost\tType\tSite\tRun-State", len(nodes), func(i int) string {
-				n := nodes[i]
-				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", n.Name, n.Host, n.Type, n.Site, n.RunState)
-			})
+			return modelQuery(g, c, func(cl *model.Client) ([]model.Node, error) { return cl.Nodes(c.Context, o.host) },
+				func(nodes []model.Node) error {
+					return g.table("Name\tHost\tType\tSite\tRun-State", len(nodes), func(i int) string {
+						n := nodes[i]
+						return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", n.Name, n.Host, n.Type, n.Site, n.RunState)
+					})
+				})
 		},
 	}
 }
@@ -383,29 +398,19 @@ func modelChangesCommand(g *globals) *cli.Command {
 			now := time.Now()
 			q := model.ChangeQuery{Host: o.host, Kind: wire.Kind(o.kind), Limit: o.limit}
 			var err error
-			if q.Since, err = model.ParseWhen(o.since, now); err != nil {
-				return fail.Usagef("--since: %v", err)
-			}
-			if o.until != "" {
-				if q.Until, err = model.ParseWhen(o.until, now); err != nil {
-					return fail.Usagef("--until: %v", err)
-				}
-			}
-			cl, err := g.modelClient(c)
-			if err != nil {
+			if q.Since, err = when("since", o.since, now); err != nil {
 				return err
 			}
-			changes, err := cl.Changes(c.Context, q)
-			if err != nil {
+			if q.Until, err = when("until", o.until, now); err != nil {
 				return err
 			}
-			if g.jsonOutput() {
-				return g.printJSON(changes)
-			}
-			for _, ch := range changes {
-				g.printf("%s %s %s %s %s: %s\n", ch.Time.UTC().Format(time.RFC3339), ch.Host, ch.Op, ch.Kind, ch.ID, describeFields(ch))
-			}
-			return nil
+			return modelQuery(g, c, func(cl *model.Client) ([]model.Change, error) { return cl.Changes(c.Context, q) },
+				func(changes []model.Change) error {
+					for _, ch := range changes {
+						g.printf("%s %s %s %s %s: %s\n", ch.Time.UTC().Format(time.RFC3339), ch.Host, ch.Op, ch.Kind, ch.ID, describeFields(ch))
+					}
+					return nil
+				})
 		},
 	}
 }
@@ -454,35 +459,20 @@ func modelStateCommand(g *globals) *cli.Command {
 			&cli.StringFlag{Name: "kind", Destination: &o.kind, Usage: "only entities of `KIND`"},
 		),
 		Action: func(c *cli.Context) error {
-			var at time.Time
-			if o.at != "" {
-				var err error
-				if at, err = model.ParseWhen(o.at, time.Now()); err != nil {
-					return fail.Usagef("--at: %v", err)
-				}
-			}
-			cl, err := g.modelClient(c)
+			at, err := when("at", o.at, time.Now())
 			if err != nil {
 				return err
 			}
-			st, err := cl.State(c.Context, at, o.host)
-			if err != nil {
-				return err
-			}
-			ents := st.Entities[:0]
-			for _, e := range st.Entities {
-				if o.kind == "" || string(e.Kind) == o.kind {
-					ents = append(ents, e)
+			return modelQuery(g, c, func(cl *model.Client) (model.State, error) {
+				st, err := cl.State(c.Context, at, o.host)
+				st.Entities = slices.DeleteFunc(st.Entities, func(e model.Entity) bool { return o.kind != "" && string(e.Kind) != o.kind })
+				return st, err
+			}, func(st model.State) error {
+				for _, e := range st.Entities {
+					g.printf("%s %s %s %s\n", e.Host, e.Kind, e.ID, fieldList(e.Fields))
 				}
-			}
-			st.Entities = ents
-			if g.jsonOutput() {
-				return g.printJSON(st)
-			}
-			for _, e := range st.Entities {
-				g.printf("%s %s %s %s\n", e.Host, e.Kind, e.ID, fieldList(e.Fields))
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 }
@@ -515,22 +505,14 @@ func modelImpactCommand(g *globals) *cli.Command {
 			if err != nil {
 				return err
 			}
-			cl, err := g.modelClient(c)
-			if err != nil {
-				return err
-			}
-			im, err := cl.Impact(c.Context, args[0])
-			if err != nil {
-				return err
-			}
-			if g.jsonOutput() {
-				return g.printJSON(im)
-			}
-			g.printf("Impact of %s: %d dependents, nodes: %s\n", im.Subject, len(im.Affected), listOrDash(im.Nodes))
-			for _, a := range im.Affected {
-				g.printf("%s%s (via %s)\n", strings.Repeat("  ", a.Depth), a.Ref, a.Via)
-			}
-			return nil
+			return modelQuery(g, c, func(cl *model.Client) (model.Impact, error) { return cl.Impact(c.Context, args[0]) },
+				func(im model.Impact) error {
+					g.printf("Impact of %s: %d dependents, nodes: %s\n", im.Subject, len(im.Affected), listOrDash(im.Nodes))
+					for _, a := range im.Affected {
+						g.printf("%s%s (via %s)\n", strings.Repeat("  ", a.Depth), a.Ref, a.Via)
+					}
+					return nil
+				})
 		},
 	}
 }
@@ -639,32 +621,22 @@ func modelMetricsCommand(g *globals) *cli.Command {
 			&cli.StringFlag{Name: "since", Destination: &o.since, Usage: "with the roll-ups since `WHEN`"},
 		),
 		Action: func(c *cli.Context) error {
-			q := model.MetricQuery{Host: o.host, Prefix: o.prefix}
-			if o.since != "" {
-				var err error
-				if q.Since, err = model.ParseWhen(o.since, time.Now()); err != nil {
-					return fail.Usagef("--since: %v", err)
-				}
-			}
-			cl, err := g.modelClient(c)
+			since, err := when("since", o.since, time.Now())
 			if err != nil {
 				return err
 			}
-			series, err := cl.Metrics(c.Context, q)
-			if err != nil {
-				return err
-			}
-			if g.jsonOutput() {
-				return g.printJSON(series)
-			}
-			for _, s := range series {
-				g.printf("%s %s %s %s\n", s.Host, s.Name, wire.FormatValue(s.Value), s.Time.UTC().Format(time.RFC3339))
-				for _, r := range s.Minutes {
-					g.printf("  %s n=%d min=%s mean=%s max=%s\n", r.Minute.Format("15:04"), r.Count,
-						wire.FormatValue(r.Min), wire.FormatValue(r.Mean), wire.FormatValue(r.Max))
-				}
-			}
-			return nil
+			q := model.MetricQuery{Host: o.host, Prefix: o.prefix, Since: since}
+			return modelQuery(g, c, func(cl *model.Client) ([]model.Series, error) { return cl.Metrics(c.Context, q) },
+				func(series []model.Series) error {
+					for _, s := range series {
+						g.printf("%s %s %s %s\n", s.Host, s.Name, wire.FormatValue(s.Value), s.Time.UTC().Format(time.RFC3339))
+						for _, r := range s.Minutes {
+							g.printf("  %s n=%d min=%s mean=%s max=%s\n", r.Minute.Format("15:04"), r.Count,
+								wire.FormatValue(r.Min), wire.FormatValue(r.Mean), wire.FormatValue(r.Max))
+						}
+					}
+					return nil
+				})
 		},
 	}
 }

@@ -68,11 +68,17 @@ func TestSnapshotThenDiffs(t *testing.T) {
 	}
 }
 
-func TestSnapshotAcrossBatches(t *testing.T) {
-	hosts := genFleet(fleetSpec{hosts: 1, sites: 1, groupSize: 1, types: []string{TypeStorage}}, epoch0)
-	h := hosts[0]
-	ts := newTestServer(t, "", h.id)
+// oneHost serves a fleet of one host with one node of type typ, its
+// snapshot sent.
+func oneHost(t *testing.T, typ string) (*testServer, *simHost) {
+	hosts := genFleet(fleetSpec{hosts: 1, sites: 1, groupSize: 1, types: []string{typ}}, epoch0)
+	ts := newTestServer(t, "", hosts[0].id)
 	ts.feed(hosts)
+	return ts, hosts[0]
+}
+
+func TestSnapshotAcrossBatches(t *testing.T) {
+	ts, h := oneHost(t, TypeStorage)
 	// Second snapshot split in three batches, with an entity gone; the
 	// server restarts between batches and must still know what the
 	// snapshot has named.
@@ -279,10 +285,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestMetricsLatestAndRollups(t *testing.T) {
-	hosts := genFleet(fleetSpec{hosts: 1, sites: 1, groupSize: 1, types: []string{TypeGateway}}, epoch0)
-	h := hosts[0]
-	ts := newTestServer(t, "", h.id)
-	ts.feed(hosts)
+	ts, h := oneHost(t, TypeGateway)
 	// 3 minutes of samples every 15 s, in batches of 5 samples.
 	h.clock = epoch0.Add(time.Hour)
 	var b *wire.Batch

@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/storagegrid
 PKGS    := ./...
 
-.PHONY: build test demo lint bench clean
+.PHONY: build test demo lint bench bench-agent bench-audit clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/storagegrid
@@ -24,5 +24,14 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+# The agent against Debian's prometheus-node-exporter: CPU and peak RSS.
+bench-agent:
+	./bench/agent.sh
+
 clean:
 	rm -rf bin
+
+# The audit-scan performance targets (issue 5): 1 GiB plain and 8 gzipped
+# files against grep/zgrep, peak RSS. Generates its data once (bench/data).
+bench-audit:
+	./bench/audit.sh

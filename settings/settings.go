@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ type Settings struct {
 	Devices Devices `toml:"devices"`
 	Archive Archive `toml:"archive"`
 	VMware  VMware  `toml:"vmware"`
+	Agent   Agent   `toml:"agent"`
 	Model   Model   `toml:"model"`
 }
 
@@ -74,6 +76,22 @@ type VMware struct {
 	Insecure     bool   `toml:"insecure"`
 	Thumbprint   string `toml:"thumbprint"`
 	Pattern      string `toml:"pattern"` // glob naming the grid-node VMs
+}
+
+// Agent configures the per-host agent.
+type Agent struct {
+	HostID        string   `toml:"host_id"`         // default: the hostname
+	Interval      Duration `toml:"interval"`        // collection interval
+	SpoolDir      string   `toml:"spool_dir"`       // host path
+	SpoolMaxBytes int64    `toml:"spool_max_bytes"` // bound of the spool
+	Server        string   `toml:"server"`          // model server URL; empty: spool only
+	TokenFile     string   `toml:"token_file"`      // bearer token, mode 0600
+	TLSCert       string   `toml:"tls_cert"`        // client certificate for mutual TLS
+	TLSKey        string   `toml:"tls_key"`
+	TLSCA         string   `toml:"tls_ca"` // CA of the model server
+	MetricsListen string   `toml:"metrics_listen"`
+	Enable        []string `toml:"enable"`  // collectors beyond the defaults
+	Disable       []string `toml:"disable"` // collectors to turn off
 }
 
 // Model configures the model server (`model serve`) and its clients.
@@ -137,6 +155,12 @@ func Defaults() Settings {
 			MetricsRetention: Duration{6 * time.Hour},
 			CompactEvery:     Duration{time.Hour},
 		},
+		Agent: Agent{
+			Interval:      Duration{15 * time.Second},
+			SpoolDir:      "/var/lib/storagegrid/agent",
+			SpoolMaxBytes: 256 << 20,
+			MetricsListen: "127.0.0.1:9560",
+		},
 	}
 }
 
@@ -182,6 +206,23 @@ func (s *Settings) check(name string) error {
 	}
 	if s.Runtime.StopTimeout.Duration <= 0 {
 		return fmt.Errorf("%s: runtime.stop_timeout must be positive", name)
+	}
+	if p := s.Runtime.Process.Payload; len(p) > 0 && p[0] == "" {
+		return fmt.Errorf("%s: runtime.process.payload: the command (first element) must not be empty", name)
+	}
+	if s.Agent.Interval.Duration < time.Second {
+		return fmt.Errorf("%s: agent.interval must be at least 1s", name)
+	}
+	if s.Agent.SpoolMaxBytes < 1<<20 {
+		return fmt.Errorf("%s: agent.spool_max_bytes must be at least 1048576", name)
+	}
+	// An empty or broken prompt pattern would make the archive tools read a
+	// console reply as complete before it is.
+	if s.Archive.PromptPattern == "" {
+		return fmt.Errorf("%s: archive.prompt_pattern must not be empty", name)
+	}
+	if _, err := regexp.Compile(s.Archive.PromptPattern); err != nil {
+		return fmt.Errorf("%s: archive.prompt_pattern: %v", name, err)
 	}
 	return s.Model.check(name)
 }

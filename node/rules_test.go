@@ -1,0 +1,183 @@
+package node
+
+import (
+	"sort"
+	"strings"
+	"testing"
+)
+
+// kv is an ordered key/value list standing in for a parsed config file.
+type kv [][2]string
+
+func (c kv) Keys() []string {
+	out := make([]string, len(c))
+	for i, p := range c {
+		out[i] = p[0]
+	}
+	return out
+}
+
+func (c kv) Get(k string) (string, bool) {
+	for _, p := range c {
+		if p[0] == k {
+			return p[1], true
+		}
+	}
+	return "", false
+}
+
+func storage(extra ...[2]string) kv {
+	base := kv{
+		{"NODE_TYPE", StorageNode},
+		{"BLOCK_DEVICE_VAR_LOCAL", "/dev/mapper/sgws-dc1-s3-var-local"},
+		{"BLOCK_DEVICE_RANGEDB_00", "/dev/mapper/sgws-dc1-s3-rangedb-0"},
+		{"BLOCK_DEVICE_RANGEDB_01", "/dev/mapper/sgws-dc1-s3-rangedb-1"},
+		{"GRID_NETWORK_TARGET", "bond0.1001"},
+		{"GRID_NETWORK_IP", "10.1.0.13"},
+		{"GRID_NETWORK_MASK", "255.255.255.0"},
+		{"GRID_NETWORK_GATEWAY", "10.1.0.1"},
+		{"GRID_NETWORK_MTU", "9000"},
+	}
+	return append(base, extra...)
+}
+
+func set(c kv, k, v string) kv {
+	out := kv{}
+	for _, p := range c {
+		if p[0] != k {
+			out = append(out, p)
+		}
+	}
+	if v != "" {
+		out = append(out, [2]string{k, v})
+	}
+	return out
+}
+
+func messages(fs []Finding, sev Severity) []string {
+	var out []string
+	for _, f := range fs {
+		if f.Severity == sev {
+			out = append(out, f.Key+": "+f.Message)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestValidStorageConfigPasses(t *testing.T) {
+	c := storage([2]string{"CLIENT_NETWORK_CONFIG", "DISABLED"},
+		[2]string{"ADMIN_NETWORK_ESL", "10.0.0.0/16, 172.16.0.0/12"},
+		[2]string{"MAXIMUM_RAM", "24g"},
+		[2]string{"PORT_REMAP", "client/tcp/18082/443"},
+		[2]string{"GRID_NETWORK_MAC", "b2:9c:d6:00:00:13"},
+		[2]string{"INTERFACE_TARGET_0001", "ens256, Trunk"})
+	if fs := CheckKeys(c); len(fs) != 0 {
+		t.Fatalf("findings on a valid config: %+v", fs)
+	}
+}
+
+func TestEachBadValueIsAnError(t *testing.T) {
+	cases := []struct{ key, value, want string }{
+		{"NODE_TYPE", "VM_Toaster", "is not a valid node type"},
+		{"GRID_NETWORK_IP", "10.1.3", "10.1.3 is not a valid IPv4 address"},
+		{"GRID_NETWORK_MASK", "255.0.255.0", "is not a valid IPv4 netmask"},
+		{"GRID_NETWORK_GATEWAY", "10.2.0.1", "is not inside the subnet 10.1.0.0/24"},
+		{"GRID_NETWORK_MTU", "1279", "is not a valid MTU"},
+		{"GRID_NETWORK_MTU", "9217", "is not a valid MTU"},
+		{"GRID_NETWORK_MAC", "b2:9c:d6:00:00", "is not a valid MAC address"},
+		{"GRID_NETWORK_CONFIG", "DISABLED", "is not a valid GRID_NETWORK_CONFIG (STATIC or DHCP)"},
+		{"GRID_NETWORK_TARGET", "a-very-long-interface", "longer than 15 characters"},
+		{"GRID_NETWORK_TARGET", "../eth0", "contains '/'"},
+		{"CLIENT_NETWORK_CONFIG", "OFF", "(STATIC, DHCP or DISABLED)"},
+		{"ADMIN_NETWORK_ESL", "10.0.0.0/16,10.1", "10.1 is not a valid IPv4 subnet"},
+		{"MAXIMUM_RAM", "lots", "is not a valid amount of memory"},
+		{"MAXIMUM_RAM", "512m", "out of range"},
+		{"PORT_REMAP", "client/tcp/18082", "is not of the form"},
+		{"PORT_REMAP", "client/sctp/18082/443", "sctp is not a protocol"},
+		{"PORT_REMAP_INBOUND", "grid/tcp/99999/443", "99999 is not a port number"},
+		{"ADMIN_ROLE", "Primary", "only valid for VM_Admin_Node"},
+		{"BLOCK_DEVICE_TABLES", "/dev/sdt", "only valid for VM_Admin_Node"},
+		{"BLOCK_DEVICE_VAR_LOCAL", "sgws-var-local", "not an absolute device path"},
+		{"GRID_NETWORK_IP", "", "GRID_NETWORK_IP is required when GRID_NETWORK_CONFIG is STATIC"},
+		{"BLOCK_DEVICE_VAR_LOCAL", "", "BLOCK_DEVICE_VAR_LOCAL is required"},
+		{"BLOCK_DEVICE_RANGEDB_00", "", "need BLOCK_DEVICE_RANGEDB_00"},
+	}
+	for _, tc := range cases {
+		got := strings.Join(messages(CheckKeys(set(storage(), tc.key, tc.value)), Error), "\n")
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%s = %q: errors %q, want one containing %q", tc.key, tc.value, got, tc.want)
+		}
+	}
+}
+
+func TestRangeDBNumbering(t *testing.T) {
+	gap := set(storage(), "BLOCK_DEVICE_RANGEDB_01", "")
+	gap = append(gap, [2]string{"BLOCK_DEVICE_RANGEDB_02", "/dev/sdc"})
+	if got := messages(CheckKeys(gap), Error); len(got) != 1 || !strings.Contains(got[0], "gap before 02") {
+		t.Fatalf("gap: %q", got)
+	}
+	three := kv{}
+	for _, p := range storage() {
+		if strings.HasPrefix(p[0], "BLOCK_DEVICE_RANGEDB_") {
+			p[0] = strings.Replace(p[0], "_0", "_00", 1)
+		}
+		three = append(three, p)
+	}
+	if fs := CheckKeys(three); len(fs) != 0 {
+		t.Fatalf("three-digit form rejected: %+v", fs)
+	}
+	mixed := append(storage(), [2]string{"BLOCK_DEVICE_RANGEDB_002", "/dev/sdd"})
+	if got := strings.Join(messages(CheckKeys(mixed), Error), "\n"); !strings.Contains(got, "mix two-digit and three-digit") {
+		t.Fatalf("mixed: %q", got)
+	}
+	over := append(storage(), [2]string{"BLOCK_DEVICE_RANGEDB_16", "/dev/sdq"})
+	if got := strings.Join(messages(CheckKeys(over), Error), "\n"); !strings.Contains(got, "run from 00 to 15") {
+		t.Fatalf("over: %q", got)
+	}
+}
+
+func TestAdminRequirementsAndUnknownKeys(t *testing.T) {
+	admin := kv{{"NODE_TYPE", AdminNode}, {"BLOCK_DEVICE_VAR_LOCAL", "/dev/a"},
+		{"GRID_NETWORK_TARGET", "eth0"}, {"GRID_NETWORK_CONFIG", "DHCP"}, {"FAVOURITE_COLOUR", "blue"}}
+	errs := messages(CheckKeys(admin), Error)
+	want := []string{"ADMIN_ROLE: ADMIN_ROLE is required but missing",
+		"BLOCK_DEVICE_AUDIT_LOGS: BLOCK_DEVICE_AUDIT_LOGS is required but missing",
+		"BLOCK_DEVICE_TABLES: BLOCK_DEVICE_TABLES is required but missing"}
+	if strings.Join(errs, "|") != strings.Join(want, "|") {
+		t.Fatalf("errors %q, want %q", errs, want)
+	}
+	warns := messages(CheckKeys(admin), Warning)
+	if len(warns) != 1 || !strings.HasPrefix(warns[0], "FAVOURITE_COLOUR:") {
+		t.Fatalf("warnings %q", warns)
+	}
+}
+
+func TestCheckUnique(t *testing.T) {
+	s2 := storage()
+	s3 := set(set(storage(), "BLOCK_DEVICE_VAR_LOCAL", "/dev/mapper/sgws-dc1-s2-var-local"),
+		"GRID_NETWORK_IP", "10.1.0.14")
+	s3 = set(s3, "BLOCK_DEVICE_RANGEDB_00", "/dev/mapper/other-0")
+	s3 = set(s3, "BLOCK_DEVICE_RANGEDB_01", "/dev/mapper/other-1")
+	nodes := []Named{{"dc1-sn2", s2}, {"dc1-sn3", s3}}
+	if fs := CheckUnique(nodes, nil); len(fs) != 0 {
+		t.Fatalf("distinct nodes: %+v", fs)
+	}
+	s3 = set(s3, "GRID_NETWORK_IP", "10.1.0.13")
+	got := messages(CheckUnique([]Named{{"dc1-sn2", s2}, {"dc1-sn3", s3}}, nil), Error)
+	if len(got) != 1 || got[0] != "GRID_NETWORK_IP: dc1-sn2 and dc1-sn3 have the same GRID_NETWORK_IP" {
+		t.Fatalf("same IP: %q", got)
+	}
+	// Two spellings of one device, caught only through the identity.
+	id := func(p string) (string, bool) {
+		if strings.HasSuffix(p, "other-1") || strings.HasSuffix(p, "s3-rangedb-0") {
+			return "7:3", true
+		}
+		return p, true
+	}
+	s3 = set(s3, "GRID_NETWORK_IP", "10.1.0.14")
+	got = messages(CheckUnique([]Named{{"dc1-sn2", s2}, {"dc1-sn3", s3}}, id), Error)
+	if len(got) != 1 || !strings.Contains(got[0], "dc1-sn2 BLOCK_DEVICE_RANGEDB_00 and dc1-sn3 BLOCK_DEVICE_RANGEDB_01 use the same device") {
+		t.Fatalf("same device: %q", got)
+	}
+}

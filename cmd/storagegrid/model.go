@@ -79,7 +79,17 @@ func (g *globals) modelClient(c *cli.Context) (*model.Client, error) {
 
 // positional returns the command's positional arguments, applying the
 // command's flags found among them: urfave/cli stops parsing flags at the
-// first argument, and "check-migrate DC1-S3 --to dc1-h4" must work.
+// first argument, and "check-migrate DC1-S3 --to dc1-h4 -o json" must
+// work. The global flags are read again since one may have been among
+// them.
+func (g *globals) positional(c *cli.Context) ([]string, error) {
+	args, err := positional(c)
+	if err != nil {
+		return nil, err
+	}
+	return args, g.parse(c)
+}
+
 func positional(c *cli.Context) ([]string, error) {
 	var out []string
 	args := c.Args().Slice()
@@ -107,7 +117,7 @@ func positional(c *cli.Context) ([]string, error) {
 			i++
 			value = args[i]
 		}
-		if err := c.Set(name, value); err != nil {
+		if err := c.Set(f.Names()[0], value); err != nil {
 			return nil, fail.Usagef("%s: %v", a, err)
 		}
 	}
@@ -126,8 +136,8 @@ func commandFlag(c *cli.Context, name string) cli.Flag {
 }
 
 // exactArgs returns exactly n positional arguments, or a usage error.
-func exactArgs(c *cli.Context, n int, names string) ([]string, error) {
-	args, err := positional(c)
+func (g *globals) exactArgs(c *cli.Context, n int, names string) ([]string, error) {
+	args, err := g.positional(c)
 	if err != nil {
 		return nil, err
 	}
@@ -501,7 +511,7 @@ func modelImpactCommand(g *globals) *cli.Command {
 			"   storagegrid model impact link/dc1-h3/bond0",
 		Flags: clientFlags(),
 		Action: func(c *cli.Context) error {
-			args, err := exactArgs(c, 1, "one ENTITY")
+			args, err := g.exactArgs(c, 1, "one ENTITY")
 			if err != nil {
 				return err
 			}
@@ -533,7 +543,7 @@ func modelCheckMigrateCommand(g *globals) *cli.Command {
 			"   storagegrid model check-migrate DC1-S3 --to dc1-h4",
 		Flags: append(clientFlags(), &cli.StringFlag{Name: "to", Destination: &o.to, Usage: "target `HOST` (required)"}),
 		Action: func(c *cli.Context) error {
-			args, err := exactArgs(c, 1, "one NODE")
+			args, err := g.exactArgs(c, 1, "one NODE")
 			if err != nil {
 				return err
 			}
@@ -565,7 +575,7 @@ func modelOkToStopCommand(g *globals) *cli.Command {
 			"   storagegrid model ok-to-stop dc1-h3 && sudo reboot",
 		Flags: clientFlags(),
 		Action: func(c *cli.Context) error {
-			args, err := exactArgs(c, 1, "one HOST")
+			args, err := g.exactArgs(c, 1, "one HOST")
 			if err != nil {
 				return err
 			}
@@ -658,7 +668,7 @@ func modelIngestCommand(g *globals) *cli.Command {
 		Flags: append(clientFlags(), &cli.StringFlag{Name: "token-file", Destination: &o.tokenFile,
 			Usage: "`FILE` holding the host's bearer token, mode 0600 (required)"}),
 		Action: func(c *cli.Context) error {
-			files, err := positional(c)
+			files, err := g.positional(c)
 			if err != nil {
 				return err
 			}
@@ -747,7 +757,7 @@ func modelBackupCommand(g *globals) *cli.Command {
 			"   storagegrid model backup /backup/model-$(date +%F).db",
 		Flags: []cli.Flag{dbFlag(o)},
 		Action: func(c *cli.Context) error {
-			args, err := exactArgs(c, 1, "one DEST")
+			args, err := g.exactArgs(c, 1, "one DEST")
 			if err != nil {
 				return err
 			}
@@ -777,7 +787,7 @@ func modelRestoreCommand(g *globals) *cli.Command {
 			"   storagegrid model restore /backup/model-2024-06-10.db",
 		Flags: []cli.Flag{dbFlag(o)},
 		Action: func(c *cli.Context) error {
-			args, err := exactArgs(c, 1, "one BACKUP")
+			args, err := g.exactArgs(c, 1, "one BACKUP")
 			if err != nil {
 				return err
 			}

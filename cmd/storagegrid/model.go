@@ -77,70 +77,9 @@ func (g *globals) modelClient(c *cli.Context) (*model.Client, error) {
 	return cl, nil
 }
 
-// positional returns the command's positional arguments, applying the
-// command's flags found among them: urfave/cli stops parsing flags at the
-// first argument, and "check-migrate DC1-S3 --to dc1-h4 -o json" must
-// work. The global flags are read again since one may have been among
-// them.
-func (g *globals) positional(c *cli.Context) ([]string, error) {
-	args, err := positional(c)
-	if err != nil {
-		return nil, err
-	}
-	return args, g.parse(c)
-}
-
-func positional(c *cli.Context) ([]string, error) {
-	var out []string
-	args := c.Args().Slice()
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			return append(out, args[i+1:]...), nil
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			out = append(out, a)
-			continue
-		}
-		f := commandFlag(c, name)
-		if f == nil {
-			return nil, fail.Usagef("flag provided but not defined: %s (see '%s --help')", a, c.Command.HelpName)
-		}
-		if _, isBool := f.(*cli.BoolFlag); isBool && !hasValue {
-			value, hasValue = "true", true
-		}
-		if !hasValue {
-			if i+1 >= len(args) {
-				return nil, fail.Usagef("flag needs an argument: %s (see '%s --help')", a, c.Command.HelpName)
-			}
-			i++
-			value = args[i]
-		}
-		if err := c.Set(f.Names()[0], value); err != nil {
-			return nil, fail.Usagef("%s: %v", a, err)
-		}
-	}
-	return out, nil
-}
-
-func commandFlag(c *cli.Context, name string) cli.Flag {
-	for _, f := range c.Command.Flags {
-		for _, n := range f.Names() {
-			if n == name {
-				return f
-			}
-		}
-	}
-	return nil
-}
-
 // exactArgs returns exactly n positional arguments, or a usage error.
 func (g *globals) exactArgs(c *cli.Context, n int, names string) ([]string, error) {
-	args, err := g.positional(c)
-	if err != nil {
-		return nil, err
-	}
+	args := c.Args().Slice()
 	if len(args) != n {
 		return nil, fail.Usagef("%s needs %s (see '%s --help')", c.Command.HelpName, names, c.Command.HelpName)
 	}
@@ -668,10 +607,7 @@ func modelIngestCommand(g *globals) *cli.Command {
 		Flags: append(clientFlags(), &cli.StringFlag{Name: "token-file", Destination: &o.tokenFile,
 			Usage: "`FILE` holding the host's bearer token, mode 0600 (required)"}),
 		Action: func(c *cli.Context) error {
-			files, err := g.positional(c)
-			if err != nil {
-				return err
-			}
+			files := c.Args().Slice()
 			if len(files) == 0 || o.tokenFile == "" {
 				return fail.Usagef("ingest needs --token-file FILE and at least one BATCH file (see '%s --help')", c.Command.HelpName)
 			}

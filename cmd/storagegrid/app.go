@@ -80,7 +80,9 @@ func newApp(g *globals) *cli.App {
 
 // commands lists the command groups, one file each.
 func commands(g *globals) []*cli.Command {
-	return []*cli.Command{}
+	return []*cli.Command{
+		nodeCommand(g),
+	}
 }
 
 func globalFlags() []cli.Flag {

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/node"
+)
+
+// actionRow is one node in `node start|stop --output json`.
+type actionRow struct {
+	Name   string `json:"name"`
+	Result string `json:"result"` // started, already-running, stopped, killed, not-running, refused, failed
+	Error  string `json:"error,omitempty"`
+}
+
+func resultRow(name string, out node.Outcome, err error) actionRow {
+	switch {
+	case err == nil:
+		return actionRow{Name: name, Result: string(out)}
+	case fail.KindOf(err) == fail.Refused:
+		return actionRow{Name: name, Result: "refused", Error: err.Error()}
+	}
+	return actionRow{Name: name, Result: "failed", Error: err.Error()}
+}
+
+type nodeStartOptions struct {
+	names []string
+}
+
+func nodeStartCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "start",
+		Usage:     "start nodes",
+		ArgsUsage: "NAME... | all",
+		Description: "Starts each node's payload under the configured runtime and waits until it\n" +
+			"runs. A node that is already running is left alone; a node whose payload\n" +
+			"exits at once is reported as failed.\n" +
+			"   $ storagegrid node start DC1-S3\n" +
+			"   Starting node DC1-S3\n" +
+			"An ORPHANED node (payload running without its supervisor) is not started\n" +
+			"(exit 5); stop it first. With several nodes, failures do not stop the\n" +
+			"others and the exit code is 4 when some failed.",
+		Action: func(c *cli.Context) error {
+			if !c.Args().Present() {
+				return fail.Usagef("node start needs NAME... or all (see '%s --help')", c.Command.HelpName)
+			}
+			return runNodeStart(c, g, &nodeStartOptions{names: c.Args().Slice()})
+		},
+	}
+}
+
+func runNodeStart(c *cli.Context, g *globals, opts *nodeStartOptions) error {
+	mgr, _, err := g.nodeManager()
+	if err != nil {
+		return err
+	}
+	names, err := g.resolveNodes(mgr.Registry(), opts.names)
+	if err != nil {
+		return err
+	}
+	rows := []actionRow{}
+	err = g.eachNode(names, func(name string) error {
+		out, err := mgr.Start(c.Context, name, func() { g.textf("Starting node %s\n", name) })
+		rows = append(rows, resultRow(name, out, err))
+		switch {
+		case errors.Is(err, node.ErrOrphaned):
+			g.textf("Not starting ORPHANED node %s\n", name)
+		case out == node.AlreadyRunning:
+			g.textf("Node %s is already running\n", name)
+		}
+		return err
+	})
+	if g.jsonOutput() {
+		return joinErr(err, g.printJSON(rows))
+	}
+	return err
+}
+
+type nodeStopOptions struct {
+	names   []string
+	timeout time.Duration // 0: settings runtime.stop_timeout
+}
+
+func nodeStopCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "stop",
+		Usage:     "stop nodes, waiting for a clean shutdown",
+		ArgsUsage: "NAME... | all",
+		Description: "Asks each node's payload to shut down (SIGTERM) and waits up to the stop\n" +
+			"timeout (--timeout, else runtime.stop_timeout in storagegrid.toml, 630s by\n" +
+			"default); a payload still running then is killed and stop exits 1.\n" +
+			"   $ storagegrid node stop DC1-S3\n" +
+			"   Stopping node DC1-S3\n" +
+			"   Waiting up to 630 seconds for node shutdown\n" +
+			"The global --force kills at once without waiting:\n" +
+			"   $ storagegrid --force node stop DC1-S3",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "timeout", Usage: "wait up to `D` (e.g. 2m, 630s) for each node to shut down"},
+		},
+		Action: func(c *cli.Context) error {
+			if !c.Args().Present() {
+				return fail.Usagef("node stop needs NAME... or all (see '%s --help')", c.Command.HelpName)
+			}
+			if c.IsSet("timeout") && c.Duration("timeout") <= 0 {
+				return fail.Usagef("--timeout %s: must be positive", c.Duration("timeout"))
+			}
+			return runNodeStop(c, g, &nodeStopOptions{names: c.Args().Slice(), timeout: c.Duration("timeout")})
+		},
+	}
+}
+
+func runNodeStop(c *cli.Context, g *globals, opts *nodeStopOptions) error {
+	mgr, s, err := g.nodeManager()
+	if err != nil {
+		return err
+	}
+	names, err := g.resolveNodes(mgr.Registry(), opts.names)
+	if err != nil {
+		return err
+	}
+	stop := node.StopOptions{Timeout: opts.timeout, Force: g.force}
+	if stop.Timeout == 0 {
+		stop.Timeout = s.Runtime.StopTimeout.Duration
+	}
+	rows := []actionRow{}
+	err = g.eachNode(names, func(name string) error {
+		out, err := mgr.Stop(c.Context, name, stop, func() { g.announceStop(name, stop) })
+		rows = append(rows, resultRow(name, out, err))
+		if out == node.WasNotRunning {
+			g.textf("Node %s is not running\n", name)
+		}
+		return err
+	})
+	if g.jsonOutput() {
+		return joinErr(err, g.printJSON(rows))
+	}
+	return err
+}
+
+func (g *globals) announceStop(name string, stop node.StopOptions) {
+	g.textf("Stopping node %s\n", name)
+	if stop.Force {
+		g.textf("Killing node %s without waiting for shutdown (--force)\n", name)
+		return
+	}
+	g.textf("Waiting up to %s seconds for node shutdown\n", node.Seconds(stop.Timeout))
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/node"
+	"github.com/storagegrid/storagegrid/settings"
+)
+
+// nodeManager builds the lifecycle manager over the runtime the settings
+// choose.
+func (g *globals) nodeManager() (*node.Manager, *settings.Settings, error) {
+	s, err := g.settings()
+	if err != nil {
+		return nil, nil, err
+	}
+	rt, err := g.newRuntime(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return node.NewManager(g.root, rt), s, nil
+}
+
+// newRuntime picks the runtime named by runtime.kind.
+func (g *globals) newRuntime(s *settings.Settings) (node.Runtime, error) {
+	switch runtimeKind(g.root, s.Runtime.Kind) {
+	case "systemd":
+		return nil, fail.Usagef("runtime.kind = \"systemd\" is not available in this build")
+	default:
+		sup, err := g.selfCommand("node", "supervise")
+		if err != nil {
+			return nil, err
+		}
+		return node.NewProcess(node.ProcessConfig{Root: g.root, Supervisor: sup}), nil
+	}
+}
+
+// runtimeKind resolves an empty runtime.kind: systemd when the real host
+// was booted with systemd, process otherwise (and always in a sandbox root).
+func runtimeKind(root hostpath.Root, kind string) string {
+	if kind != "" {
+		return kind
+	}
+	if root == "/" {
+		if fi, err := os.Stat("/run/systemd/system"); err == nil && fi.IsDir() {
+			return "systemd"
+		}
+	}
+	return "process"
+}
+
+// selfCommand is this binary with the global flags that locate the host
+// (--root, --config) followed by args, for the processes the process
+// runtime re-executes: the supervisor and the demo payload.
+func (g *globals) selfCommand(args ...string) ([]string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	cmd := []string{exe, "--root", string(g.root)}
+	if g.configPath != "" {
+		abs, err := filepath.Abs(g.configPath)
+		if err != nil {
+			return nil, fail.Usagef("--config: %v", err)
+		}
+		cmd = append(cmd, "--config", abs)
+	}
+	return append(cmd, args...), nil
+}
+
+// payload is the command that runs a node: runtime.process.payload with
+// {node} substituted, or the built-in demo payload.
+func (g *globals) payload(s *settings.Settings, name string) ([]string, error) {
+	if len(s.Runtime.Process.Payload) > 0 {
+		return node.ExpandPayload(s.Runtime.Process.Payload, name), nil
+	}
+	return g.selfCommand("node", "demo-payload", name)
+}
+
+// oneNodeArg returns the single NAME argument of a hidden command.
+func oneNodeArg(c *cli.Context) (string, error) {
+	if c.NArg() != 1 {
+		return "", fail.Usagef("%s needs exactly one node NAME", c.Command.HelpName)
+	}
+	name := c.Args().First()
+	return name, fail.With(fail.Usage, node.ValidName(name))
+}
+
+func nodeSuperviseCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "supervise",
+		Hidden:    true,
+		Usage:     "run and watch a node's payload (started by 'node start' in its own session)",
+		ArgsUsage: "NAME",
+		Description: "Internal to the process runtime: 'storagegrid node start DC1-S3' runs\n" +
+			"   storagegrid --root / node supervise DC1-S3\n" +
+			"detached, with output to /var/log/storagegrid/nodes/DC1-S3.log.",
+		Action: func(c *cli.Context) error {
+			name, err := oneNodeArg(c)
+			if err != nil {
+				return err
+			}
+			s, err := g.settings()
+			if err != nil {
+				return err
+			}
+			payload, err := g.payload(s, name)
+			if err != nil {
+				return err
+			}
+			return node.Supervise(node.SupervisorConfig{Root: g.root, Name: name, Payload: payload,
+				StopTimeout: s.Runtime.StopTimeout.Duration, Log: g.stderr})
+		},
+	}
+}
+
+func nodeRunPayloadCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "run-payload",
+		Hidden:    true,
+		Usage:     "replace this process with a node's payload (for service managers)",
+		ArgsUsage: "NAME",
+		Description: "The systemd unit storagegrid-node@.service runs\n" +
+			"   ExecStart=/usr/bin/storagegrid node run-payload %i\n" +
+			"which execs runtime.process.payload (or the demo payload) for the node.",
+		Action: func(c *cli.Context) error {
+			name, err := oneNodeArg(c)
+			if err != nil {
+				return err
+			}
+			if err := node.NewRegistry(g.root).Exists(name); err != nil {
+				return fail.With(fail.Usage, err)
+			}
+			s, err := g.settings()
+			if err != nil {
+				return err
+			}
+			payload, err := g.payload(s, name)
+			if err != nil {
+				return err
+			}
+			return execPayload(payload)
+		},
+	}
+}
+
+func execPayload(argv []string) error {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return fmt.Errorf("payload %s: %w", argv[0], err)
+	}
+	return fmt.Errorf("exec payload %s: %w", path, syscall.Exec(path, argv, os.Environ()))
+}
+
+func nodeDemoPayloadCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "demo-payload",
+		Hidden:    true,
+		Usage:     "simulate a grid node (the default payload)",
+		ArgsUsage: "NAME",
+		Description: "Holds the node's BLOCK_DEVICE_VAR_LOCAL open, answers health checks on\n" +
+			"/run/storagegrid/nodes/NAME/health.sock and exits cleanly on SIGTERM:\n" +
+			"   storagegrid --root /tmp/sandbox node demo-payload DC1-S3",
+		Action: func(c *cli.Context) error {
+			name, err := oneNodeArg(c)
+			if err != nil {
+				return err
+			}
+			return node.RunDemoPayload(c.Context, g.root, name)
+		},
+	}
+}

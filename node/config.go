@@ -84,7 +84,7 @@ func parseLine(raw string) (line, error) {
 		return line{}, fmt.Errorf("%q is not a KEY = VALUE line", text)
 	}
 	key, value = strings.TrimSpace(key), strings.TrimSpace(value)
-	if err := checkKey(key); err != nil {
+	if err := checkKeySyntax(key); err != nil {
 		return line{}, err
 	}
 	return line{raw: raw, key: key, value: value}, nil
@@ -92,7 +92,7 @@ func parseLine(raw string) (line, error) {
 
 // checkKey accepts shell-variable-like keys: a letter, then letters,
 // digits and underscores.
-func checkKey(key string) error {
+func checkKeySyntax(key string) error {
 	if key == "" {
 		return errors.New("missing key before '='")
 	}
@@ -145,7 +145,7 @@ func (c *Config) Keys() []string {
 // is appended at the end. Keys and values that could not be read back
 // (bad key, line breaks, NUL) are errors.
 func (c *Config) Set(key, value string) error {
-	if err := checkKey(key); err != nil {
+	if err := checkKeySyntax(key); err != nil {
 		return fmt.Errorf("%s: %w", c.file, err)
 	}
 	if strings.ContainsAny(value, "\r\n\x00") || strings.TrimSpace(value) != value {

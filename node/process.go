@@ -63,10 +63,18 @@ func (p *Process) State(_ context.Context, name string) (RunState, error) {
 
 // Start launches a supervisor for the node in a new session, so that it
 // outlives this process and its terminal, then waits until the payload
-// has settled or ended. A node already running is left alone.
+// has settled or ended. A node already running is left alone; one being
+// stopped or orphaned is refused, as a second supervisor would fight it.
 func (p *Process) Start(ctx context.Context, name string) error {
-	if st, err := p.State(ctx, name); err != nil || st == Running || st == Starting {
+	switch st, err := p.State(ctx, name); {
+	case err != nil:
 		return err
+	case st == Running || st == Starting:
+		return nil
+	case st == Orphaned:
+		return fmt.Errorf("node %s: %w", name, ErrOrphaned)
+	case st == Stopping:
+		return fmt.Errorf("node %s is stopping; start it once it has stopped", name)
 	}
 	if len(p.cfg.Supervisor) == 0 {
 		return fmt.Errorf("node %s: no supervisor command configured", name)
@@ -78,6 +86,7 @@ func (p *Process) Start(ctx context.Context, name string) error {
 	sup := p.cfg.Supervisor
 	cmd := exec.Command(sup[0], append(sup[1:len(sup):len(sup)], name)...)
 	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Dir = "/" // as daemons do: hold no directory of the caller's busy
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	log.Close()
@@ -203,8 +212,8 @@ func (p *Process) stopOrphan(ctx context.Context, name string, rec runRecord, op
 
 func stopOutcome(name string, rec runRecord, opts StopOptions) error {
 	if rec.Killed && !opts.Force {
-		return fmt.Errorf("node %s did not shut down within %s seconds and was killed: %w",
-			name, Seconds(opts.Timeout), ErrStopTimeout)
+		return fmt.Errorf("node %s did not shut down within %s and was killed: %w",
+			name, opts.Timeout, ErrStopTimeout)
 	}
 	return nil
 }

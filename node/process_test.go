@@ -102,7 +102,7 @@ func TestStopTimeoutKills(t *testing.T) {
 	}
 	began := time.Now()
 	_, err := f.mgr.Stop(bg, "DC1-S2", StopOptions{Timeout: 300 * time.Millisecond}, func() {})
-	if !errors.Is(err, ErrStopTimeout) || !strings.Contains(err.Error(), "within 0.3 seconds") {
+	if !errors.Is(err, ErrStopTimeout) || !strings.Contains(err.Error(), "within 300ms and was killed") {
 		t.Fatalf("Stop = %v", err)
 	}
 	if waited := time.Since(began); waited < 300*time.Millisecond {
@@ -146,6 +146,9 @@ func TestOrphanedNode(t *testing.T) {
 	_, err := f.mgr.Start(bg, "DC1-ARC1", func() { t.Error("announced the start of an orphan") })
 	if !errors.Is(err, ErrOrphaned) || fail.KindOf(err) != fail.Refused {
 		t.Fatalf("Start of an orphan = %v", err)
+	}
+	if err := f.rt.Start(bg, "DC1-ARC1"); !errors.Is(err, ErrOrphaned) {
+		t.Fatalf("runtime Start of an orphan = %v", err)
 	}
 	out, err := f.mgr.Stop(bg, "DC1-ARC1", StopOptions{Timeout: 5 * time.Second}, func() {})
 	if err != nil || out != Stopped {
@@ -282,7 +285,9 @@ func countSupervisors(t *testing.T, f *fixture) int {
 }
 
 func TestStopDuringStartWaits(t *testing.T) {
-	f := newFixture(t, "ok", time.Second)
+	// A long settle keeps the start (and its lock) going long enough to
+	// see it on a loaded machine.
+	f := newFixture(t, "ok", 3*time.Second)
 	f.addNode("DC1-S3")
 	startDone := make(chan time.Time, 1)
 	go func() {
@@ -346,6 +351,10 @@ func TestDemoPayload(t *testing.T) {
 	ctx, cancel := context.WithTimeout(bg, 5*time.Second)
 	defer cancel()
 	h, err := CheckHealth(ctx, f.root, "DC1-ADM1")
+	for err != nil && ctx.Err() == nil { // the payload may still be binding its socket
+		time.Sleep(pollEvery)
+		h, err = CheckHealth(ctx, f.root, "DC1-ADM1")
+	}
 	rec := f.record("DC1-ADM1")
 	if err != nil || h.Status != "ok" || h.Node != "DC1-ADM1" || h.PID != rec.Payload.PID {
 		t.Fatalf("health = %+v, %v (payload pid %d)", h, err, rec.Payload.PID)
@@ -395,5 +404,25 @@ func TestExpandPayload(t *testing.T) {
 	got := ExpandPayload([]string{"/opt/sg/bin/node", "--name={node}", "{node}/{node}"}, "DC1-S3")
 	if strings.Join(got, " ") != "/opt/sg/bin/node --name=DC1-S3 DC1-S3/DC1-S3" {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestStoppingStateWhileWaiting(t *testing.T) {
+	f := newFixture(t, "stubborn", 50*time.Millisecond)
+	f.addNode("DC1-S1")
+	if _, err := f.mgr.Start(bg, "DC1-S1", func() {}); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		_, err := f.mgr.Stop(bg, "DC1-S1", StopOptions{Timeout: 3 * time.Second}, func() {})
+		stopped <- err
+	}()
+	f.waitState("DC1-S1", Stopping)
+	if err := <-stopped; !errors.Is(err, ErrStopTimeout) {
+		t.Errorf("Stop = %v", err)
+	}
+	if st := f.state("DC1-S1"); st != NotRunning {
+		t.Errorf("after stop: %s", st)
 	}
 }

@@ -65,15 +65,15 @@ func ValidName(name string) error {
 
 func isLetter(r rune) bool { return (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z') }
 
-// Warning is a problem that does not stop the command, such as a file in
-// the config directory that is not a node config.
-type Warning struct {
+// IgnoredFile is an entry of the config directory that is not a node
+// config (not NAME.conf with a valid name); commands warn about it.
+type IgnoredFile struct {
 	Path   string // host path
 	Reason string
 }
 
 // String reads like the runbook: "ignoring /etc/storagegrid/nodes/my-file.txt".
-func (w Warning) String() string { return "ignoring " + w.Path }
+func (w IgnoredFile) String() string { return "ignoring " + w.Path }
 
 // Registry is the set of nodes configured on a host: the NAME.conf files
 // in ConfigDir under a root.
@@ -90,17 +90,17 @@ func (r *Registry) Path(name string) string { return ConfigDir + "/" + name + ".
 // Names lists the configured nodes, sorted, and a warning for every entry
 // of the config directory that is not NAME.conf with a valid name. A
 // missing or unreadable directory is an error.
-func (r *Registry) Names() ([]string, []Warning, error) {
+func (r *Registry) Names() ([]string, []IgnoredFile, error) {
 	entries, err := os.ReadDir(r.root.Join(ConfigDir))
 	if err != nil {
 		return nil, nil, fmt.Errorf("node config directory %s: %w", ConfigDir, unwrapPath(err))
 	}
 	var names []string
-	var warnings []Warning
+	var warnings []IgnoredFile
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".conf")
 		if !ok || !e.Type().IsRegular() || ValidName(name) != nil {
-			w := Warning{Path: ConfigDir + "/" + e.Name(), Reason: misnamedReason(e, name, ok)}
+			w := IgnoredFile{Path: ConfigDir + "/" + e.Name(), Reason: misnamedReason(e, name, ok)}
 			warnings = append(warnings, w)
 			continue
 		}
@@ -191,7 +191,7 @@ func unwrapPath(err error) error {
 // single word "all", means every configured node (with the warnings of
 // Names); otherwise the names as given, without repeats. Each name is
 // checked when it is used, so that one bad name does not stop the others.
-func (r *Registry) Resolve(args []string) ([]string, []Warning, error) {
+func (r *Registry) Resolve(args []string) ([]string, []IgnoredFile, error) {
 	if len(args) == 0 || (len(args) == 1 && args[0] == "all") {
 		return r.Names()
 	}

@@ -26,6 +26,7 @@ type Settings struct {
 	Devices Devices `toml:"devices"`
 	Archive Archive `toml:"archive"`
 	VMware  VMware  `toml:"vmware"`
+	Agent   Agent   `toml:"agent"`
 }
 
 // Runtime chooses and tunes what runs a node's payload.
@@ -75,6 +76,22 @@ type VMware struct {
 	Pattern      string `toml:"pattern"` // glob naming the grid-node VMs
 }
 
+// Agent configures the per-host agent.
+type Agent struct {
+	HostID        string   `toml:"host_id"`         // default: the hostname
+	Interval      Duration `toml:"interval"`        // collection interval
+	SpoolDir      string   `toml:"spool_dir"`       // host path
+	SpoolMaxBytes int64    `toml:"spool_max_bytes"` // bound of the spool
+	Server        string   `toml:"server"`          // model server URL; empty: spool only
+	TokenFile     string   `toml:"token_file"`      // bearer token, mode 0600
+	TLSCert       string   `toml:"tls_cert"`        // client certificate for mutual TLS
+	TLSKey        string   `toml:"tls_key"`
+	TLSCA         string   `toml:"tls_ca"` // CA of the model server
+	MetricsListen string   `toml:"metrics_listen"`
+	Enable        []string `toml:"enable"`  // collectors beyond the defaults
+	Disable       []string `toml:"disable"` // collectors to turn off
+}
+
 // Duration is a time.Duration written as "630s" or "10m".
 type Duration struct{ time.Duration }
 
@@ -104,6 +121,12 @@ func Defaults() Settings {
 			Dsmadmc:       Dsmadmc{Path: "/usr/bin/dsmadmc"},
 		},
 		VMware: VMware{Pattern: "*"},
+		Agent: Agent{
+			Interval:      Duration{15 * time.Second},
+			SpoolDir:      "/var/lib/storagegrid/agent",
+			SpoolMaxBytes: 256 << 20,
+			MetricsListen: "127.0.0.1:9560",
+		},
 	}
 }
 
@@ -149,6 +172,15 @@ func (s *Settings) check(name string) error {
 	}
 	if s.Runtime.StopTimeout.Duration <= 0 {
 		return fmt.Errorf("%s: runtime.stop_timeout must be positive", name)
+	}
+	if p := s.Runtime.Process.Payload; len(p) > 0 && p[0] == "" {
+		return fmt.Errorf("%s: runtime.process.payload: the command (first element) must not be empty", name)
+	}
+	if s.Agent.Interval.Duration < time.Second {
+		return fmt.Errorf("%s: agent.interval must be at least 1s", name)
+	}
+	if s.Agent.SpoolMaxBytes < 1<<20 {
+		return fmt.Errorf("%s: agent.spool_max_bytes must be at least 1048576", name)
 	}
 	return nil
 }

@@ -60,6 +60,7 @@ func TestBadValues(t *testing.T) {
 		"duration": "[runtime]\nstop_timeout = \"soon\"\n",
 		"syntax":   "[runtime\nkind = 1\n",
 		"type":     "[devices]\nallow_files = \"yes\"\n",
+		"payload":  "[runtime.process]\npayload = [\"\", \"{node}\"]\n",
 	} {
 		if _, err := Load(write(t, body), false); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -52,6 +52,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func newApp(g *globals) *cli.App {
+	cmds := commands(g)
+	inheritGlobals(g, cmds)
 	return &cli.App{
 		Name:  "storagegrid",
 		Usage: "host-level tooling for the Linux hosts of a storage grid",
@@ -68,7 +70,7 @@ func newApp(g *globals) *cli.App {
 		UseShortOptionHandling: true,
 		Flags:                  globalFlags(),
 		Before:                 g.parse,
-		Commands:               commands(g),
+		Commands:               cmds,
 		OnUsageError:           usageError,
 		// Printing and exit codes happen in run, in one place.
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -82,7 +84,71 @@ func newApp(g *globals) *cli.App {
 func commands(g *globals) []*cli.Command {
 	return []*cli.Command{
 		nodeCommand(g),
+		agentCommand(g),
 	}
+}
+
+// inheritGlobals lets the global flags also follow a command
+// (`storagegrid agent once --output json`), as operators and scripts type
+// them; urfave/cli v2 has no persistent flags. The copies carry no
+// environment variables, so an unset copy defers to the app-level flag.
+func inheritGlobals(g *globals, cmds []*cli.Command) {
+	for _, cmd := range cmds {
+		inheritGlobals(g, cmd.Subcommands)
+		for _, f := range globalFlags() {
+			if !hasFlag(cmd.Flags, f.Names()[0]) {
+				cmd.Flags = append(cmd.Flags, withoutEnv(f))
+			}
+		}
+		before := cmd.Before
+		cmd.Before = func(c *cli.Context) error {
+			if err := g.parse(c); err != nil {
+				return err
+			}
+			if before != nil {
+				return before(c)
+			}
+			return nil
+		}
+	}
+}
+
+func hasFlag(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func withoutEnv(f cli.Flag) cli.Flag {
+	if sf, ok := f.(*cli.StringFlag); ok {
+		c := *sf
+		c.EnvVars = nil
+		return &c
+	}
+	return f
+}
+
+// setIn returns the innermost context in which the flag was given, or the
+// app's context, whose value is the environment's or the default.
+func setIn(c *cli.Context, name string) *cli.Context {
+	app := c
+	for _, ctx := range c.Lineage() {
+		if ctx.App == nil {
+			break // the empty context urfave/cli puts above the app's
+		}
+		app = ctx
+		for _, n := range ctx.LocalFlagNames() {
+			if n == name {
+				return ctx
+			}
+		}
+	}
+	return app
 }
 
 func globalFlags() []cli.Flag {
@@ -98,19 +164,21 @@ func globalFlags() []cli.Flag {
 }
 
 func (g *globals) parse(c *cli.Context) error {
-	root, err := filepath.Abs(c.String("root"))
+	root, err := filepath.Abs(setIn(c, "root").String("root"))
 	if err != nil {
 		return fail.Usagef("--root: %v", err)
 	}
 	g.root = hostpath.Root(root)
-	g.configPath = c.String("config")
-	g.output = c.String("output")
+	g.configPath = setIn(c, "config").String("config")
+	g.output = setIn(c, "output").String("output")
 	switch g.output {
 	case "text", "json", "ndjson":
 	default:
 		return fail.Usagef("--output %q: must be text, json or ndjson", g.output)
 	}
-	g.quiet, g.force, g.yes = c.Bool("quiet"), c.Bool("force"), c.Bool("yes")
+	g.quiet = setIn(c, "quiet").Bool("quiet")
+	g.force = setIn(c, "force").Bool("force")
+	g.yes = setIn(c, "yes").Bool("yes")
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/node"
+	"github.com/storagegrid/storagegrid/settings"
 )
 
 func nodeCommand(g *globals) *cli.Command {
@@ -64,11 +65,7 @@ func nodeStatusCommand(g *globals) *cli.Command {
 }
 
 func runNodeStatus(c *cli.Context, g *globals, opts *nodeStatusOptions) error {
-	mgr, _, err := g.nodeManager()
-	if err != nil {
-		return err
-	}
-	names, err := g.resolveNodes(mgr.Registry(), opts.names)
+	mgr, _, names, err := g.nodesFor(opts.names)
 	if err != nil {
 		return err
 	}
@@ -159,6 +156,17 @@ func (g *globals) textf(format string, a ...any) {
 	if !g.jsonOutput() {
 		g.printf(format, a...)
 	}
+}
+
+// nodesFor sets up the lifecycle manager and expands the node names of a
+// command line.
+func (g *globals) nodesFor(args []string) (*node.Manager, *settings.Settings, []string, error) {
+	mgr, s, err := g.nodeManager()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	names, err := g.resolveNodes(mgr.Registry(), args)
+	return mgr, s, names, err
 }
 
 // resolveNodes expands "all" (or no names) into the configured nodes and

@@ -54,11 +54,7 @@ func nodeStartCommand(g *globals) *cli.Command {
 }
 
 func runNodeStart(c *cli.Context, g *globals, opts *nodeStartOptions) error {
-	mgr, _, err := g.nodeManager()
-	if err != nil {
-		return err
-	}
-	names, err := g.resolveNodes(mgr.Registry(), opts.names)
+	mgr, _, names, err := g.nodesFor(opts.names)
 	if err != nil {
 		return err
 	}
@@ -99,8 +95,10 @@ func nodeStopCommand(g *globals) *cli.Command {
 			"The global --force kills at once without waiting:\n" +
 			"   $ storagegrid --force node stop DC1-S3",
 		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "timeout", Usage: "wait up to `D` (e.g. 2m, 630s) for each node to shut down"},
+			&cli.DurationFlag{Name: "timeout", DefaultText: "runtime.stop_timeout",
+				Usage: "wait up to `D` (e.g. 2m, 630s) for each node to shut down"},
 		},
+		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
 			if !c.Args().Present() {
 				return fail.Usagef("node stop needs NAME... or all (see '%s --help')", c.Command.HelpName)
@@ -114,11 +112,7 @@ func nodeStopCommand(g *globals) *cli.Command {
 }
 
 func runNodeStop(c *cli.Context, g *globals, opts *nodeStopOptions) error {
-	mgr, s, err := g.nodeManager()
-	if err != nil {
-		return err
-	}
-	names, err := g.resolveNodes(mgr.Registry(), opts.names)
+	mgr, s, names, err := g.nodesFor(opts.names)
 	if err != nil {
 		return err
 	}

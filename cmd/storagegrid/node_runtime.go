@@ -87,6 +87,24 @@ func (g *globals) payload(s *settings.Settings, name string) ([]string, error) {
 	return g.selfCommand("node", "demo-payload", name)
 }
 
+// payloadFor resolves the payload of the configured node named by a
+// hidden command's single argument.
+func (g *globals) payloadFor(c *cli.Context) (string, *settings.Settings, []string, error) {
+	name, err := oneNodeArg(c)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if err := node.NewRegistry(g.root).Exists(name); err != nil {
+		return "", nil, nil, fail.With(fail.Usage, err)
+	}
+	s, err := g.settings()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	payload, err := g.payload(s, name)
+	return name, s, payload, err
+}
+
 // oneNodeArg returns the single NAME argument of a hidden command.
 func oneNodeArg(c *cli.Context) (string, error) {
 	if c.NArg() != 1 {
@@ -106,15 +124,7 @@ func nodeSuperviseCommand(g *globals) *cli.Command {
 			"   storagegrid --root / node supervise DC1-S3\n" +
 			"detached, with output to /var/log/storagegrid/nodes/DC1-S3.log.",
 		Action: func(c *cli.Context) error {
-			name, err := oneNodeArg(c)
-			if err != nil {
-				return err
-			}
-			s, err := g.settings()
-			if err != nil {
-				return err
-			}
-			payload, err := g.payload(s, name)
+			name, s, payload, err := g.payloadFor(c)
 			if err != nil {
 				return err
 			}
@@ -134,18 +144,7 @@ func nodeRunPayloadCommand(g *globals) *cli.Command {
 			"   ExecStart=/usr/bin/storagegrid node run-payload %i\n" +
 			"which execs runtime.process.payload (or the demo payload) for the node.",
 		Action: func(c *cli.Context) error {
-			name, err := oneNodeArg(c)
-			if err != nil {
-				return err
-			}
-			if err := node.NewRegistry(g.root).Exists(name); err != nil {
-				return fail.With(fail.Usage, err)
-			}
-			s, err := g.settings()
-			if err != nil {
-				return err
-			}
-			payload, err := g.payload(s, name)
+			_, _, payload, err := g.payloadFor(c)
 			if err != nil {
 				return err
 			}

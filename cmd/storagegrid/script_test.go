@@ -27,6 +27,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			root := env.WorkDir + "/root"
 			env.Setenv("STORAGEGRID_ROOT", root)
+			env.Defer(func() { killNodes(root) })
 			return os.MkdirAll(root, 0o755)
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){"exits": exits},

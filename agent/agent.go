@@ -1,0 +1,160 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/storagegrid/storagegrid/wire"
+)
+
+// Version is reported in the host entity.
+const Version = "0.1.0"
+
+// Config is what the agent needs to run.
+type Config struct {
+	Host          string        // host id sent with every event
+	Sources       Sources       // where collectors read
+	Interval      time.Duration // collection interval
+	SpoolDir      string        // durable spool directory
+	SpoolMax      int64         // spool bound in bytes
+	Server        string        // model server base URL; empty: spool only
+	Token         string        // this host's bearer token
+	Client        *http.Client  // for shipping (mutual TLS lives here)
+	MetricsListen string        // loopback host:port for /metrics; empty: off
+	Enable        []string      // collectors to enable beyond the defaults
+	Disable       []string      // collectors to disable
+}
+
+// Watcher is a collector that can tell when its data changed, so the agent
+// collects it at once instead of at the next interval.
+type Watcher interface {
+	Watch(ctx context.Context, changed func()) error
+}
+
+// Agent collects, tracks, spools and ships.
+type Agent struct {
+	cfg        Config
+	collectors map[string]Collector
+	tracker    *Tracker
+	spool      *Spool
+	shipper    *Shipper
+
+	mu       sync.Mutex
+	last     time.Time
+	lastErrs map[string]error
+}
+
+// New builds an agent; it opens the spool but starts nothing.
+func New(cfg Config) (*Agent, error) {
+	if err := wire.ValidHostID(cfg.Host); err != nil {
+		return nil, err
+	}
+	cfg.Sources.HostID = cfg.Host
+	cs, err := NewCollectors(cfg.Sources, cfg.Enable, cfg.Disable)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := OpenSpool(cfg.SpoolDir, cfg.SpoolMax)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 30 * time.Second}
+	}
+	a := &Agent{cfg: cfg, collectors: cs, spool: sp, lastErrs: map[string]error{},
+		tracker: NewTracker(cfg.Host, time.Now().UnixNano())}
+	a.shipper = &Shipper{Spool: sp, Client: cfg.Client, URL: cfg.Server, Token: cfg.Token, Host: cfg.Host}
+	return a, nil
+}
+
+// Snapshot collects everything once and returns the epoch's snapshot
+// events, without spooling them (for `agent once`).
+func (a *Agent) Snapshot(ctx context.Context) ([]wire.Event, error) {
+	items, err := a.collectAll(ctx)
+	return a.tracker.Snapshot(items), err
+}
+
+// collectAll runs every collector; a failing collector is left out (and
+// its error returned joined with the others) so one bad source does not
+// hide the rest.
+func (a *Agent) collectAll(ctx context.Context) (map[string][]Item, error) {
+	out := map[string][]Item{}
+	var errs []error
+	for _, name := range a.names() {
+		items, err := a.collectors[name].Collect(ctx)
+		a.noteErr(name, err)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("collector %s: %w", name, err))
+			continue
+		}
+		out[name] = items
+	}
+	return out, errors.Join(errs...)
+}
+
+func (a *Agent) names() []string {
+	names := make([]string, 0, len(a.collectors))
+	for n := range a.collectors {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (a *Agent) noteErr(name string, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.lastErrs[name] = err
+}
+
+// spoolEvents appends events to the spool as one fsynced batch.
+func (a *Agent) spoolEvents(evs []wire.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	recs := make([]Record, len(evs))
+	for i, e := range evs {
+		data, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		recs[i] = Record{Epoch: e.Epoch, Seq: e.Seq, Droppable: e.Op == wire.OpSample, Data: data}
+	}
+	if err := a.spool.Append(recs); err != nil {
+		return err
+	}
+	if a.cfg.Server != "" {
+		a.shipper.Wake()
+	}
+	return nil
+}
+
+func (a *Agent) lastCycle() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last
+}
+
+func (a *Agent) seq() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.tracker.Seq()
+}
+
+// Once collects one snapshot without a spool, for `agent once`.
+func Once(ctx context.Context, cfg Config) ([]wire.Event, error) {
+	cfg.Sources.HostID = cfg.Host
+	cs, err := NewCollectors(cfg.Sources, cfg.Enable, cfg.Disable)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, collectors: cs, lastErrs: map[string]error{},
+		tracker: NewTracker(cfg.Host, time.Now().UnixNano())}
+	return a.Snapshot(ctx)
+}

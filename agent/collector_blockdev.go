@@ -1,0 +1,57 @@
+package agent
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/storagegrid/storagegrid/blockdev"
+	"github.com/storagegrid/storagegrid/wire"
+)
+
+func init() { register("blockdev", true, newBlockdev) }
+
+// blockdevCollector reports the host's whole block devices with their
+// WWIDs, which is how the model matches a shared LUN across hosts.
+type blockdevCollector struct{ opts blockdev.Options }
+
+func newBlockdev(src Sources) (Collector, error) {
+	return blockdevCollector{blockdev.Options{Root: src.Root, SysfsRoot: src.Sys}}, nil
+}
+
+func (c blockdevCollector) Collect(context.Context) ([]Item, error) {
+	devs, err := blockdev.Inventory(c.opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Item, 0, len(devs))
+	for _, d := range devs {
+		f := map[string]string{
+			wire.FieldSizeBytes: strconv.FormatInt(d.Size, 10),
+			wire.FieldType:      blockType(d.Name),
+			"dev":               d.ID,
+		}
+		if d.WWID != "" {
+			f[wire.FieldWWID] = d.WWID
+		}
+		if len(d.Aliases) > 0 {
+			f[wire.FieldAliases] = strings.Join(append([]string{"/dev/" + d.Name}, d.Aliases...), " ")
+		}
+		out = append(out, Item{Kind: wire.KindBlock, ID: d.Name, Fields: f})
+	}
+	return out, nil
+}
+
+// blockType classifies a device by its kernel name, which is enough to
+// tell the model what it is looking at.
+func blockType(name string) string {
+	for _, p := range []struct{ prefix, kind string }{
+		{"dm-", "dm"}, {"loop", "loop"}, {"nvme", "disk"}, {"sd", "disk"}, {"vd", "disk"},
+		{"xvd", "disk"}, {"md", "md"}, {"nbd", "nbd"}, {"zram", "zram"}, {"sr", "rom"},
+	} {
+		if strings.HasPrefix(name, p.prefix) {
+			return p.kind
+		}
+	}
+	return "other"
+}

@@ -1,0 +1,50 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/prometheus/procfs"
+
+	"github.com/storagegrid/storagegrid/hostid"
+	"github.com/storagegrid/storagegrid/wire"
+)
+
+func init() { register("host", true, newHost) }
+
+// hostCollector reports the host entity itself: names, identity, size.
+type hostCollector struct {
+	src Sources
+	fs  procfs.FS
+}
+
+func newHost(src Sources) (Collector, error) {
+	fs, err := procfs.NewFS(src.procPath())
+	return &hostCollector{src: src, fs: fs}, err
+}
+
+func (c *hostCollector) Collect(context.Context) ([]Item, error) {
+	uuid, err := hostid.Get(c.src.Root)
+	if err != nil {
+		return nil, err
+	}
+	name, _ := os.Hostname()
+	f := map[string]string{
+		wire.FieldHostname: name,
+		wire.FieldUUID:     uuid,
+		wire.FieldCPUs:     strconv.Itoa(runtime.NumCPU()),
+		"agent_version":    Version,
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		f["kernel"] = unix.ByteSliceToString(u.Release[:])
+	}
+	if m, err := c.fs.Meminfo(); err == nil && m.MemTotalBytes != nil {
+		f[wire.FieldMemoryBytes] = strconv.FormatUint(*m.MemTotalBytes, 10)
+	}
+	return []Item{{Kind: wire.KindHost, ID: c.src.HostID, Fields: f}}, nil
+}

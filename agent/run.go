@@ -1,0 +1,118 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/storagegrid/storagegrid/wire"
+)
+
+// Run is the agent's life: snapshot, READY, then collect at the interval
+// and whenever a watcher says something changed, while the shipper sends
+// in the background. It returns when ctx ends, or when the spool cannot
+// be written (then nothing collected could be kept, so it must not go on
+// pretending).
+func (a *Agent) Run(ctx context.Context, n Notifier) error {
+	items, err := a.collectAll(ctx)
+	a.mu.Lock()
+	evs := a.tracker.Snapshot(items)
+	a.mu.Unlock()
+	if err := a.spoolEvents(evs); err != nil {
+		return fmt.Errorf("spooling the first snapshot: %w", err)
+	}
+	a.markCycle()
+	n.Ready()
+	n.Status(statusLine(err))
+	defer n.Stopping()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	a.startBackground(ctx, n, errc)
+	triggers := a.startWatchers(ctx)
+	tick := time.NewTicker(a.cfg.Interval)
+	defer tick.Stop()
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return nil
+		case err = <-errc:
+			return err
+		case <-tick.C:
+			err = a.cycle(ctx, a.names()...)
+		case name := <-triggers:
+			err = a.cycle(ctx, name)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (a *Agent) startBackground(ctx context.Context, n Notifier, errc chan<- error) {
+	if a.cfg.Server != "" {
+		go a.shipper.Run(ctx)
+	}
+	if a.cfg.MetricsListen != "" {
+		go func() {
+			if err := serveMetrics(ctx, a.cfg.MetricsListen, newHealth(a)); err != nil {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
+	go n.Watchdog(ctx, func() bool { return time.Since(a.lastCycle()) < 3*a.cfg.Interval })
+}
+
+// startWatchers starts every collector that can watch for changes; each
+// change sends the collector's name.
+func (a *Agent) startWatchers(ctx context.Context) <-chan string {
+	triggers := make(chan string, 16)
+	for name, c := range a.collectors {
+		w, ok := c.(Watcher)
+		if !ok {
+			continue
+		}
+		go func() {
+			err := w.Watch(ctx, func() {
+				select {
+				case triggers <- name:
+				default: // a collection of it is already queued
+				}
+			})
+			a.noteErr(name, err)
+		}()
+	}
+	return triggers
+}
+
+// cycle collects the named collectors and spools what changed. A failing
+// collector keeps its last state (no false removals).
+func (a *Agent) cycle(ctx context.Context, names ...string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []wire.Event
+	for _, name := range names {
+		items, err := a.collectors[name].Collect(ctx)
+		a.lastErrs[name] = err
+		if err == nil {
+			out = append(out, a.tracker.Update(name, items)...)
+		}
+	}
+	a.last = time.Now()
+	return a.spoolEvents(out)
+}
+
+func (a *Agent) markCycle() {
+	a.mu.Lock()
+	a.last = time.Now()
+	a.mu.Unlock()
+}
+
+func statusLine(err error) string {
+	if err != nil {
+		return "running; " + err.Error()
+	}
+	return "running"
+}

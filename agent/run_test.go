@@ -1,0 +1,90 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestRunSnapshotReadyShipAndMetrics runs the whole agent loop against a
+// real receiver: READY comes after the snapshot is spooled, every event
+// reaches the receiver, and /metrics reports the agent's health.
+func TestRunSnapshotReadyShipAndMetrics(t *testing.T) {
+	sock := listenNotify(t)
+	rc := &receiver{seen: map[[2]uint64]bool{}}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	srv := &http.Server{Handler: rc}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	metricsAddr := freeAddr(t)
+	a, err := New(Config{Host: "h1", Sources: fixture(t), Interval: 50 * time.Millisecond,
+		SpoolDir: t.TempDir(), SpoolMax: 1 << 30, Server: "http://" + ln.Addr().String(), Token: "tok",
+		MetricsListen: metricsAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- a.Run(ctx, Notifier{}) }()
+
+	if got := readDatagram(t, sock); got != "READY=1" {
+		t.Fatalf("first notification %q", got)
+	}
+	if a.spool.Stats().Records+a.shipper.Status().Sent == 0 {
+		t.Fatal("READY before the snapshot was spooled")
+	}
+	waitFor(t, func() bool {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return len(rc.order) > 100 && a.spool.Stats().Records == 0
+	})
+	var body string
+	waitFor(t, func() bool {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		return true
+	})
+	for _, want := range []string{"storagegrid_agent_spool_events", "storagegrid_agent_shipped_events_total", "storagegrid_agent_last_ship_timestamp_seconds"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for i, seq := range rc.order {
+		if seq != uint64(i+1) {
+			t.Fatalf("event %d arrived as seq %d", i, seq)
+		}
+	}
+}
+
+func TestMetricsRefusesNonLoopback(t *testing.T) {
+	err := serveMetrics(context.Background(), "0.0.0.0:0", nil)
+	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+		t.Fatalf("err = %v", err)
+	}
+}

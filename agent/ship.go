@@ -1,0 +1,169 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/storagegrid/storagegrid/wire"
+)
+
+// Shipper sends spooled events to the model server in batches and trims
+// the spool as the server acknowledges them. It never drops an event on a
+// send failure: it backs off and tries the same events again.
+type Shipper struct {
+	Spool    *Spool
+	Client   *http.Client
+	URL      string // the model server's base URL
+	Token    string // this host's bearer token
+	Host     string
+	BatchMax int           // events per batch, default 5000
+	MaxWait  time.Duration // longest backoff, default 30s
+
+	wake chan struct{}
+	once sync.Once
+
+	mu     sync.Mutex
+	status ShipStatus
+}
+
+// ShipStatus is the shipper's health for /metrics.
+type ShipStatus struct {
+	LastSuccess time.Time
+	LastError   string
+	Errors      int64
+	Sent        int64
+}
+
+// Wake tells the shipper there are new events; it never blocks.
+func (s *Shipper) Wake() {
+	s.init()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns a copy of the shipper's health.
+func (s *Shipper) Status() ShipStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status
+}
+
+func (s *Shipper) init() {
+	s.once.Do(func() {
+		s.wake = make(chan struct{}, 1)
+		if s.BatchMax == 0 {
+			s.BatchMax = 5000
+		}
+		if s.MaxWait == 0 {
+			s.MaxWait = 30 * time.Second
+		}
+	})
+}
+
+// Run ships until ctx ends.
+func (s *Shipper) Run(ctx context.Context) error {
+	s.init()
+	failures := 0
+	for {
+		sent, err := s.shipOnce(ctx)
+		s.record(sent, err)
+		wait := time.Duration(0)
+		switch {
+		case err != nil && !retryable(err):
+			failures, wait = failures+1, s.MaxWait
+		case err != nil:
+			failures++
+			wait = backoff(failures, s.MaxWait)
+		case sent == 0:
+			failures, wait = 0, s.MaxWait
+		default:
+			failures = 0
+		}
+		if wait == 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+			if err != nil {
+				// New events do not make a failing server healthy: keep
+				// the backoff, but do not sleep longer than it says.
+				sleep(ctx, wait)
+			}
+		case <-time.After(wait):
+		}
+	}
+}
+
+// shipOnce sends one batch of pending events; it returns how many.
+func (s *Shipper) shipOnce(ctx context.Context) (int, error) {
+	recs, err := s.Spool.Pending(s.BatchMax)
+	if err != nil || len(recs) == 0 {
+		return 0, err
+	}
+	b := wire.NewBatch(s.Host)
+	for _, r := range recs {
+		var ev wire.Event
+		if err := json.Unmarshal(r.Data, &ev); err != nil {
+			return 0, fmt.Errorf("spooled event seq %d is unreadable: %w", r.Seq, err)
+		}
+		b.Add(ev)
+	}
+	gz, err := wire.Compress(b)
+	if err != nil {
+		return 0, err
+	}
+	ack, err := wire.Send(ctx, s.Client, s.URL, s.Token, gz)
+	if err != nil {
+		return 0, err
+	}
+	return len(recs), s.Spool.Ack(ack.Epoch, ack.Seq)
+}
+
+func (s *Shipper) record(sent int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.status.Errors++
+		s.status.LastError = err.Error()
+		return
+	}
+	if sent > 0 {
+		s.status.Sent += int64(sent)
+		s.status.LastSuccess = time.Now()
+	}
+}
+
+// backoff is exponential from 250 ms with ±25% jitter, capped at max.
+func backoff(failures int, max time.Duration) time.Duration {
+	d := 250 * time.Millisecond << min(failures-1, 10)
+	d = min(d, max)
+	return time.Duration(float64(d) * (0.75 + rand.Float64()/2))
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// retryable reports whether a send error may soon succeed: network errors
+// and server-side refusals may, a rejected batch or token needs an
+// operator, so the shipper then waits the longest backoff.
+func retryable(err error) bool {
+	var se *wire.StatusError
+	if errors.As(err, &se) {
+		return se.Retryable()
+	}
+	return true
+}

@@ -1,0 +1,205 @@
+// Package agent is the per-host agent: collectors that read metrics and
+// inventory, change detection that turns them into wire events, a durable
+// spool that holds every event until the model server acknowledges it,
+// and the shipper that sends them.
+package agent
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Record is one spooled event: its position in the host's stream and its
+// encoded bytes. Droppable records (metric samples) may be discarded when
+// the spool is full; the others (inventory, config changes) never are.
+type Record struct {
+	Epoch     int64
+	Seq       uint64
+	Droppable bool
+	Data      []byte
+}
+
+func (r Record) key() key { return key{r.Epoch, r.Seq} }
+
+type key struct {
+	epoch int64
+	seq   uint64
+}
+
+func (a key) after(b key) bool { return a.epoch > b.epoch || (a.epoch == b.epoch && a.seq > b.seq) }
+
+// SpoolStats describes the spool for /metrics.
+type SpoolStats struct {
+	Records int64 // not yet acknowledged
+	Bytes   int64 // on disk
+	Dropped int64 // metric samples discarded because the spool was full, since Open
+}
+
+// Spool is an append-only queue on disk: segment files of framed records
+// (length, CRC-32C, flags, epoch, seq, data), fsynced per batch, and an
+// acknowledgement mark. A crash may leave a torn record at the end of the
+// newest segment; Open cuts it off, and everything before it survives.
+type Spool struct {
+	dir      string
+	maxBytes int64
+	segBytes int64
+
+	mu      sync.Mutex
+	segs    []*segment // oldest first; the last one is appended to
+	acked   key
+	dropped int64
+}
+
+type segment struct {
+	path    string
+	size    int64
+	last    key
+	pending int64 // records after the ack mark
+}
+
+const (
+	frameHeader  = 4 + 4 + 1 + 8 + 8
+	flagDrop     = 1
+	maxRecord    = 16 << 20
+	ackFile      = "ack"
+	segmentGlob  = "seg-*.log"
+	defaultSeg   = 4 << 20
+	segmentWidth = 20
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// OpenSpool opens (or creates) the spool in dir, bounded to maxBytes.
+func OpenSpool(dir string, maxBytes int64) (*Spool, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("spool %s: %w", dir, err)
+	}
+	s := &Spool{dir: dir, maxBytes: maxBytes, segBytes: min(defaultSeg, max(maxBytes/4, 4096))}
+	if err := s.readAck(); err != nil {
+		return nil, err
+	}
+	names, err := filepath.Glob(filepath.Join(dir, segmentGlob))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		seg, err := s.load(n)
+		if err != nil {
+			return nil, err
+		}
+		s.segs = append(s.segs, seg)
+	}
+	return s, nil
+}
+
+// load scans one segment, truncating a torn tail.
+func (s *Spool) load(path string) (*segment, error) {
+	seg := &segment{path: path}
+	good, err := scanSegment(path, func(r Record) {
+		seg.last = r.key()
+		if r.key().after(s.acked) {
+			seg.pending++
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	seg.size = good
+	if st, err := os.Stat(path); err == nil && st.Size() > good {
+		if err := os.Truncate(path, good); err != nil {
+			return nil, fmt.Errorf("spool %s: cutting torn record: %w", path, err)
+		}
+	}
+	return seg, nil
+}
+
+// scanSegment calls fn for every intact record and returns the offset
+// after the last one.
+func scanSegment(path string, fn func(Record)) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("spool: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 256<<10)
+	var off int64
+	for {
+		r, n, err := readFrame(br)
+		if err != nil {
+			return off, nil // EOF or a torn/corrupt tail: stop here
+		}
+		fn(r)
+		off += n
+	}
+}
+
+func readFrame(r io.Reader) (Record, int64, error) {
+	var h [frameHeader]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return Record{}, 0, err
+	}
+	n := binary.LittleEndian.Uint32(h[0:])
+	if n > maxRecord {
+		return Record{}, 0, errors.New("record too large")
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return Record{}, 0, err
+	}
+	crc := crc32.Update(crc32.Checksum(h[8:], castagnoli), castagnoli, data)
+	if crc != binary.LittleEndian.Uint32(h[4:]) {
+		return Record{}, 0, errors.New("checksum mismatch")
+	}
+	rec := Record{
+		Droppable: h[8]&flagDrop != 0,
+		Epoch:     int64(binary.LittleEndian.Uint64(h[9:])),
+		Seq:       binary.LittleEndian.Uint64(h[17:]),
+		Data:      data,
+	}
+	return rec, int64(frameHeader) + int64(n), nil
+}
+
+func appendFrame(buf []byte, r Record) []byte {
+	var h [frameHeader]byte
+	binary.LittleEndian.PutUint32(h[0:], uint32(len(r.Data)))
+	if r.Droppable {
+		h[8] = flagDrop
+	}
+	binary.LittleEndian.PutUint64(h[9:], uint64(r.Epoch))
+	binary.LittleEndian.PutUint64(h[17:], r.Seq)
+	crc := crc32.Update(crc32.Checksum(h[8:], castagnoli), castagnoli, r.Data)
+	binary.LittleEndian.PutUint32(h[4:], crc)
+	return append(append(buf, h[:]...), r.Data...)
+}
+
+func (s *Spool) readAck() error {
+	b, err := os.ReadFile(filepath.Join(s.dir, ackFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return fmt.Errorf("spool %s: malformed acknowledgement mark %q", filepath.Join(s.dir, ackFile), b)
+	}
+	e, err1 := strconv.ParseInt(f[0], 10, 64)
+	q, err2 := strconv.ParseUint(f[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("spool %s: malformed acknowledgement mark %q", filepath.Join(s.dir, ackFile), b)
+	}
+	s.acked = key{e, q}
+	return nil
+}

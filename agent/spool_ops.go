@@ -1,0 +1,191 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/storagegrid/storagegrid/internal/atomicfile"
+)
+
+// Append writes one batch of records and fsyncs it. Records must come in
+// increasing (epoch, seq) order. When the spool grows past its bound, the
+// oldest droppable records are discarded.
+func (s *Spool) Append(recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var buf []byte
+	for _, r := range recs {
+		if len(r.Data) > maxRecord {
+			return fmt.Errorf("spool: event seq %d is %d bytes, over the %d-byte limit", r.Seq, len(r.Data), maxRecord)
+		}
+		buf = appendFrame(buf, r)
+	}
+	seg, err := s.writable()
+	if err != nil {
+		return err
+	}
+	if err := appendSync(seg.path, buf); err != nil {
+		return err
+	}
+	seg.size += int64(len(buf))
+	seg.last = recs[len(recs)-1].key()
+	seg.pending += int64(len(recs))
+	return s.enforceBound()
+}
+
+func appendSync(path string, buf []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if _, err := f.Write(buf); err != nil {
+		f.Close()
+		return fmt.Errorf("spool %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("spool %s: fsync: %w", path, err)
+	}
+	return f.Close()
+}
+
+// writable returns the segment to append to, starting a new one when the
+// newest is full.
+func (s *Spool) writable() (*segment, error) {
+	if n := len(s.segs); n > 0 && s.segs[n-1].size < s.segBytes {
+		return s.segs[n-1], nil
+	}
+	next := 1
+	if n := len(s.segs); n > 0 {
+		fmt.Sscanf(filepath.Base(s.segs[n-1].path), "seg-%d.log", &next)
+		next++
+	}
+	seg := &segment{path: filepath.Join(s.dir, fmt.Sprintf("seg-%0*d.log", segmentWidth, next))}
+	s.segs = append(s.segs, seg)
+	return seg, atomicfile.SyncDir(s.dir)
+}
+
+// Pending returns up to max unacknowledged records, oldest first.
+func (s *Spool) Pending(max int) ([]Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Record
+	for _, seg := range s.segs {
+		if seg.pending == 0 {
+			continue
+		}
+		_, err := scanSegment(seg.path, func(r Record) {
+			if len(out) < max && r.key().after(s.acked) {
+				out = append(out, r)
+			}
+		})
+		if err != nil || len(out) >= max {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// Ack records that everything up to (epoch, seq) is stored by the
+// receiver, and deletes the segments that hold nothing newer.
+func (s *Spool) Ack(epoch int64, seq uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := key{epoch, seq}
+	if !k.after(s.acked) {
+		return nil
+	}
+	mark := fmt.Appendf(nil, "%d %d\n", epoch, seq)
+	if err := atomicfile.Write(filepath.Join(s.dir, ackFile), mark, 0o600); err != nil {
+		return err
+	}
+	s.acked = k
+	return s.recount()
+}
+
+// recount refreshes pending counts after the ack mark moved and removes
+// fully acknowledged segments (never the newest, which is appended to).
+func (s *Spool) recount() error {
+	keep := s.segs[:0]
+	for i, seg := range s.segs {
+		if !seg.last.after(s.acked) && i < len(s.segs)-1 {
+			if err := os.Remove(seg.path); err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("spool: %w", err)
+			}
+			continue
+		}
+		seg.pending = 0
+		if _, err := scanSegment(seg.path, func(r Record) {
+			if r.key().after(s.acked) {
+				seg.pending++
+			}
+		}); err != nil {
+			return err
+		}
+		keep = append(keep, seg)
+	}
+	s.segs = keep
+	return nil
+}
+
+// enforceBound drops droppable records from the oldest segments until
+// the spool fits its bound again. Records that must not be dropped stay
+// even if that leaves the spool over its bound.
+func (s *Spool) enforceBound() error {
+	for i := 0; s.bytes() > s.maxBytes && i < len(s.segs)-1; i++ {
+		if err := s.dropMetrics(s.segs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropMetrics rewrites a segment without its droppable records.
+func (s *Spool) dropMetrics(seg *segment) error {
+	var buf []byte
+	var kept, dropped int64
+	if _, err := scanSegment(seg.path, func(r Record) {
+		switch {
+		case !r.key().after(s.acked):
+		case r.Droppable:
+			dropped++
+		default:
+			buf = appendFrame(buf, r)
+			kept++
+		}
+	}); err != nil {
+		return err
+	}
+	if dropped == 0 && kept == seg.pending {
+		return nil
+	}
+	if err := atomicfile.Write(seg.path, buf, 0o600); err != nil {
+		return err
+	}
+	seg.size, seg.pending = int64(len(buf)), kept
+	s.dropped += dropped
+	return nil
+}
+
+func (s *Spool) bytes() int64 {
+	var n int64
+	for _, seg := range s.segs {
+		n += seg.size
+	}
+	return n
+}
+
+// Stats reports depth, size and drops.
+func (s *Spool) Stats() SpoolStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := SpoolStats{Bytes: s.bytes(), Dropped: s.dropped}
+	for _, seg := range s.segs {
+		st.Records += seg.pending
+	}
+	return st
+}

@@ -1,0 +1,226 @@
+package agent
+
+import (
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func recs(epoch int64, from, n uint64, droppable bool) []Record {
+	out := make([]Record, n)
+	for i := range out {
+		seq := from + uint64(i)
+		out[i] = Record{Epoch: epoch, Seq: seq, Droppable: droppable, Data: fmt.Appendf(nil, `{"seq":%d}`, seq)}
+	}
+	return out
+}
+
+func seqs(rs []Record) []uint64 {
+	out := make([]uint64, len(rs))
+	for i, r := range rs {
+		out[i] = r.Seq
+	}
+	return out
+}
+
+func TestSpoolAppendPendingAckAndReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenSpool(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(recs(7, 1, 10, false)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ack(7, 4); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Pending(100)
+	if fmt.Sprint(seqs(got)) != "[5 6 7 8 9 10]" || string(got[0].Data) != `{"seq":5}` {
+		t.Fatalf("pending after ack: %v", seqs(got))
+	}
+	// A restart resumes from disk with the same view.
+	s2, err := OpenSpool(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s2.Pending(3)
+	if fmt.Sprint(seqs(got)) != "[5 6 7]" {
+		t.Fatalf("pending after reopen: %v", seqs(got))
+	}
+	if st := s2.Stats(); st.Records != 6 {
+		t.Fatalf("stats %+v", st)
+	}
+	// A new epoch sorts after the old one.
+	if err := s2.Append(recs(8, 1, 2, false)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Ack(7, 10); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s2.Pending(100)
+	if len(got) != 2 || got[0].Epoch != 8 {
+		t.Fatalf("new epoch: %+v", got)
+	}
+}
+
+func TestSpoolCutsTornTail(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := OpenSpool(dir, 1<<20)
+	if err := s.Append(recs(1, 1, 3, false)); err != nil {
+		t.Fatal(err)
+	}
+	seg := s.segs[0].path
+	f, _ := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
+	f.Write(appendFrame(nil, Record{Epoch: 1, Seq: 4, Data: []byte("torn record")})[:20])
+	f.Close()
+	s2, err := OpenSpool(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s2.Pending(10)
+	if fmt.Sprint(seqs(got)) != "[1 2 3]" {
+		t.Fatalf("after torn tail: %v", seqs(got))
+	}
+	// Appending after the cut yields readable records again.
+	if err := s2.Append(recs(1, 4, 1, false)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s2.Pending(10)
+	if fmt.Sprint(seqs(got)) != "[1 2 3 4]" {
+		t.Fatalf("after append: %v", seqs(got))
+	}
+}
+
+func TestSpoolFullDropsOldestMetricsOnly(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := OpenSpool(dir, 64<<10)
+	seq := uint64(1)
+	var durable []uint64
+	for i := 0; i < 200; i++ {
+		metric := i%4 != 0
+		r := recs(1, seq, 1, metric)
+		r[0].Data = make([]byte, 1000)
+		if !metric {
+			durable = append(durable, seq)
+		}
+		if err := s.Append(r); err != nil {
+			t.Fatal(err)
+		}
+		seq++
+	}
+	st := s.Stats()
+	if st.Dropped == 0 {
+		t.Fatalf("nothing dropped: %+v", st)
+	}
+	got, _ := s.Pending(1000)
+	have := map[uint64]bool{}
+	for _, r := range got {
+		have[r.Seq] = true
+	}
+	for _, d := range durable {
+		if !have[d] {
+			t.Fatalf("durable record %d was dropped", d)
+		}
+	}
+	// The newest samples survive; the oldest went first.
+	if !have[seq-1] || have[2] {
+		t.Fatalf("drop order wrong: newest kept=%v oldest kept=%v", have[seq-1], have[2])
+	}
+	if int64(len(got))+st.Dropped != 200 {
+		t.Fatalf("%d pending + %d dropped != 200", len(got), st.Dropped)
+	}
+}
+
+func TestSpoolRejectsMalformedAckMark(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ackFile), []byte("garbage"), 0o600)
+	if _, err := OpenSpool(dir, 1<<20); err == nil {
+		t.Fatal("malformed ack mark accepted")
+	}
+}
+
+// TestSpoolSurvivesSIGKILL kills a writer process in the middle of its
+// batches: every batch it reported as appended must be readable after a
+// reopen, and no record may be corrupt or out of order.
+func TestSpoolSurvivesSIGKILL(t *testing.T) {
+	if os.Getenv("SPOOL_WRITER_DIR") != "" {
+		spoolWriter(os.Getenv("SPOOL_WRITER_DIR"))
+		return
+	}
+	for run := 0; run < 15; run++ {
+		dir := t.TempDir()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestSpoolSurvivesSIGKILL$")
+		cmd.Env = append(os.Environ(), "SPOOL_WRITER_DIR="+dir)
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(20+rand.Intn(80)) * time.Millisecond)
+		cmd.Process.Kill()
+		b := make([]byte, 1<<20)
+		n, _ := readAll(out, b)
+		cmd.Wait()
+		confirmed := lastConfirmed(b[:n])
+		s, err := OpenSpool(dir, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Pending(1 << 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range got {
+			if r.Seq != uint64(i+1) || string(r.Data) != fmt.Sprintf(`{"seq":%d}`, r.Seq) {
+				t.Fatalf("run %d: record %d is seq %d %q", run, i, r.Seq, r.Data)
+			}
+		}
+		if uint64(len(got)) < confirmed {
+			t.Fatalf("run %d: %d records survived, %d were confirmed", run, len(got), confirmed)
+		}
+	}
+}
+
+func spoolWriter(dir string) {
+	s, err := OpenSpool(dir, 1<<30)
+	if err != nil {
+		os.Exit(1)
+	}
+	for seq := uint64(1); ; seq += 50 {
+		if err := s.Append(recs(1, seq, 50, seq%100 == 1)); err != nil {
+			os.Exit(1)
+		}
+		fmt.Println(seq + 49)
+	}
+}
+
+func readAll(r interface{ Read([]byte) (int, error) }, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func lastConfirmed(out []byte) uint64 {
+	var last uint64
+	start := 0
+	for i, c := range out {
+		if c == '\n' {
+			if v, err := strconv.ParseUint(string(out[start:i]), 10, 64); err == nil {
+				last = v
+			}
+			start = i + 1
+		}
+	}
+	return last
+}

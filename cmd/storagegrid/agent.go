@@ -1,0 +1,234 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/storagegrid/storagegrid/agent"
+	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/settings"
+	"github.com/storagegrid/storagegrid/wire"
+)
+
+// agentOptions are the flags shared by agent run and agent once; each
+// overrides the [agent] table of storagegrid.toml.
+type agentOptions struct {
+	server   string
+	interval time.Duration
+	enable   []string
+	disable  []string
+	hostID   string
+}
+
+func agentCommand(g *globals) *cli.Command {
+	opts := &agentOptions{}
+	return &cli.Command{
+		Name:  "agent",
+		Usage: "per-host agent: stream metrics, inventory and changes to the model server",
+		Description: "The agent collects metrics (CPU, memory, load, disks, network, temperatures),\n" +
+			"inventory (links, addresses, routes, block devices with WWIDs, nodes) and every\n" +
+			"change, keeps unsent events in a durable spool and ships them to the model\n" +
+			"server. Settings live in the [agent] table of storagegrid.toml.\n\n" +
+			"   storagegrid agent once -o json        # one snapshot, to stdout\n" +
+			"   storagegrid agent run                  # the daemon (systemd Type=notify)",
+		Subcommands: []*cli.Command{
+			agentRunCommand(g, opts),
+			agentOnceCommand(g, opts),
+			agentCollectorsCommand(g),
+		},
+	}
+}
+
+func agentFlags(opts *agentOptions) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "server", Usage: "model server `URL` (overrides agent.server)", Destination: &opts.server},
+		&cli.DurationFlag{Name: "interval", Usage: "collection interval (overrides agent.interval)", Destination: &opts.interval},
+		&cli.StringSliceFlag{Name: "enable", Usage: "enable collector `NAME` (repeatable)"},
+		&cli.StringSliceFlag{Name: "disable", Usage: "disable collector `NAME` (repeatable)"},
+		&cli.StringFlag{Name: "host-id", Usage: "report as host `ID` (overrides agent.host_id; default the hostname)", Destination: &opts.hostID},
+	}
+}
+
+func agentRunCommand(g *globals, opts *agentOptions) *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "run the agent until stopped (SIGTERM)",
+		Description: "Sends a full snapshot, then changes as they happen, to agent.server. Tells\n" +
+			"systemd READY=1 once the first snapshot is spooled and pings its watchdog.\n" +
+			"Without a server it only spools (bounded by agent.spool_max_bytes).",
+		Flags: agentFlags(opts),
+		Action: func(c *cli.Context) error {
+			cfg, err := g.agentConfig(c, opts)
+			if err != nil {
+				return err
+			}
+			a, err := agent.New(cfg)
+			if err != nil {
+				return err
+			}
+			return a.Run(c.Context, agent.Notifier{})
+		},
+	}
+}
+
+func agentOnceCommand(g *globals, opts *agentOptions) *cli.Command {
+	return &cli.Command{
+		Name:        "once",
+		Usage:       "collect one snapshot and print it",
+		Description: "Prints the events of one snapshot (JSON with -o json, one per line with\n-o ndjson). Nothing is spooled or sent.",
+		Flags:       agentFlags(opts),
+		Action: func(c *cli.Context) error {
+			cfg, err := g.agentConfig(c, opts)
+			if err != nil {
+				return err
+			}
+			cfg.SpoolDir, cfg.Server = "", ""
+			evs, err := agent.Once(c.Context, cfg)
+			if len(evs) == 0 {
+				return err
+			}
+			if perr := g.printEvents(evs); perr != nil {
+				return perr
+			}
+			return fail.With(fail.Partial, err)
+		},
+	}
+}
+
+func agentCollectorsCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:  "collectors",
+		Usage: "list the collectors the agent knows",
+		Action: func(c *cli.Context) error {
+			names := agent.CollectorNames()
+			if g.jsonOutput() {
+				return g.printJSON(names)
+			}
+			g.printf("%s\n", strings.Join(names, "\n"))
+			return nil
+		},
+	}
+}
+
+func (g *globals) printEvents(evs []wire.Event) error {
+	if g.jsonOutput() {
+		return g.printJSON(evs)
+	}
+	for _, e := range evs {
+		keys := make([]string, 0, len(e.Fields))
+		for k := range e.Fields {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		pairs := make([]string, len(keys))
+		for i, k := range keys {
+			pairs[i] = k + "=" + e.Fields[k]
+		}
+		g.printf("%-8s %-8s %s %s\n", e.Op, e.Kind, e.ID, strings.Join(pairs, " "))
+	}
+	return nil
+}
+
+// agentConfig merges settings and flags into the agent's Config.
+func (g *globals) agentConfig(c *cli.Context, opts *agentOptions) (agent.Config, error) {
+	s, err := g.settings()
+	if err != nil {
+		return agent.Config{}, err
+	}
+	a := s.Agent
+	cfg := agent.Config{
+		Host:          first(opts.hostID, a.HostID),
+		Sources:       agent.Sources{Root: g.root},
+		Interval:      a.Interval.Duration,
+		SpoolDir:      g.root.Join(a.SpoolDir),
+		SpoolMax:      a.SpoolMaxBytes,
+		Server:        first(opts.server, a.Server),
+		MetricsListen: a.MetricsListen,
+		Enable:        append(a.Enable, c.StringSlice("enable")...),
+		Disable:       append(a.Disable, c.StringSlice("disable")...),
+	}
+	if opts.interval > 0 {
+		cfg.Interval = opts.interval
+	}
+	if cfg.Host == "" {
+		cfg.Host, _ = os.Hostname()
+	}
+	if err := wire.ValidHostID(cfg.Host); err != nil {
+		return cfg, fail.Usagef("host id: %v (set agent.host_id)", err)
+	}
+	if cfg.Token, err = readToken(g.root.Join(a.TokenFile), a.TokenFile); err != nil {
+		return cfg, err
+	}
+	cfg.Client, err = agentClient(g, a)
+	return cfg, err
+}
+
+func first(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// readToken reads the bearer token, refusing a file others can read: the
+// token lets anyone write this host's part of the model.
+func readToken(path, spelt string) (string, error) {
+	if spelt == "" {
+		return "", nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("agent.token_file: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return "", fail.Refusedf("agent.token_file %s is readable by others (mode %04o); chmod 600 it", spelt, st.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("agent.token_file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("agent.token_file %s is empty", spelt)
+	}
+	return tok, nil
+}
+
+// agentClient builds the HTTP client, with mutual TLS when a client
+// certificate is configured.
+func agentClient(g *globals, a settings.Agent) (*http.Client, error) {
+	c := &http.Client{Timeout: 30 * time.Second}
+	if a.TLSCert == "" && a.TLSCA == "" {
+		return c, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if a.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(g.root.Join(a.TLSCert), g.root.Join(a.TLSKey))
+		if err != nil {
+			return nil, fmt.Errorf("agent.tls_cert/tls_key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	if a.TLSCA != "" {
+		pem, err := os.ReadFile(g.root.Join(a.TLSCA))
+		if err != nil {
+			return nil, fmt.Errorf("agent.tls_ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("agent.tls_ca %s holds no PEM certificate", a.TLSCA)
+		}
+	}
+	c.Transport = &http.Transport{TLSClientConfig: cfg}
+	return c, nil
+}

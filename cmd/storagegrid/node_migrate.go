@@ -136,9 +136,12 @@ func interspersed(c *cli.Context) ([]string, error) {
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || a == "-" || !hasFlag(c.Command, name) {
+		if !strings.HasPrefix(a, "-") || a == "-" || !hasFlag(c.Command.Flags, name) {
 			args = append(args, a)
 			continue
+		}
+		if !hasValue && isBoolFlag(c.Command.Flags, name) {
+			value, hasValue = "true", true
 		}
 		if !hasValue {
 			if i+1 == len(rest) {
@@ -154,9 +157,9 @@ func interspersed(c *cli.Context) ([]string, error) {
 	return args, nil
 }
 
-func hasFlag(cmd *cli.Command, name string) bool {
-	for _, f := range cmd.Flags {
-		if slices.Contains(f.Names(), name) {
+func isBoolFlag(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		if _, ok := f.(*cli.BoolFlag); ok && slices.Contains(f.Names(), name) {
 			return true
 		}
 	}

@@ -30,7 +30,7 @@ func TestScripts(t *testing.T) {
 			env.Defer(func() { killNodes(root) })
 			return os.MkdirAll(root, 0o755)
 		},
-		Cmds: map[string]func(*testscript.TestScript, bool, []string){"exits": exits},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){"exits": exits, "devices": devices},
 	})
 }
 

@@ -54,10 +54,10 @@ func (f *fixture) attach(dev, target string) {
 	}
 }
 
-// configure writes a storage node's config with var-local dev.
+// configure writes a gateway node's config with var-local dev.
 func (f *fixture) configure(name, dev string) string {
 	f.t.Helper()
-	text := "# " + name + "\nNODE_TYPE = VM_Storage_Node\nBLOCK_DEVICE_VAR_LOCAL = " + dev + "\n" +
+	text := "# " + name + "\nNODE_TYPE = VM_API_Gateway\nBLOCK_DEVICE_VAR_LOCAL = " + dev + "\n" +
 		"GRID_NETWORK_TARGET = eth0\nGRID_NETWORK_IP = 10.1.0.7\nGRID_NETWORK_MASK = 255.255.255.0\n"
 	writeFile(f.t, f.root.Join(ConfigDir+"/"+name+".conf"), text)
 	return text

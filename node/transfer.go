@@ -23,7 +23,7 @@ var ErrRunning = errors.New("export needs a stopped node")
 
 // ErrExists is matched (errors.Is) when import refuses a node that is
 // already configured on this host.
-var ErrExists = errors.New("node already configured")
+var ErrExists = errors.New("already configured")
 
 // ExportResult says what export did.
 type ExportResult struct {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/dustin/go-humanize"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -33,4 +36,42 @@ func devices(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("devices: %v", err)
 		}
 	}
+}
+
+// loopdev SIZE FILE LINK... attaches a zeroed FILE of SIZE to a free loop
+// device, detached when the script ends, and makes each LINK (e.g.
+// root/dev/mapper/sgws-dc1-s3-var-local) a symlink to it: two roots
+// linking one device are two hosts sharing storage.
+func loopdev(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: loopdev SIZE FILE LINK...")
+	}
+	devices(ts, false, args[:2])
+	var out []byte
+	var err error
+	for try := 0; try < 5; try++ { // other tests race for free loop devices
+		if out, err = exec.Command("losetup", "--find", "--show", ts.MkAbs(args[1])).CombinedOutput(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		ts.Fatalf("losetup: %v: %s", err, out)
+	}
+	dev := strings.TrimSpace(string(out))
+	ts.Defer(func() { exec.Command("losetup", "-d", dev).Run() })
+	for _, l := range args[2:] {
+		p := ts.MkAbs(l)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			ts.Fatalf("loopdev: %v", err)
+		}
+		ts.Check(os.Symlink(dev, p))
+	}
+}
+
+// scriptCondition adds [root]: loop devices need root.
+func scriptCondition(cond string) (bool, error) {
+	if cond == "root" {
+		return os.Geteuid() == 0, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
 }

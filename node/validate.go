@@ -196,7 +196,8 @@ func (v *validator) installed(skip string) ([]Named, error) {
 }
 
 // uniqueFor reports the duplicated unique values that involve node name:
-// the findings over all nodes less those among the others alone.
+// the findings over all nodes less those among the others alone. The node
+// goes last so that each finding shows its own key and value.
 func uniqueFor(cfg *Config, name string, others []Named, id DeviceID) []Finding {
 	if cfg == nil {
 		return nil
@@ -206,7 +207,7 @@ func uniqueFor(cfg *Config, name string, others []Named, id DeviceID) []Finding 
 		rest[f]++
 	}
 	var out []Finding
-	for _, f := range CheckUnique(append([]Named{{Name: name, Config: cfg}}, others...), id) {
+	for _, f := range CheckUnique(append(others[:len(others):len(others)], Named{Name: name, Config: cfg}), id) {
 		if rest[f] > 0 {
 			rest[f]--
 			continue

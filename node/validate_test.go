@@ -107,8 +107,8 @@ func TestValidateReportsTheRecordOfAnotherNodeOrHost(t *testing.T) {
 	// Before a migration the source owns the record: --file ignores that.
 	r, _ = f.mgr.ValidateFile("DC1-S4", "-", strings.NewReader(conf))
 	wantFindings(t, r, "regular file", "holds the record of node DC1-S3: it is another node's var-local device",
-		"unique: ERROR GRID_NETWORK_IP: DC1-S4 and DC1-S3 have the same GRID_NETWORK_IP",
-		"unique: ERROR BLOCK_DEVICE_VAR_LOCAL: DC1-S4 and DC1-S3 have the same BLOCK_DEVICE_VAR_LOCAL")
+		"unique: ERROR GRID_NETWORK_IP: DC1-S3 and DC1-S4 have the same GRID_NETWORK_IP",
+		"unique: ERROR BLOCK_DEVICE_VAR_LOCAL: DC1-S3 and DC1-S4 have the same BLOCK_DEVICE_VAR_LOCAL")
 }
 
 func TestValidateMissingAndMisnamed(t *testing.T) {
@@ -155,12 +155,12 @@ func TestValidateUniqueValues(t *testing.T) {
 
 	r, _ := f.mgr.Validate("DC1-GW1")
 	unique := r.Checks[len(r.Checks)-1]
-	if len(unique.Findings) != 1 || !strings.Contains(unique.Findings[0].Message, "use the same device (/dev/mapper/a and /dev/disk/by-id/a") {
+	if len(unique.Findings) != 1 || !strings.Contains(unique.Findings[0].Message, "use the same device (/dev/disk/by-id/a and /dev/mapper/a") {
 		t.Fatalf("DC1-GW1 unique findings: %+v", unique.Findings)
 	}
 	r, _ = f.mgr.Validate("DC1-GW3")
 	unique = r.Checks[len(r.Checks)-1]
-	if len(unique.Findings) != 1 || unique.Findings[0].Message != "DC1-GW3 and DC1-GW4 have the same GRID_NETWORK_IP" {
+	if len(unique.Findings) != 1 || unique.Findings[0].Message != "DC1-GW4 and DC1-GW3 have the same GRID_NETWORK_IP" {
 		t.Fatalf("DC1-GW3 unique findings: %+v", unique.Findings)
 	}
 	r, _ = f.mgr.ValidateAll()

@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/storagegrid
 PKGS    := ./...
 
-.PHONY: build test demo lint bench clean
+.PHONY: build test demo lint bench bench-agent clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/storagegrid
@@ -23,6 +23,10 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# The agent against Debian's prometheus-node-exporter: CPU and peak RSS.
+bench-agent:
+	./bench/agent.sh
 
 clean:
 	rm -rf bin

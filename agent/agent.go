@@ -32,9 +32,11 @@ type Config struct {
 }
 
 // Watcher is a collector that can tell when its data changed, so the agent
-// collects it at once instead of at the next interval.
+// collects it at once instead of at the next interval. Watch calls ready
+// once it is subscribed: the agent takes its snapshot only after that, so
+// no change can fall between the snapshot and the subscription.
 type Watcher interface {
-	Watch(ctx context.Context, changed func()) error
+	Watch(ctx context.Context, changed, ready func()) error
 }
 
 // Agent collects, tracks, spools and ships.

@@ -7,8 +7,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vishvananda/netns"
+
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/node"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
@@ -23,12 +26,14 @@ type Item struct {
 // Sources tells collectors where to read, so fixture trees can stand in
 // for /proc and /sys.
 type Sources struct {
-	Root  hostpath.Root // host paths: /etc/storagegrid, /dev, /run/storagegrid
-	Proc  string        // mount point of procfs, default /proc
-	Sys   string        // mount point of sysfs, default /sys
-	Netns string        // network namespace to inspect; "" is the agent's own
+	Root  hostpath.Root   // host paths: /etc/storagegrid, /dev, /run/storagegrid
+	Proc  string          // mount point of procfs, default /proc
+	Sys   string          // mount point of sysfs, default /sys
+	Netns *netns.NsHandle // network namespace to inspect; nil is the agent's own
 	// HostID is the id the agent reports as (the host entity's id).
 	HostID string
+	// Runtime reports nodes' run states; nil leaves run_state out.
+	Runtime node.Runtime
 }
 
 // Collector reads one aspect of the host. Collectors are registered by

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/storagegrid/storagegrid/wire"
@@ -14,6 +15,9 @@ import (
 // be written (then nothing collected could be kept, so it must not go on
 // pretending).
 func (a *Agent) Run(ctx context.Context, n Notifier) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	triggers := a.startWatchers(ctx)
 	items, err := a.collectAll(ctx)
 	a.mu.Lock()
 	evs := a.tracker.Snapshot(items)
@@ -26,11 +30,8 @@ func (a *Agent) Run(ctx context.Context, n Notifier) error {
 	n.Status(statusLine(err))
 	defer n.Stopping()
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	errc := make(chan error, 2)
 	a.startBackground(ctx, n, errc)
-	triggers := a.startWatchers(ctx)
 	tick := time.NewTicker(a.cfg.Interval)
 	defer tick.Stop()
 	for {
@@ -65,25 +66,31 @@ func (a *Agent) startBackground(ctx context.Context, n Notifier, errc chan<- err
 	go n.Watchdog(ctx, func() bool { return time.Since(a.lastCycle()) < 3*a.cfg.Interval })
 }
 
-// startWatchers starts every collector that can watch for changes; each
-// change sends the collector's name.
+// startWatchers starts every collector that can watch for changes and
+// returns once each is subscribed (or has failed); each change sends the
+// collector's name.
 func (a *Agent) startWatchers(ctx context.Context) <-chan string {
 	triggers := make(chan string, 16)
+	var wg sync.WaitGroup
 	for name, c := range a.collectors {
 		w, ok := c.(Watcher)
 		if !ok {
 			continue
 		}
+		wg.Add(1)
+		ready := sync.OnceFunc(wg.Done)
 		go func() {
-			err := w.Watch(ctx, func() {
+			defer ready()
+			changed := func() {
 				select {
 				case triggers <- name:
 				default: // a collection of it is already queued
 				}
-			})
-			a.noteErr(name, err)
+			}
+			a.noteErr(name, w.Watch(ctx, changed, ready))
 		}()
 	}
+	wg.Wait()
 	return triggers
 }
 

@@ -164,6 +164,9 @@ func (g *globals) agentConfig(c *cli.Context, opts *agentOptions) (agent.Config,
 	if err := wire.ValidHostID(cfg.Host); err != nil {
 		return cfg, fail.Usagef("host id: %v (set agent.host_id)", err)
 	}
+	if cfg.Sources.Runtime, err = g.newRuntime(s); err != nil {
+		return cfg, err
+	}
 	if cfg.Token, err = readToken(g.root.Join(a.TokenFile), a.TokenFile); err != nil {
 		return cfg, err
 	}

@@ -85,6 +85,7 @@ func commands(g *globals) []*cli.Command {
 	return []*cli.Command{
 		nodeCommand(g),
 		agentCommand(g),
+		netCommand(g),
 	}
 }
 

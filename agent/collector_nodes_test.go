@@ -1,0 +1,71 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/node"
+)
+
+func writeConf(t *testing.T, root, name, body string) {
+	t.Helper()
+	dir := filepath.Join(root, "etc/storagegrid/nodes")
+	os.MkdirAll(dir, 0o755)
+	if err := os.WriteFile(filepath.Join(dir, name+".conf"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNodesCollectorReportsConfigAndRunState(t *testing.T) {
+	root := t.TempDir()
+	writeConf(t, root, "DC1-S3", "NODE_TYPE = VM_Storage_Node\nBLOCK_DEVICE_VAR_LOCAL = /dev/mapper/sgws-dc1-s3-var-local\n")
+	writeConf(t, root, "DC1-S4", "garbage\n")
+	rt := node.NewProcess(node.ProcessConfig{Root: hostpath.Root(root)})
+	c, _ := newNodes(Sources{Root: hostpath.Root(root), Runtime: rt})
+	items, err := c.Collect(context.Background())
+	if err != nil || len(items) != 2 {
+		t.Fatalf("items %+v, err %v", items, err)
+	}
+	s3, s4 := items[0].Fields, items[1].Fields
+	if items[0].ID != "DC1-S3" || s3["NODE_TYPE"] != "VM_Storage_Node" || s3["run_state"] != "Not-Running" || s3["config_state"] != "Configured" {
+		t.Fatalf("DC1-S3: %+v", s3)
+	}
+	if s4["config_state"] != "Invalid" || s4["NODE_TYPE"] != "" {
+		t.Fatalf("DC1-S4: %+v", s4)
+	}
+	// A host without a nodes directory has no nodes, which is not an error.
+	c, _ = newNodes(Sources{Root: hostpath.Root(t.TempDir())})
+	if items, err := c.Collect(context.Background()); err != nil || len(items) != 0 {
+		t.Fatalf("no nodes dir: %+v %v", items, err)
+	}
+}
+
+// TestNodesWatchSeesConfigEdit: an edit to a node's config file is
+// reported through inotify well within the agent's 2-second budget.
+func TestNodesWatchSeesConfigEdit(t *testing.T) {
+	root := t.TempDir()
+	writeConf(t, root, "DC1-S3", "NODE_TYPE = VM_Storage_Node\n")
+	c, _ := newNodes(Sources{Root: hostpath.Root(root)})
+	ctx, cancel := context.WithCancel(context.Background())
+	changed := make(chan struct{}, 8)
+	done := make(chan error)
+	ready := make(chan struct{})
+	go func() {
+		done <- c.(Watcher).Watch(ctx, func() { changed <- struct{}{} }, func() { close(ready) })
+	}()
+	<-ready
+	writeConf(t, root, "DC1-S3", "NODE_TYPE = VM_Storage_Node\nMAXIMUM_RAM = 24g\n")
+	select {
+	case <-changed:
+	case <-time.After(2 * time.Second):
+		t.Fatal("config edit not reported within 2s")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+}

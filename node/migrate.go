@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/netcheck"
 )
 
 // MigrateOptions tune a migration.
@@ -33,7 +34,8 @@ type MigrationStep struct {
 // on this host. Stdout and Stderr receive the target's output.
 type MigrationReporter interface {
 	Step(s MigrationStep)
-	Stopping(name string) // the stop is waiting for shutdown
+	Checked(c CheckResult) // a check this host ran (the network comparison)
+	Stopping(name string)  // the stop is waiting for shutdown
 	Exported(res ExportResult)
 	Imported(res ImportResult)
 	Starting(name string)
@@ -73,6 +75,7 @@ type migration struct {
 	m          *Manager
 	name       string
 	device     string
+	cfg        *Config
 	config     []byte
 	wasRunning bool
 	opts       MigrateOptions
@@ -119,7 +122,7 @@ func (m *Manager) newMigration(ctx context.Context, name string, opts MigrateOpt
 	if err != nil {
 		return nil, err
 	}
-	return &migration{m: m, name: name, device: device, config: cfg.Bytes(), opts: opts, rep: rep,
+	return &migration{m: m, name: name, device: device, cfg: cfg, config: cfg.Bytes(), opts: opts, rep: rep,
 		wasRunning: st != NotRunning}, nil
 }
 
@@ -140,15 +143,39 @@ func (mg *migration) fail(err error, outcome string) error {
 	return fail.With(kind, &MigrationError{Node: mg.name, Host: mg.opts.Target.Host, Step: mg.step, Err: err, Outcome: outcome})
 }
 
-// preflight validates the config on the target before anything changes.
+// preflight validates the config on the target before anything changes,
+// then compares the target's interfaces with this host's.
 func (mg *migration) preflight(ctx context.Context) error {
-	mg.begin(1, mg.opts.Target.Host, "storagegrid node validate --file - "+mg.name)
+	host := mg.opts.Target.Host
+	mg.begin(1, host, "storagegrid node validate --file - "+mg.name)
 	err := mg.remote(ctx, bytes.NewReader(mg.config), "node", "validate", "--file", "-", mg.name)
 	var re *RemoteError
 	if errors.As(err, &re) && re.Code == 3 {
-		return fail.With(fail.Invalid, fmt.Errorf("node %s does not validate on %s: %w", mg.name, mg.opts.Target.Host, err))
+		return fail.With(fail.Invalid, fmt.Errorf("node %s does not validate on %s: %w", mg.name, host, err))
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if err := mg.opts.Target.Run(ctx, nil, &out, mg.rep.Stderr(), "--output", "json", "net", "show"); err != nil {
+		return err
+	}
+	view, err := netcheck.DecodeView(&out)
+	if err != nil {
+		return fmt.Errorf("on %s: 'storagegrid --output json net show': %w", host, err)
+	}
+	view.Host = host
+	c, err := mg.m.CompareNetwork(mg.name, mg.cfg, view)
+	if err != nil {
+		return err
+	}
+	mg.rep.Checked(c)
+	for _, f := range c.Findings {
+		if f.Severity == SeverityError {
+			return fail.Invalidf("the network interfaces of node %s do not match on %s", mg.name, host)
+		}
+	}
+	return nil
 }
 
 func (mg *migration) stop(ctx context.Context) error {

@@ -7,6 +7,7 @@ import (
 	"github.com/storagegrid/storagegrid/blockdev"
 	"github.com/storagegrid/storagegrid/hostid"
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/netcheck"
 )
 
 // VarLocalKey names the device that carries a node's record.
@@ -33,15 +34,19 @@ func (e *OwnedError) Error() string {
 // Is makes errors.Is(err, ErrOwned) true.
 func (e *OwnedError) Is(target error) bool { return target == ErrOwned }
 
-// Ownership configures how the Manager keeps the var-local record: Start
+// Ownership configures how the Manager keeps the var-local record (Start
 // marks it active for this host, a clean Stop marks it cleanly-stopped,
-// Export marks it exported and Import reads it.
+// Export marks it exported and Import reads it) and how validate sees
+// this host's devices and interfaces.
 type Ownership struct {
 	// Devices says whether regular files may stand in for block devices
 	// ([devices] allow_files). Its Root is the Manager's.
 	Devices blockdev.Options
 	// Force overrides ownership refusals (the global --force).
 	Force bool
+	// NetworkView reads the host's interfaces for validate; nil means
+	// netcheck.ReadView (this network namespace).
+	NetworkView func() (*netcheck.View, error)
 }
 
 // SetOwnership turns on the ownership step of Start and Stop and sets

@@ -10,6 +10,7 @@ import (
 
 	"github.com/storagegrid/storagegrid/blockdev"
 	"github.com/storagegrid/storagegrid/hostid"
+	"github.com/storagegrid/storagegrid/netcheck"
 )
 
 // varLocal is DC1-S3's var-local device in every test, as the runbook
@@ -24,8 +25,21 @@ const otherHost = "0b5f4a8e-3c2d-4e1f-9a7b-6c5d4e3f2a1b"
 func ownedFixture(t *testing.T, mode string) *fixture {
 	t.Helper()
 	f := newFixture(t, mode, 100*time.Millisecond)
-	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}})
+	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView})
 	return f
+}
+
+// testView is a host with eth0 and the runbook's bond0.1001, so that
+// validate's interface checks pass for the test configs.
+func testView() (*netcheck.View, error) {
+	up := func(name string, typ netcheck.LinkType, index int) netcheck.Link {
+		return netcheck.Link{Name: name, Index: index, Type: typ, AdminUp: true, Carrier: true, MTU: 1500}
+	}
+	vlan := up("bond0.1001", netcheck.VLAN, 4)
+	vlan.VLANID, vlan.ParentIndex, vlan.Parent = 1001, 3, "bond0"
+	bond := up("bond0", netcheck.Bond, 3)
+	return &netcheck.View{Version: netcheck.ViewVersion, Routes: []netcheck.Route{},
+		Links: []netcheck.Link{up("lo", netcheck.Loopback, 1), up("eth0", netcheck.Physical, 2), bond, vlan}}, nil
 }
 
 // sharedFile creates a zeroed backing file of size bytes that the hosts of

@@ -8,6 +8,7 @@ import (
 
 	"github.com/storagegrid/storagegrid/blockdev"
 	"github.com/storagegrid/storagegrid/hostid"
+	"github.com/storagegrid/storagegrid/netcheck"
 )
 
 // CheckResult is one check of validate: a runbook line ("Confirming
@@ -43,10 +44,12 @@ func (r *Report) add(c CheckResult) {
 // validator holds what the checks of one validate command share: the
 // devices probed so far (each path is probed once) and this host's UUID.
 type validator struct {
-	m      *Manager
-	opts   Ownership
-	host   string
-	probes map[string]probe
+	m       *Manager
+	opts    Ownership
+	host    string
+	probes  map[string]probe
+	netView *netcheck.View
+	netErr  error
 }
 
 type probe struct {
@@ -217,8 +220,8 @@ func uniqueFor(cfg *Config, name string, others []Named, id DeviceID) []Finding 
 	return out
 }
 
-// configCheck checks one node's config: every key (CheckKeys) and every
-// block device on this host. installed says the node is configured here,
+// configCheck checks one node's config: every key (CheckKeys), every
+// block device and every network interface on this host. installed says the node is configured here,
 // so its record's owner matters.
 func (v *validator) configCheck(name, file string, cfg *Config, parseErr error, installed bool) CheckResult {
 	c := CheckResult{Check: "config", Node: name}
@@ -227,6 +230,7 @@ func (v *validator) configCheck(name, file string, cfg *Config, parseErr error, 
 		return c
 	}
 	c.Findings = append(CheckKeys(cfg), v.deviceFindings(name, cfg, installed)...)
+	c.Findings = append(c.Findings, notAgain(c.Findings, v.networkFindings(name, cfg))...)
 	return c
 }
 
@@ -280,4 +284,22 @@ func (v *validator) recordProblem(name string, dev blockdev.Device, installed bo
 			dev.Path, name, rec.HostUUID)
 	}
 	return ""
+}
+
+// notAgain drops the findings about keys that already have an error: an
+// MTU of 9300 is invalid, and need not also be too large for the link.
+func notAgain(have, more []Finding) []Finding {
+	bad := map[string]bool{}
+	for _, f := range have {
+		if f.Severity == SeverityError && f.Key != "" {
+			bad[f.Key] = true
+		}
+	}
+	var out []Finding
+	for _, f := range more {
+		if !bad[f.Key] {
+			out = append(out, f)
+		}
+	}
+	return out
 }

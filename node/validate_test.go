@@ -44,7 +44,7 @@ func wantFindings(t *testing.T, r Report, want ...string) {
 func TestValidateAValidNodePasses(t *testing.T) {
 	backings(t, 2*mib, func(t *testing.T, target string) {
 		f := ownedFixture(t, "ok")
-		f.mgr.SetOwnership(Ownership{}) // no files: the device must be a real block device
+		f.mgr.SetOwnership(Ownership{NetworkView: testView}) // no files: the device must be a real block device
 		f.attach(varLocal, target)
 		f.configure("DC1-S3", varLocal)
 		r, err := f.mgr.Validate("DC1-S3")
@@ -65,7 +65,7 @@ func TestValidateAValidNodePasses(t *testing.T) {
 	})
 }
 
-func TestValidateDeviceProblems(t *testing.T) {
+func TestValidateDeviceAndInterfaceProblems(t *testing.T) {
 	f := ownedFixture(t, "ok")
 	f.attach(varLocal, sharedFile(t, 2*mib))
 	f.attach("/dev/mapper/small", sharedFile(t, 64*1024))
@@ -75,7 +75,8 @@ func TestValidateDeviceProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, f.root.Join(ConfigDir+"/DC1-S3.conf"), "NODE_TYPE = VM_Storage_Node\n"+
-		"BLOCK_DEVICE_VAR_LOCAL = /dev/mapper/small\nGRID_NETWORK_TARGET = eth0\n"+
+		"BLOCK_DEVICE_VAR_LOCAL = /dev/mapper/small\nGRID_NETWORK_TARGET = bond0.1002\n"+
+		"CLIENT_NETWORK_TARGET = bond0\nCLIENT_NETWORK_CONFIG = DHCP\nINTERFACE_TARGET_0001 = eth0, fabric\n"+
 		"GRID_NETWORK_IP = 10.1.3\nGRID_NETWORK_MASK = 255.255.255.0\n"+
 		"BLOCK_DEVICE_RANGEDB_00 = /dev/mapper/dir\nBLOCK_DEVICE_RANGEDB_01 = /dev/mapper/loop-a\n"+
 		"BLOCK_DEVICE_RANGEDB_02 = /dev/mapper/missing\n")
@@ -90,8 +91,10 @@ func TestValidateDeviceProblems(t *testing.T) {
 		"config: ERROR BLOCK_DEVICE_RANGEDB_00: /dev/mapper/dir is a directory, not a block device",
 		"config: ERROR BLOCK_DEVICE_RANGEDB_01: /dev/mapper/loop-a: symlink loop",
 		"config: ERROR BLOCK_DEVICE_RANGEDB_02: /dev/mapper/missing: no such device",
+		"config: ERROR GRID_NETWORK_TARGET: bond0.1002 is not a valid interface.  See `ip link show`",
+		"config: ERROR CLIENT_NETWORK_TARGET: bond0 is a bond; do not use a bond or bridge directly",
 	)
-	if r.Errors != 5 || r.Warnings != 1 {
+	if r.Errors != 7 || r.Warnings != 1 {
 		t.Fatalf("%d errors, %d warnings", r.Errors, r.Warnings)
 	}
 }

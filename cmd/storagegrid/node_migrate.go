@@ -100,6 +100,12 @@ func errOr(err error, msg string) string {
 type migrationPrinter struct{ g *globals }
 
 func (p migrationPrinter) Step(s node.MigrationStep) { p.g.textf("%s\n", s) }
+
+func (p migrationPrinter) Checked(c node.CheckResult) {
+	if !p.g.jsonOutput() {
+		p.g.printReport(node.Report{Checks: []node.CheckResult{c}})
+	}
+}
 func (p migrationPrinter) Stopping(name string) {
 	s, _ := p.g.settings()
 	p.g.announceStop(name, node.StopOptions{Timeout: s.Runtime.StopTimeout.Duration})

@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/storagegrid
 PKGS    := ./...
 
-.PHONY: build test demo lint bench bench-agent clean
+.PHONY: build test demo lint bench bench-agent bench-audit clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/storagegrid
@@ -30,3 +30,8 @@ bench-agent:
 
 clean:
 	rm -rf bin
+
+# The audit-scan performance targets (issue 5): 1 GiB plain and 8 gzipped
+# files against grep/zgrep, peak RSS. Generates its data once (bench/data).
+bench-audit:
+	./bench/audit.sh

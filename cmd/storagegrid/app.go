@@ -86,6 +86,8 @@ func commands(g *globals) []*cli.Command {
 		nodeCommand(g),
 		agentCommand(g),
 		netCommand(g),
+		vmwareCommand(g),
+		auditCommand(g),
 	}
 }
 

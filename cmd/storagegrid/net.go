@@ -358,13 +358,6 @@ func orIndex(name string, idx int) string {
 	return fmt.Sprintf("if%d", idx)
 }
 
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
 func dash(s string) string {
 	if s == "" {
 		return "-"

@@ -57,3 +57,11 @@ func asSlice(v any) ([]any, bool) {
 	}
 	return out, true
 }
+
+// yesNo spells a flag in a table cell.
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

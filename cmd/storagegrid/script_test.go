@@ -31,7 +31,12 @@ func TestScripts(t *testing.T) {
 			env.Defer(func() { killNodes(env.WorkDir + "/root2") }) // the second host of two-host scripts
 			return os.MkdirAll(root, 0o755)
 		},
-		Cmds:      map[string]func(*testscript.TestScript, bool, []string){"exits": exits, "devices": devices, "loopdev": loopdev},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"exits":   exits,
+			"vcsim":   vcsimCmd,
+			"devices": devices,
+			"loopdev": loopdev,
+		},
 		Condition: scriptCondition,
 	})
 }

@@ -1,0 +1,214 @@
+package audit
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Filter selects messages. Every set condition must hold; a list matches
+// when any of its values does. Codes (types, results) compare exactly, as
+// the grid writes them.
+type Filter struct {
+	Types   []string     // ATYP values, e.g. "ARCE"
+	Results []string     // RSLT values, e.g. "ARUN", "GERR"
+	NodeID  uint32       // ANID; 0 matches any node
+	CBIDs   []string     // CBIDs in any form ParseCBID accepts
+	Fields  []FieldMatch // further attributes that must have a value
+	Since   time.Time    // inclusive; zero means no lower bound
+	Until   time.Time    // exclusive; zero means no upper bound
+}
+
+// FieldMatch requires attribute Name to equal Value. For UI32 and UI64
+// attributes numbers compare by value, so VLID=20091127 and
+// CBID=0x498d8a1f681f05b3 match however the log writes them.
+type FieldMatch struct {
+	Name, Value string
+}
+
+// ParseFieldMatch reads ATTR=VALUE.
+func ParseFieldMatch(s string) (FieldMatch, error) {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return FieldMatch{}, fmt.Errorf("invalid field filter %q: want ATTR=VALUE", s)
+	}
+	return FieldMatch{Name: name, Value: value}, nil
+}
+
+// ParseTime reads a --since/--until argument: RFC 3339 (fraction and zone
+// optional; no zone means UTC, like the log), a date (2006-01-02, UTC), or a
+// duration back from now such as 90m, 24h or 7d.
+func ParseTime(s string, now time.Time) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	d, err := parseAgo(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("invalid time %q: want RFC 3339 (2024-05-01T10:00:00Z), a date (2024-05-01) or a duration ago (90m, 24h, 7d)", s)
+	}
+	return now.Add(-d), nil
+}
+
+func parseAgo(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseUint(days, 10, 16)
+		return time.Duration(n) * 24 * time.Hour, err
+	}
+	d, err := time.ParseDuration(s)
+	if err == nil && d < 0 {
+		err = fmt.Errorf("negative duration")
+	}
+	return d, err
+}
+
+// matcher is a Filter prepared for raw records.
+type matcher struct {
+	types, results [][]byte
+	nodeID         uint32
+	cbids          []uint64
+	fields         []fieldMatcher
+	since, until   time.Time
+	// needles are byte strings every matching message contains, grouped:
+	// a line must hold one needle of each group. They let the scanner skip
+	// lines without parsing them, the way grep does.
+	needles [][][]byte
+	scratch []byte
+}
+
+type fieldMatcher struct {
+	name, value []byte
+	num         uint64
+	isNum       bool
+}
+
+func (f Filter) compile() (*matcher, error) {
+	m := &matcher{nodeID: f.NodeID, since: f.Since, until: f.Until}
+	for _, t := range f.Types {
+		m.types = append(m.types, []byte(t))
+	}
+	for _, r := range f.Results {
+		m.results = append(m.results, []byte(r))
+	}
+	for _, c := range f.CBIDs {
+		n, err := ParseCBID(c)
+		if err != nil {
+			return nil, err
+		}
+		m.cbids = append(m.cbids, n)
+	}
+	for _, fm := range f.Fields {
+		if fm.Name == "" {
+			return nil, fmt.Errorf("invalid field filter %q: empty attribute name", fm.Name+"="+fm.Value)
+		}
+		n, isNum := parseUint([]byte(fm.Value))
+		m.fields = append(m.fields, fieldMatcher{name: []byte(fm.Name), value: []byte(fm.Value), num: n, isNum: isNum})
+	}
+	if len(m.types) > 0 {
+		m.needles = append(m.needles, m.types)
+	}
+	if len(m.results) > 0 {
+		m.needles = append(m.needles, m.results)
+	}
+	return m, nil
+}
+
+// clone returns a copy for another goroutine.
+func (m *matcher) clone() *matcher {
+	c := *m
+	c.scratch = nil
+	return &c
+}
+
+// candidate reports whether b may hold a matching message.
+func (m *matcher) candidate(b []byte) bool {
+	for _, group := range m.needles {
+		if !containsAny(b, group) {
+			return false
+		}
+	}
+	return true
+}
+
+func containsAny(b []byte, needles [][]byte) bool {
+	for _, n := range needles {
+		if bytes.Contains(b, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// match reports whether the parsed record r passes the filter.
+func (m *matcher) match(r *record) bool {
+	if len(m.types) > 0 && !equalsAny(r.bytes(r.fields[r.atyp].val), m.types) {
+		return false
+	}
+	if len(m.results) > 0 && (r.rslt < 0 || !equalsAny(r.bytes(r.fields[r.rslt].val), m.results)) {
+		return false
+	}
+	if m.nodeID != 0 && (r.anid < 0 || uint32(r.fields[r.anid].num) != m.nodeID) {
+		return false
+	}
+	if len(m.cbids) > 0 && !m.cbidMatch(r) {
+		return false
+	}
+	for i := range m.fields {
+		if !m.fieldMatch(r, &m.fields[i]) {
+			return false
+		}
+	}
+	if !m.since.IsZero() || !m.until.IsZero() {
+		t := r.time()
+		if t.Before(m.since) || !m.until.IsZero() && !t.Before(m.until) {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *matcher) cbidMatch(r *record) bool {
+	if r.cbid < 0 {
+		return false
+	}
+	for _, c := range m.cbids {
+		if r.fields[r.cbid].num == c {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *matcher) fieldMatch(r *record, fm *fieldMatcher) bool {
+	for _, f := range r.fields {
+		if !bytes.Equal(r.bytes(f.name), fm.name) {
+			continue
+		}
+		switch {
+		case f.kind == kindUI32 || f.kind == kindUI64:
+			if fm.isNum && f.num == fm.num || bytes.Equal(r.bytes(f.val), fm.value) {
+				return true
+			}
+		case f.esc:
+			m.scratch = unescape(m.scratch[:0], r.bytes(f.val))
+			if bytes.Equal(m.scratch, fm.value) {
+				return true
+			}
+		case bytes.Equal(r.bytes(f.val), fm.value):
+			return true
+		}
+	}
+	return false
+}
+
+func equalsAny(b []byte, set [][]byte) bool {
+	for _, s := range set {
+		if bytes.Equal(b, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,227 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/storagegrid/storagegrid/internal/fail"
+)
+
+// FollowOptions says which live log to follow and what to keep.
+type FollowOptions struct {
+	Path      string        // the live log, normally DefaultDir/audit.log
+	Filter    Filter        // as for Scan
+	FromStart bool          // read what the log already holds first; default: only new messages
+	Poll      time.Duration // how often to look for new data and rotation (default 250ms)
+	// MaxLineBytes, Name and OnError are as in ScanOptions.
+	MaxLineBytes int
+	Name         func(path string) string
+	OnError      func(error)
+}
+
+// Follow calls fn with each new matching message of the log at opts.Path
+// until ctx ends or fn fails, like tail -F: when the grid rotates the log
+// (renames audit.log to yyyy-mm-dd.txt and starts a new audit.log), what
+// was still written to the old file is read, then the new file from its
+// start. A truncated log is read again from its start. A missing log is
+// waited for.
+func Follow(ctx context.Context, opts FollowOptions, fn func(Message) error) error {
+	m, err := opts.Filter.compile()
+	if err != nil {
+		return fail.With(fail.Usage, err)
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 250 * time.Millisecond
+	}
+	name := opts.Path
+	if opts.Name != nil {
+		name = opts.Name(opts.Path)
+	}
+	fl := &follower{opts: opts, r: newReader(m, false, name, opts.MaxLineBytes)}
+	fl.r.emit = fn
+	fl.r.report = func(e *LineError) error {
+		if opts.OnError != nil {
+			opts.OnError(e)
+		}
+		return nil
+	}
+	defer fl.close()
+	err = fl.run(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+type follower struct {
+	opts FollowOptions
+	r    *reader
+	f    *os.File
+	fi   os.FileInfo
+	off  int64
+}
+
+func (fl *follower) run(ctx context.Context) error {
+	// Only a log that exists when following starts has old messages to
+	// skip; one that appears later is new from its first line.
+	fromStart := fl.opts.FromStart
+	for {
+		if fl.f == nil {
+			if err := fl.open(fromStart); err != nil {
+				return err
+			}
+			fromStart = true
+		}
+		if fl.f != nil {
+			more, err := fl.read()
+			if err != nil || more {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			if err := fl.check(); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(fl.opts.Poll):
+		}
+	}
+}
+
+// open opens the live log, positioned at its start or end; a missing log
+// leaves fl.f nil to be tried again.
+func (fl *follower) open(fromStart bool) error {
+	f, err := os.Open(fl.opts.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	fl.f, fl.fi, fl.off = f, fi, 0
+	if !fromStart {
+		return fl.skipToEnd()
+	}
+	return nil
+}
+
+// skipToEnd positions the log after its last complete line, counting
+// lines so that later messages carry their true line numbers. A partial
+// last line is read again: its message is new.
+func (fl *follower) skipToEnd() error {
+	r := fl.r
+	var off, lineEnd int64
+	for {
+		k, err := fl.f.Read(r.buf)
+		if nl := bytes.LastIndexByte(r.buf[:k], '\n'); nl >= 0 {
+			lineEnd = off + int64(nl) + 1
+		}
+		r.base += bytes.Count(r.buf[:k], []byte{'\n'})
+		off += int64(k)
+		if err == io.EOF || k == 0 {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	var err error
+	fl.off, err = fl.f.Seek(lineEnd, io.SeekStart)
+	return err
+}
+
+// read handles the data the log has gained; it reports whether there may
+// be more to read at once.
+func (fl *follower) read() (bool, error) {
+	r := fl.r
+	k, err := fl.f.Read(r.buf[r.n:])
+	r.n += k
+	fl.off += int64(k)
+	if err != nil && err != io.EOF {
+		return false, err
+	}
+	if k == 0 {
+		return false, r.idle()
+	}
+	if r.n == len(r.buf) {
+		return true, r.process(false)
+	}
+	return true, nil
+}
+
+// check looks for rotation and truncation once the log is read to its end.
+func (fl *follower) check() error {
+	fi, err := os.Stat(fl.opts.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // renamed; the new log is not there yet, keep reading the old one
+	}
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(fi, fl.fi) {
+		// Rotated: finish the old file, then start the new one.
+		for {
+			more, err := fl.read()
+			if err != nil {
+				return err
+			}
+			if !more {
+				break
+			}
+		}
+		if err := fl.r.process(true); err != nil {
+			return err
+		}
+		fl.close()
+		fl.r.restart()
+		return nil
+	}
+	if fi.Size() < fl.off {
+		fl.r.restart()
+		fl.off, err = fl.f.Seek(0, io.SeekStart)
+		return err
+	}
+	return nil
+}
+
+func (fl *follower) close() {
+	if fl.f != nil {
+		fl.f.Close()
+		fl.f = nil
+	}
+}
+
+// idle handles the last buffered message when its lines are complete and
+// it is not waiting for a continuation line: a live log has no later
+// message to show that it ended.
+func (r *reader) idle() error {
+	if r.n == 0 || r.buf[r.n-1] != '\n' {
+		return nil
+	}
+	if err := r.process(false); err != nil {
+		return err
+	}
+	if r.n > 0 && r.rec.parse(r.buf[:r.n]) == errTruncated {
+		return nil
+	}
+	return r.process(true)
+}
+
+// restart readies the reader for a new file.
+func (r *reader) restart() {
+	r.n, r.base, r.cpos, r.cline, r.skipping = 0, 0, 0, 0, false
+}

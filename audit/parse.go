@@ -1,0 +1,503 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+	"unicode/utf8"
+)
+
+// kind is the value syntax of an attribute type.
+type kind uint8
+
+const (
+	kindUnknown kind = iota // kept raw
+	kindUI32
+	kindUI64
+	kindFC32
+	kindIPAD
+	kindCSTR
+)
+
+// span is a half-open byte range of the record being parsed.
+type span struct{ lo, hi int }
+
+// rawField is one attribute as offsets into the record, so that lines the
+// filter rejects are parsed without allocating.
+type rawField struct {
+	name, typ, val span
+	kind           kind
+	num            uint64 // UI32/UI64 value
+	esc            bool   // quoted value containing a backslash escape
+}
+
+// record is the reusable parse state of one message.
+type record struct {
+	b      []byte
+	ts     span // leading timestamp; hi == 0 when absent
+	fields []rawField
+	// Indexes into fields of the attributes the tool interprets, -1 when absent.
+	atyp, rslt, anid, amid, cbid, atim int
+}
+
+// errTruncated reports a message that ends where another attribute or the
+// closing bracket could still follow: a pasted message wrapped over lines.
+var errTruncated = errors.New("message ends before its closing ']'")
+
+// syntaxError names the byte column (1-based) where parsing stopped.
+type syntaxError struct {
+	col int
+	msg string
+}
+
+func (e *syntaxError) Error() string { return fmt.Sprintf("column %d: %s", e.col, e.msg) }
+
+func errAt(i int, format string, a ...any) error {
+	return &syntaxError{col: i + 1, msg: fmt.Sprintf(format, a...)}
+}
+
+// parse reads one message from b into r. Newlines count as whitespace so
+// that a message wrapped over several lines parses once joined.
+func (r *record) parse(b []byte) error {
+	*r = record{b: b, fields: r.fields[:0], atyp: -1, rslt: -1, anid: -1, amid: -1, cbid: -1, atim: -1}
+	i := skipSpace(b, 0)
+	if i < len(b) && isDigit(b[i]) {
+		j := i
+		for j < len(b) && !isSpace(b, j) && b[j] != '[' {
+			j++
+		}
+		r.ts = span{i, j}
+		if _, err := parseTimestamp(b[i:j]); err != nil {
+			return errAt(i, "%v", err)
+		}
+		i = skipSpace(b, j)
+	}
+	if i >= len(b) {
+		return errAt(i, "no audit message (expected \"[AUDT:\")")
+	}
+	if b[i] != '[' {
+		return errAt(i, "expected \"[AUDT:\", found %s", quoteByte(b, i))
+	}
+	i = skipSpace(b, i+1)
+	if !hasPrefix(b[i:], "AUDT") {
+		return errAt(i, "expected \"AUDT\" after '['")
+	}
+	i = skipSpace(b, i+4)
+	if i >= len(b) {
+		return errTruncated
+	}
+	if b[i] != ':' {
+		return errAt(i, "expected ':' after \"AUDT\"")
+	}
+	i = skipSpace(b, i+1)
+	for {
+		if i >= len(b) {
+			return errTruncated
+		}
+		if b[i] == ']' {
+			break
+		}
+		if b[i] != '[' {
+			return errAt(i, "expected '[' or ']', found %s", quoteByte(b, i))
+		}
+		var err error
+		if i, err = r.field(b, i+1); err != nil {
+			return err
+		}
+		i = skipSpace(b, i)
+	}
+	if j := skipSpace(b, i+1); j < len(b) {
+		return errAt(j, "unexpected %s after the closing ']'", quoteByte(b, j))
+	}
+	return r.check()
+}
+
+// field parses NAME(TYPE):VALUE] starting after the '['; it returns the
+// index after the closing ']'.
+func (r *record) field(b []byte, i int) (int, error) {
+	var f rawField
+	i = skipSpace(b, i)
+	f.name.lo = i
+	i = skipWord(b, i)
+	f.name.hi = i
+	if f.name.hi == f.name.lo || f.name.hi-f.name.lo > 16 {
+		return i, errAt(i, "expected an attribute name of 1 to 16 letters or digits")
+	}
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != '(' {
+		return i, errAt(i, "expected '(' after attribute %s", b[f.name.lo:f.name.hi])
+	}
+	i = skipSpace(b, i+1)
+	f.typ.lo = i
+	i = skipWord(b, i)
+	f.typ.hi = i
+	if f.typ.hi == f.typ.lo || f.typ.hi-f.typ.lo > 8 {
+		return i, errAt(i, "expected a type of 1 to 8 letters or digits for %s", b[f.name.lo:f.name.hi])
+	}
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != ')' {
+		return i, errAt(i, "expected ')' after the type of %s", b[f.name.lo:f.name.hi])
+	}
+	i = skipSpace(b, i+1)
+	if i >= len(b) || b[i] != ':' {
+		return i, errAt(i, "expected ':' after %s(%s)", b[f.name.lo:f.name.hi], b[f.typ.lo:f.typ.hi])
+	}
+	i = skipSpace(b, i+1)
+	f.kind = kindOf(b[f.typ.lo:f.typ.hi])
+	var err error
+	if i, err = f.value(b, i); err != nil {
+		return i, err
+	}
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != ']' {
+		return i, errAt(i, "expected ']' after the value of %s", b[f.name.lo:f.name.hi])
+	}
+	r.fields = append(r.fields, f)
+	return i + 1, nil
+}
+
+// value parses the value of f starting at i according to its type.
+func (f *rawField) value(b []byte, i int) (int, error) {
+	name := b[f.name.lo:f.name.hi]
+	switch f.kind {
+	case kindUI32, kindUI64:
+		j := i
+		for j < len(b) && !isSpace(b, j) && b[j] != ']' {
+			j++
+		}
+		f.val = span{i, j}
+		n, ok := parseUint(b[i:j])
+		if !ok || (f.kind == kindUI32 && n > math.MaxUint32) {
+			return i, errAt(i, "%s: %q is not a valid %s", name, b[i:j], b[f.typ.lo:f.typ.hi])
+		}
+		f.num = n
+		return j, nil
+	case kindFC32:
+		j := skipWord(b, i)
+		if j == i || j-i > 4 {
+			return i, errAt(i, "%s: expected a code of 1 to 4 letters or digits", name)
+		}
+		f.val = span{i, j}
+		return j, nil
+	case kindCSTR, kindIPAD:
+		if i >= len(b) || b[i] != '"' {
+			return i, errAt(i, "%s: expected a quoted string", name)
+		}
+		j, esc, err := skipQuoted(b, i)
+		if err != nil {
+			return j, err
+		}
+		f.val, f.esc = span{i + 1, j - 1}, esc
+		return j, nil
+	default:
+		if i < len(b) && b[i] == '"' {
+			j, _, err := skipQuoted(b, i)
+			f.val = span{i, j}
+			return j, err
+		}
+		j := i
+		for j < len(b) && b[j] != ']' && b[j] != '\n' {
+			j++
+		}
+		k := j
+		for k > i && isSpace(b, k-1) {
+			k--
+		}
+		f.val = span{i, k}
+		return j, nil
+	}
+}
+
+// check validates the attributes the tool interprets and remembers where
+// they are.
+func (r *record) check() error {
+	for n := range r.fields {
+		f := &r.fields[n]
+		var idx *int
+		var want kind
+		switch string(r.b[f.name.lo:f.name.hi]) {
+		case "ATYP":
+			idx, want = &r.atyp, kindFC32
+		case "RSLT":
+			idx, want = &r.rslt, kindFC32
+		case "AMID":
+			idx, want = &r.amid, kindFC32
+		case "ANID":
+			idx, want = &r.anid, kindUI32
+		case "CBID":
+			idx, want = &r.cbid, kindUI64
+		case "ATIM":
+			idx, want = &r.atim, kindUI64
+		default:
+			continue
+		}
+		if f.kind != want {
+			return errAt(f.typ.lo, "%s must be of type %s", r.b[f.name.lo:f.name.hi], kindName[want])
+		}
+		if *idx < 0 {
+			*idx = n
+		}
+	}
+	if r.atyp < 0 {
+		return errAt(0, "no message type (ATYP)")
+	}
+	if r.atim >= 0 && r.fields[r.atim].num > math.MaxInt64/1000 {
+		return errAt(r.fields[r.atim].val.lo, "ATIM %d is out of range", r.fields[r.atim].num)
+	}
+	if r.atim < 0 && r.ts.hi == 0 {
+		return errAt(0, "no time: neither a leading timestamp nor ATIM")
+	}
+	return nil
+}
+
+// time is the message time: ATIM when present (microseconds since the
+// epoch), else the leading timestamp read as UTC.
+func (r *record) time() time.Time {
+	if r.atim >= 0 {
+		return time.UnixMicro(int64(r.fields[r.atim].num)).UTC()
+	}
+	t, _ := parseTimestamp(r.b[r.ts.lo:r.ts.hi])
+	return t
+}
+
+func (r *record) bytes(s span) []byte { return r.b[s.lo:s.hi] }
+
+var kindName = map[kind]string{kindUI32: "UI32", kindUI64: "UI64", kindFC32: "FC32", kindIPAD: "IPAD", kindCSTR: "CSTR"}
+
+func kindOf(t []byte) kind {
+	if len(t) != 4 {
+		return kindUnknown
+	}
+	var u [4]byte
+	for i, c := range t {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		u[i] = c
+	}
+	switch string(u[:]) {
+	case "UI32":
+		return kindUI32
+	case "UI64":
+		return kindUI64
+	case "FC32":
+		return kindFC32
+	case "IPAD":
+		return kindIPAD
+	case "CSTR":
+		return kindCSTR
+	}
+	return kindUnknown
+}
+
+// parseTimestamp reads YYYY-MM-DDTHH:MM:SS[.fraction] as UTC.
+func parseTimestamp(b []byte) (time.Time, error) {
+	t, ok := timestamp(b)
+	if !ok {
+		return t, fmt.Errorf("bad timestamp %q (want YYYY-MM-DDTHH:MM:SS.UUUUUU)", b)
+	}
+	return t, nil
+}
+
+func timestamp(b []byte) (time.Time, bool) {
+	if len(b) < 19 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(lo, hi int) int {
+		n := 0
+		for _, c := range b[lo:hi] {
+			if !isDigit(c) {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	y, mo, d, h, mi, s := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 {
+		return time.Time{}, false
+	}
+	ns := 0
+	if len(b) > 19 {
+		frac := b[20:]
+		if b[19] != '.' || len(frac) == 0 || len(frac) > 9 || num(20, len(b)) < 0 {
+			return time.Time{}, false
+		}
+		ns = num(20, len(b))
+		for range 9 - len(frac) {
+			ns *= 10
+		}
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, s, ns, time.UTC)
+	return t, t.Day() == d
+}
+
+// parseUint reads decimal digits or 0x-prefixed hex digits.
+func parseUint(b []byte) (uint64, bool) {
+	if len(b) > 2 && b[0] == '0' && (b[1] == 'x' || b[1] == 'X') {
+		if len(b) > 18 {
+			return 0, false
+		}
+		var n uint64
+		for _, c := range b[2:] {
+			v, ok := hexVal(c)
+			if !ok {
+				return 0, false
+			}
+			n = n<<4 | uint64(v)
+		}
+		return n, true
+	}
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if !isDigit(c) {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// skipQuoted returns the index after the closing quote of the string that
+// starts at b[i] == '"', and whether it holds an escape.
+func skipQuoted(b []byte, i int) (int, bool, error) {
+	esc := false
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			return j + 1, esc, nil
+		case '\\':
+			esc = true
+			j++
+		case '\n':
+			return j, esc, errAt(j, "unterminated string")
+		}
+	}
+	return len(b), esc, errAt(len(b), "unterminated string")
+}
+
+// unescape decodes \\ \" \r \n and \xHH; any other backslash sequence is
+// kept as written, because losing a byte of an S3 key is worse than
+// showing a stray backslash.
+func unescape(dst, b []byte) []byte {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '\\' || i+1 >= len(b) {
+			dst = append(dst, c)
+			continue
+		}
+		switch b[i+1] {
+		case '\\', '"':
+			dst = append(dst, b[i+1])
+			i++
+		case 'n':
+			dst = append(dst, '\n')
+			i++
+		case 'r':
+			dst = append(dst, '\r')
+			i++
+		case 'x':
+			hi, ok1 := hexVal(at(b, i+2))
+			lo, ok2 := hexVal(at(b, i+3))
+			if !ok1 || !ok2 {
+				dst = append(dst, c)
+				continue
+			}
+			dst = append(dst, hi<<4|lo)
+			i += 3
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+func at(b []byte, i int) byte {
+	if i < len(b) {
+		return b[i]
+	}
+	return 0
+}
+
+func hexVal(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isWordByte(c byte) bool {
+	return isDigit(c) || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_'
+}
+
+func skipWord(b []byte, i int) int {
+	for i < len(b) && isWordByte(b[i]) {
+		i++
+	}
+	return i
+}
+
+// Whitespace that documents put into pasted logs besides ASCII blanks: the
+// no-break spaces and U+25A1 (□), which PDF and HTML exports print for a
+// character the font lacks — the runbook's own example has one before a
+// VLID value.
+const (
+	nbsp        = "\u00a0"
+	narrowNbsp  = "\u202f"
+	whiteSquare = "\u25a1"
+	bom         = "\ufeff"
+)
+
+// spaceLen is the length of the whitespace character at b[i], or 0.
+func spaceLen(b []byte, i int) int {
+	switch c := b[i]; {
+	case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f':
+		return 1
+	case c < utf8.RuneSelf:
+		return 0
+	}
+	for _, s := range [...]string{nbsp, narrowNbsp, whiteSquare, bom} {
+		if hasPrefix(b[i:], s) {
+			return len(s)
+		}
+	}
+	return 0
+}
+
+func isSpace(b []byte, i int) bool { return spaceLen(b, i) > 0 }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		if c := b[i]; c > ' ' && c < utf8.RuneSelf {
+			break // the common case, decided without a call
+		}
+		n := spaceLen(b, i)
+		if n == 0 {
+			break
+		}
+		i += n
+	}
+	return i
+}
+
+func hasPrefix(b []byte, s string) bool { return len(b) >= len(s) && string(b[:len(s)]) == s }
+
+func quoteByte(b []byte, i int) string {
+	r, _ := utf8.DecodeRune(b[i:])
+	return fmt.Sprintf("%q", r)
+}

@@ -1,0 +1,325 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// DefaultMaxLine is the longest message accepted. Real messages are a few
+// kilobytes; a longer line is garbage and must not grow memory.
+const DefaultMaxLine = 1 << 20
+
+// LineError is a malformed message: it names the file and the line where
+// the message starts.
+type LineError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string {
+	return fmt.Sprintf("%s:%d: malformed audit message: %v", e.File, e.Line, e.Err)
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+// reader splits one input into messages. It works on a large buffer of
+// whole lines; with a filter that names codes it looks for those codes in
+// the raw bytes first and parses only the lines around a hit, so the lines
+// it skips cost no more than they cost grep, and no allocation.
+type reader struct {
+	m       *matcher
+	fast    bool // use the needle search
+	name    string
+	maxLine int
+	emit    func(Message) error
+	report  func(*LineError) error
+
+	buf      []byte
+	n        int  // valid bytes in buf
+	skipping bool // discarding the rest of an over-long line
+	base     int  // lines before buf[0]; after the end, all lines
+	cpos     int  // lines in buf[:cpos] are counted in cline
+	cline    int
+	primary  []needle // the codes searched for; a message holds one of them
+	sampled  bool     // primary needles tuned to this input
+	hits     []int    // next hit of each primary needle; < pos means unknown
+	rec      record
+
+	matched, malformed int
+}
+
+func newReader(m *matcher, strict bool, name string, maxLine int) *reader {
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLine
+	}
+	r := &reader{m: m, fast: !strict && len(m.needles) > 0, name: name, maxLine: maxLine,
+		buf: make([]byte, max(2*maxLine, 4096))}
+	if r.fast {
+		r.hits = make([]int, len(m.needles[0]))
+		for _, b := range m.needles[0] {
+			r.primary = append(r.primary, needle{b: b})
+		}
+	}
+	return r
+}
+
+// readAll reads src to its end.
+func (r *reader) readAll(ctx context.Context, src io.Reader) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := r.fill(src)
+		if err == io.EOF {
+			return r.process(true)
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.process(false); err != nil {
+			return err
+		}
+	}
+}
+
+// fill reads until the buffer is full, so that each pass works on a large
+// block.
+func (r *reader) fill(src io.Reader) error {
+	for r.n < len(r.buf) {
+		k, err := src.Read(r.buf[r.n:])
+		r.n += k
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// process handles the complete messages in the buffer and keeps the last,
+// possibly unfinished one for the next call. With final set, everything is
+// handled.
+func (r *reader) process(final bool) error {
+	if r.skipping {
+		i := bytes.IndexByte(r.buf[:r.n], '\n')
+		if i < 0 {
+			r.n = 0
+			if final {
+				r.skipping = false
+				r.base++ // the over-long last line has no newline
+			}
+			return nil
+		}
+		r.skipping = false
+		r.shift(i + 1)
+	}
+	data := r.buf[:r.n]
+	cut := len(data)
+	if !final {
+		cut = cutPoint(data)
+	}
+	if cut == 0 && r.n == len(r.buf) {
+		// One message fills the buffer: handle its first line alone,
+		// or, without a newline at all, drop the line.
+		nl := bytes.IndexByte(data, '\n')
+		if nl < 0 {
+			r.skipping = true
+			r.n = 0
+			return r.fail(r.lineAt(0), fmt.Errorf("line longer than %d bytes", r.maxLine))
+		}
+		cut = nl + 1
+	}
+	if err := r.region(data[:cut]); err != nil {
+		return err
+	}
+	unterminated := final && cut > 0 && data[cut-1] != '\n'
+	r.shift(cut)
+	if unterminated {
+		r.base++ // count the last line, which has no newline
+	}
+	return nil
+}
+
+// shift drops buf[:cut], counting its lines.
+func (r *reader) shift(cut int) {
+	r.lineAt(cut)
+	r.base += r.cline
+	r.cpos, r.cline = 0, 0
+	r.n = copy(r.buf, r.buf[cut:r.n])
+}
+
+// lineAt returns the 1-based line number of buffer offset x; offsets must
+// not decrease between calls until shift.
+func (r *reader) lineAt(x int) int {
+	r.cline += bytes.Count(r.buf[r.cpos:x], []byte{'\n'})
+	r.cpos = x
+	return r.base + r.cline + 1
+}
+
+// region handles data, which holds whole messages.
+func (r *reader) region(data []byte) error {
+	if !r.fast {
+		for pos := 0; pos < len(data); {
+			end, err := r.message(data, pos)
+			if err != nil {
+				return err
+			}
+			pos = end
+		}
+		return nil
+	}
+	if !r.sampled {
+		chooseRare(r.primary, data[:min(len(data), 256<<10)])
+		r.sampled = true
+	}
+	for i := range r.hits {
+		r.hits[i] = -1
+	}
+	for pos := 0; pos < len(data); {
+		hit := r.nextHit(data, pos)
+		if hit < 0 {
+			break
+		}
+		start := lineStart(data, hit, pos)
+		for start > pos && continues(data[start:lineEnd(data, start)], true) {
+			start = lineStart(data, start-1, pos)
+		}
+		end, err := r.message(data, start)
+		if err != nil {
+			return err
+		}
+		pos = end
+	}
+	return nil
+}
+
+// nextHit returns the offset of the first primary needle at or after pos,
+// or -1.
+func (r *reader) nextHit(data []byte, pos int) int {
+	best := len(data)
+	for k := range r.primary {
+		nd := &r.primary[k]
+		for from := pos; r.hits[k] < pos; {
+			r.hits[k] = len(data)
+			if j := nd.index(data[from:]); j >= 0 && !delimitedCode(data, from+j, len(nd.b)) {
+				from += j + 1
+				r.hits[k] = -1 // part of a longer word: look further
+			} else if j >= 0 {
+				r.hits[k] = from + j
+			}
+		}
+		best = min(best, r.hits[k])
+	}
+	if best == len(data) {
+		return -1
+	}
+	return best
+}
+
+// message handles the message whose first line starts at data[start] and
+// returns where the next one starts. A message continues over following
+// lines that start with '[' (but not "[AUDT") while it lacks its closing
+// bracket, as when one is pasted from a document.
+func (r *reader) message(data []byte, start int) (int, error) {
+	first := lineEnd(data, start)
+	end := first
+	for end < len(data) && continues(data[end:lineEnd(data, end)], true) {
+		end = lineEnd(data, end)
+	}
+	line := r.lineAt(start)
+	if blank(data[start:first]) {
+		return first, nil
+	}
+	if r.fast && !r.m.candidate(data[start:end]) {
+		return end, nil
+	}
+	if end-start > r.maxLine {
+		return end, r.fail(line, fmt.Errorf("message longer than %d bytes", r.maxLine))
+	}
+	stop := first
+	var err error
+	for {
+		err = r.rec.parse(data[start:stop])
+		if err != errTruncated || stop == end {
+			break
+		}
+		stop = lineEnd(data, stop)
+	}
+	if errors.Is(err, errTruncated) {
+		err = errors.New("unexpected end of message (missing ']')")
+	}
+	if err != nil {
+		return end, r.fail(line, err)
+	}
+	if stop < end {
+		if err := r.fail(r.lineAt(stop), errors.New("line continues no message")); err != nil {
+			return end, err
+		}
+	}
+	if !r.m.match(&r.rec) {
+		return end, nil
+	}
+	m := r.rec.message()
+	m.File, m.Line = r.name, line
+	r.matched++
+	return end, r.emit(m)
+}
+
+func (r *reader) fail(line int, err error) error {
+	r.malformed++
+	return r.report(&LineError{File: r.name, Line: line, Err: err})
+}
+
+// cutPoint returns where the last message of data starts when data may
+// end inside it: the start of the last line that begins a message. All
+// before it is complete.
+func cutPoint(data []byte) int {
+	nl := bytes.LastIndexByte(data, '\n')
+	if nl < 0 {
+		return 0
+	}
+	cut := nl + 1
+	if !continues(data[cut:], false) {
+		return cut
+	}
+	for cut > 0 {
+		start := lineStart(data, cut-1, 0)
+		if !continues(data[start:cut], true) {
+			return start
+		}
+		cut = start
+	}
+	return 0
+}
+
+// continues reports whether line continues the previous line's message:
+// it starts with '[' that does not open "[AUDT". An incomplete line that
+// cannot be told apart yet (empty, or "[AU") counts as continuing.
+func continues(line []byte, complete bool) bool {
+	i := skipSpace(line, 0)
+	if i == len(line) {
+		return !complete
+	}
+	if line[i] != '[' {
+		return false
+	}
+	return !hasPrefix(line[skipSpace(line, i+1):], "AUDT")
+}
+
+func blank(line []byte) bool { return skipSpace(line, 0) == len(line) }
+
+// lineStart returns the start of the line holding data[i], not before lo.
+func lineStart(data []byte, i, lo int) int {
+	return lo + bytes.LastIndexByte(data[lo:i], '\n') + 1
+}
+
+// lineEnd returns the offset after the newline ending the line at start.
+func lineEnd(data []byte, start int) int {
+	if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
+		return start + i + 1
+	}
+	return len(data)
+}

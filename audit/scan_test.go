@@ -1,0 +1,503 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/storagegrid/storagegrid/internal/fail"
+)
+
+var day0 = time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+
+// line returns an audit line for a message at day0+sec.
+func line(sec int, typ, result string, cbid uint64, node uint32, extra ...string) string {
+	m := Message{Time: day0.Add(time.Duration(sec) * time.Second)}
+	m.Fields = append(m.Fields, Field{"CBID", "UI64", fmt.Sprintf("0x%016X", cbid)})
+	if result != "" {
+		m.Fields = append(m.Fields, Field{"RSLT", "FC32", result})
+	}
+	for _, e := range extra {
+		name, v, _ := strings.Cut(e, "=")
+		m.Fields = append(m.Fields, Field{name, "CSTR", v})
+	}
+	m.Fields = append(m.Fields, Field{"ATIM", "UI64", fmt.Sprint(m.Time.UnixMicro())},
+		Field{"ATYP", "FC32", typ}, Field{"ANID", "UI32", fmt.Sprint(node)})
+	return Format(&m) + "\n"
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	data := []byte(content)
+	if strings.HasSuffix(path, ".gz") {
+		data = gzipped(t, data)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gzipped(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	z := gzip.NewWriter(&b)
+	if _, err := z.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// scanAll runs Scan and collects messages and reported errors.
+func scanAll(t *testing.T, opts ScanOptions) ([]Message, []error, Stats, error) {
+	t.Helper()
+	var msgs []Message
+	var errs []error
+	opts.OnError = func(err error) { errs = append(errs, err) }
+	st, err := Scan(context.Background(), opts, func(m Message) error { msgs = append(msgs, m); return nil })
+	return msgs, errs, st, err
+}
+
+func where(msgs []Message) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, fmt.Sprintf("%s:%d", filepath.Base(m.File), m.Line))
+	}
+	return out
+}
+
+// The runbook's example, pasted as it appears there: wrapped over three
+// lines, no leading timestamp, a U+25A1 before the VLID value.
+func TestScanRunbookExample(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		msgs, errs, st, err := scanAll(t, ScanOptions{
+			Files:  []string{"testdata/runbook_example.txt"},
+			Strict: strict,
+			Filter: Filter{Types: []string{"ARCE"}, Results: []string{"ARUN", "GERR"}, NodeID: 13959984},
+		})
+		if err != nil || len(errs) > 0 {
+			t.Fatal(err, errs)
+		}
+		if len(msgs) != 1 || st.Lines != 3 || st.Matched != 1 {
+			t.Fatalf("got %d messages, stats %+v", len(msgs), st)
+		}
+		m := msgs[0]
+		if m.CBID != "498D8A1F681F05B3" || m.Result != "ARUN" || m.Value("VLID") != "20091127" || m.Line != 1 ||
+			m.Time.UnixMicro() != 1350613602969243 || m.Module != "ARCI" {
+			t.Fatalf("message = %+v", m)
+		}
+	}
+}
+
+func TestScanDirectoryInTimeOrder(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "audit.log"), line(500, "ARCE", "GERR", 5, 1))
+	write(t, filepath.Join(dir, "2024-05-02.txt"), line(400, "ARCE", "ARUN", 4, 1))
+	write(t, filepath.Join(dir, "2024-05-01.txt.2"), line(300, "ARCE", "ARUN", 3, 1))
+	write(t, filepath.Join(dir, "2024-05-01.txt.10.gz"), line(350, "ARCE", "ARUN", 3, 1))
+	write(t, filepath.Join(dir, "2024-05-01.txt.gz"), "\n"+line(100, "SPUT", "SUCS", 9, 1)+line(200, "ARCE", "ARUN", 2, 1))
+	// Being compressed: the plain file is complete, the .gz is not.
+	write(t, filepath.Join(dir, "2024-04-30.txt"), line(50, "ARCE", "ARUN", 1, 1))
+	write(t, filepath.Join(dir, "2024-04-30.txt.gz"), "garbage")
+	write(t, filepath.Join(dir, "notes.txt"), "not a log")
+	if err := os.Mkdir(filepath.Join(dir, "2024-05-03.txt"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	msgs, errs, st, err := scanAll(t, ScanOptions{Dir: dir, Filter: Filter{Types: []string{"ARCE"}}, Workers: 3})
+	if err != nil || len(errs) > 0 {
+		t.Fatal(err, errs)
+	}
+	want := []string{"2024-04-30.txt:1", "2024-05-01.txt.gz:3", "2024-05-01.txt.2:1", "2024-05-01.txt.10.gz:1",
+		"2024-05-02.txt:1", "audit.log:1"}
+	if got := where(msgs); !slices.Equal(got, want) {
+		t.Fatalf("order = %v, want %v", got, want)
+	}
+	if st.Files != 6 || st.Lines != 8 || st.Matched != 6 {
+		t.Fatalf("stats = %+v", st)
+	}
+}
+
+func TestScanFilters(t *testing.T) {
+	dir := t.TempDir()
+	content := line(1, "ARCE", "ARUN", 0xA1, 13959984, "PATH=a\"b") +
+		line(2, "ARCE", "SUCS", 0xA2, 13959984) +
+		line(3, "ARCB", "GERR", 0xA3, 13959984) +
+		line(4, "ARCE", "GERR", 0xA4, 13959985) +
+		line(5, "SPUT", "SUCS", 0xA5, 1, "S3KY=ARCE/ARUN") +
+		line(6, "ARCE", "GERR", 0xA6, 13959984)
+	write(t, filepath.Join(dir, "audit.log"), content)
+	for _, tc := range []struct {
+		name   string
+		filter Filter
+		want   []string // CBIDs
+	}{
+		{"type and result", Filter{Types: []string{"ARCE"}, Results: []string{"ARUN", "GERR"}}, []string{"A1", "A4", "A6"}},
+		{"node", Filter{Types: []string{"ARCE"}, Results: []string{"ARUN", "GERR"}, NodeID: 13959984}, []string{"A1", "A6"}},
+		{"several types", Filter{Types: []string{"ARCB", "SPUT"}}, []string{"A3", "A5"}},
+		{"result only", Filter{Results: []string{"GERR"}}, []string{"A3", "A4", "A6"}},
+		{"cbid", Filter{CBIDs: []string{"0x00000000000000a4", "00000000000000A5"}}, []string{"A4", "A5"}},
+		{"numeric field in hex", Filter{Fields: []FieldMatch{{"CBID", "0xa2"}}}, []string{"A2"}},
+		{"escaped string field", Filter{Fields: []FieldMatch{{"PATH", `a"b`}}}, []string{"A1"}},
+		{"since and until", Filter{Since: day0.Add(2 * time.Second), Until: day0.Add(4 * time.Second)}, []string{"A2", "A3"}},
+		{"nothing", Filter{Types: []string{"XXXX"}}, nil},
+	} {
+		for _, strict := range []bool{false, true} {
+			msgs, errs, _, err := scanAll(t, ScanOptions{Dir: dir, Filter: tc.filter, Strict: strict})
+			if err != nil || len(errs) > 0 {
+				t.Fatal(err, errs)
+			}
+			var got []string
+			for _, m := range msgs {
+				got = append(got, strings.TrimLeft(m.CBID, "0"))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("%s (strict %v): got %v, want %v", tc.name, strict, got, tc.want)
+			}
+		}
+	}
+	if _, err := Scan(context.Background(), ScanOptions{Dir: dir, Filter: Filter{CBIDs: []string{"xyz"}}},
+		func(Message) error { return nil }); fail.KindOf(err) != fail.Usage {
+		t.Fatalf("bad CBID filter: %v", err)
+	}
+}
+
+// randomLog builds a log that exercises the scanner's edges: wrapped
+// messages, blank lines, codes inside strings, malformed lines.
+func randomLog(rng *rand.Rand, n int) string {
+	var b strings.Builder
+	types := []string{"ARCE", "ARCB", "SPUT", "ARCEX"[:4]}
+	results := []string{"ARUN", "GERR", "SUCS"}
+	for i := range n {
+		l := line(i, types[rng.IntN(len(types))], results[rng.IntN(len(results))], rng.Uint64(), uint32(rng.IntN(3)),
+			"S3KY="+[]string{"x", "ARCE", "[ATYP(FC32):ARCE][RSLT(FC32):ARUN]", strings.Repeat("k", rng.IntN(3000))}[rng.IntN(4)])
+		switch rng.IntN(12) {
+		case 0: // wrapped as if pasted
+			l = strings.ReplaceAll(strings.SplitN(l, " ", 2)[1], "][", "]\n  [")
+		case 1:
+			l = "\n" + l
+		case 2:
+			l = l[:len(l)/2] + "\n" // cut short: malformed
+		case 3:
+			l = "[AUDT:[ATYP(FC32):ARCE][RSLT(FC32):ARUN]\n" // no time, and a next line that starts a message
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+// The needle search must find exactly what parsing every line finds, at
+// every buffer boundary.
+func TestScanFastEqualsStrict(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 2))
+	write(t, filepath.Join(dir, "2024-05-01.txt"), randomLog(rng, 3000))
+	write(t, filepath.Join(dir, "audit.log"), randomLog(rng, 3000))
+	for _, f := range []Filter{
+		{Types: []string{"ARCE"}, Results: []string{"ARUN", "GERR"}},
+		{Types: []string{"ARCB", "ARCE"}},
+		{Results: []string{"SUCS"}, NodeID: 2},
+	} {
+		for _, maxLine := range []int{4000, DefaultMaxLine} {
+			fast, fastErrs, fastSt, _ := scanAll(t, ScanOptions{Dir: dir, Filter: f, MaxLineBytes: maxLine})
+			strict, strictErrs, strictSt, _ := scanAll(t, ScanOptions{Dir: dir, Filter: f, MaxLineBytes: maxLine, Strict: true})
+			if len(strict) < 100 || !slices.Equal(where(fast), where(strict)) {
+				t.Fatalf("filter %+v max %d: fast found %d, strict %d:\n%v\n%v", f, maxLine, len(fast), len(strict),
+					where(fast), where(strict))
+			}
+			if fastSt.Lines != strictSt.Lines || len(strictErrs) < 100 || len(fastErrs) > len(strictErrs) {
+				t.Fatalf("stats fast %+v strict %+v", fastSt, strictSt)
+			}
+		}
+	}
+}
+
+func TestScanMalformedLines(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "audit.log"), line(1, "ARCE", "ARUN", 1, 1)+
+		"2024-05-01T00:00:02.000000 [AUDT:[ATYP(FC32):ARCE][RSLT(FC32):ARUN][ANID(UI32):x]]\n"+
+		line(3, "ARCE", "ARUN", 3, 1)+
+		"[ATIM(UI64):1][ATYP(FC32):ARCE]\n"+ // a continuation line without a message
+		line(5, "ARCE", "ARUN", 5, 1))
+	msgs, errs, st, err := scanAll(t, ScanOptions{Dir: dir, Name: func(p string) string { return "/logs/" + filepath.Base(p) },
+		Filter: Filter{Types: []string{"ARCE"}}})
+	if fail.KindOf(err) != fail.Partial || !strings.Contains(err.Error(), "2 malformed messages skipped") {
+		t.Fatalf("error = %v", err)
+	}
+	if got := where(msgs); !slices.Equal(got, []string{"audit.log:1", "audit.log:3", "audit.log:5"}) {
+		t.Fatalf("messages at %v", got)
+	}
+	if st.Malformed != 2 || len(errs) != 2 {
+		t.Fatalf("stats %+v errs %v", st, errs)
+	}
+	var le *LineError
+	if !errors.As(errs[0], &le) || le.Line != 2 ||
+		!strings.HasPrefix(errs[0].Error(), `/logs/audit.log:2: malformed audit message: column 80: ANID: "x" is not a valid UI32`) {
+		t.Fatalf("first error = %v", errs[0])
+	}
+	if !strings.HasPrefix(errs[1].Error(), "/logs/audit.log:4: malformed audit message: ") {
+		t.Fatalf("second error = %v", errs[1])
+	}
+}
+
+func TestScanCorruptGzip(t *testing.T) {
+	dir := t.TempDir()
+	var all string
+	for i := range 2000 {
+		all += line(i, "ARCE", "ARUN", uint64(i), 1)
+	}
+	gz := gzipped(t, []byte(all))
+	if err := os.WriteFile(filepath.Join(dir, "2024-05-01.txt.gz"), gz[:len(gz)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := slices.Clone(gz)
+	for i := len(bad) / 3; i < len(bad)/3+64; i++ {
+		bad[i] ^= 0x5a
+	}
+	if err := os.WriteFile(filepath.Join(dir, "2024-05-02.txt.gz"), bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "2024-05-03.txt.gz"), line(1, "ARCE", "ARUN", 0xC0DE, 1))
+	write(t, filepath.Join(dir, "audit.log"), line(2, "ARCE", "GERR", 0xC0DF, 1))
+	for _, workers := range []int{1, 4} {
+		msgs, errs, st, err := scanAll(t, ScanOptions{Dir: dir, Filter: Filter{Types: []string{"ARCE"}}, Workers: workers})
+		if fail.KindOf(err) != fail.Partial || !strings.Contains(err.Error(), "2 of 4 files could not be read") {
+			t.Fatalf("error = %v", err)
+		}
+		if len(errs) != 2 || !strings.Contains(errs[0].Error(), "2024-05-01.txt.gz: truncated or corrupt gzip data") ||
+			!strings.Contains(errs[1].Error(), "2024-05-02.txt.gz: truncated or corrupt gzip data") {
+			t.Fatalf("errors = %v", errs)
+		}
+		if st.FailedFiles != 2 || len(msgs) < 2 || msgs[len(msgs)-1].CBID != "000000000000C0DF" ||
+			msgs[len(msgs)-2].CBID != "000000000000C0DE" {
+			t.Fatalf("stats %+v, %d messages", st, len(msgs))
+		}
+	}
+}
+
+// A 10 MB line is reported by line number and skipped without holding it
+// in memory; the messages around it are found.
+func TestScanLongLine(t *testing.T) {
+	dir := t.TempDir()
+	long := "2024-05-01T00:00:00.000000 [AUDT:[S3KY(CSTR):\"" + strings.Repeat("ARCE ", 2<<20) + "\"]]\n"
+	write(t, filepath.Join(dir, "audit.log"), line(1, "ARCE", "ARUN", 1, 1)+long+line(3, "ARCE", "ARUN", 3, 1)+long[:5<<20])
+	for _, strict := range []bool{false, true} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		msgs, errs, st, err := scanAll(t, ScanOptions{Dir: dir, Filter: Filter{Types: []string{"ARCE"}}, Strict: strict})
+		runtime.ReadMemStats(&after)
+		if fail.KindOf(err) != fail.Partial || st.Malformed != 2 || st.Lines != 4 {
+			t.Fatalf("strict %v: err %v stats %+v", strict, err, st)
+		}
+		if got := where(msgs); !slices.Equal(got, []string{"audit.log:1", "audit.log:3"}) {
+			t.Fatalf("messages at %v", got)
+		}
+		if !strings.Contains(errs[0].Error(), "audit.log:2: malformed audit message: line longer than 1048576 bytes") ||
+			!strings.Contains(errs[1].Error(), "audit.log:4: malformed audit message: line longer than") {
+			t.Fatalf("errors %v", errs)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 6<<20 {
+			t.Fatalf("scan allocated %d bytes for a 10 MB line", alloc)
+		}
+	}
+}
+
+func TestScanBinaryGarbage(t *testing.T) {
+	dir := t.TempDir()
+	garbage := make([]byte, 1<<20)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range garbage {
+		garbage[i] = byte(rng.Uint32())
+	}
+	copy(garbage[1000:], "[AUDT:[ATYP(FC32):ARCE]\n[RSLT(FC32):ARUN]")
+	if err := os.WriteFile(filepath.Join(dir, "audit.log"), garbage, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, strict := range []bool{false, true} {
+		msgs, errs, st, err := scanAll(t, ScanOptions{Dir: dir, Filter: Filter{Types: []string{"ARCE"}}, Strict: strict})
+		if len(msgs) != 0 || fail.KindOf(err) != fail.Partial || st.Malformed == 0 || len(errs) != st.Malformed {
+			t.Fatalf("strict %v: %d messages, err %v, stats %+v", strict, len(msgs), err, st)
+		}
+	}
+}
+
+func TestScanStdinGzip(t *testing.T) {
+	msgs, _, _, err := scanAll(t, ScanOptions{Files: []string{"-"},
+		Stdin: bytes.NewReader(gzipped(t, []byte(line(1, "ARCE", "ARUN", 7, 1))))})
+	if err != nil || len(msgs) != 1 || msgs[0].File != "-" || msgs[0].CBID != "0000000000000007" {
+		t.Fatalf("%v %+v", err, msgs)
+	}
+	if _, err := Scan(context.Background(), ScanOptions{Files: []string{"-", "-"}}, nil); fail.KindOf(err) != fail.Usage {
+		t.Fatalf("stdin twice: %v", err)
+	}
+}
+
+func TestScanSinceSkipsOldFiles(t *testing.T) {
+	dir := t.TempDir()
+	// Were this file opened, its garbage would make the scan partial.
+	write(t, filepath.Join(dir, "2024-04-01.txt.gz"), "not gzip")
+	write(t, filepath.Join(dir, "2024-05-01.txt"), line(10, "ARCE", "ARUN", 1, 1))
+	write(t, filepath.Join(dir, "audit.log"), line(86400*2, "ARCE", "ARUN", 2, 1))
+	msgs, errs, st, err := scanAll(t, ScanOptions{Dir: dir, Filter: Filter{Since: day0.Add(5 * time.Second)}})
+	if err != nil || len(errs) > 0 || len(msgs) != 2 || st.Files != 2 {
+		t.Fatalf("err %v %v, %d messages, stats %+v", err, errs, len(msgs), st)
+	}
+	_, _, st, err = scanAll(t, ScanOptions{Dir: dir, Filter: Filter{Until: day0.AddDate(0, 0, -20)}})
+	if err == nil || st.Files != 2 {
+		t.Fatalf("until: err %v, stats %+v", err, st)
+	}
+}
+
+func TestScanEmptyDirectory(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "README"), "no logs here")
+	_, err := Scan(context.Background(), ScanOptions{Dir: dir}, func(Message) error { return nil })
+	if !errors.Is(err, ErrNoLogs) || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = Scan(context.Background(), ScanOptions{Dir: filepath.Join(dir, "missing")}, func(Message) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "audit log directory "+dir+"/missing: no such file or directory") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// A log that disappears between the listing and its turn: a .txt the grid
+// has just compressed is read from its .gz; one that is gone is reported.
+// The first log is a FIFO, so the test decides when the scan moves on.
+func TestScanFileVanishes(t *testing.T) {
+	for _, compressed := range []bool{true, false} {
+		dir := t.TempDir()
+		fifo := filepath.Join(dir, "2024-04-30.txt")
+		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		victim := filepath.Join(dir, "2024-05-01.txt")
+		write(t, victim, line(1, "ARCE", "ARUN", 1, 1))
+		write(t, filepath.Join(dir, "audit.log"), line(2, "ARCE", "ARUN", 2, 1))
+		done := make(chan struct{})
+		var msgs []Message
+		var errs []error
+		var err error
+		go func() {
+			defer close(done)
+			_, err = Scan(context.Background(), ScanOptions{Dir: dir, Workers: 1, OnError: func(e error) { errs = append(errs, e) }},
+				func(m Message) error { msgs = append(msgs, m); return nil })
+		}()
+		w, oerr := os.OpenFile(fifo, os.O_WRONLY, 0) // blocks until the scan opens the FIFO
+		if oerr != nil {
+			t.Fatal(oerr)
+		}
+		if compressed {
+			write(t, victim+".gz", line(1, "ARCE", "ARUN", 1, 1))
+		}
+		if err := os.Remove(victim); err != nil {
+			t.Fatal(err)
+		}
+		w.WriteString(line(0, "ARCE", "ARUN", 0, 1))
+		w.Close()
+		<-done
+		if compressed {
+			if err != nil || len(msgs) != 3 || msgs[1].CBID != "0000000000000001" {
+				t.Fatalf("compressed: err %v, %d messages", err, len(msgs))
+			}
+			continue
+		}
+		if fail.KindOf(err) != fail.Partial || len(msgs) != 2 || len(errs) != 1 ||
+			errs[0].Error() != victim+": vanished while scanning (rotated or removed)" {
+			t.Fatalf("removed: err %v, errs %v, %d messages", err, errs, len(msgs))
+		}
+	}
+}
+
+func TestScanCallbackErrorStops(t *testing.T) {
+	dir := t.TempDir()
+	for d := range 6 {
+		var b strings.Builder
+		for i := range 3000 {
+			b.WriteString(line(i, "ARCE", "ARUN", uint64(i), 1))
+		}
+		write(t, filepath.Join(dir, day0.AddDate(0, 0, d).Format("2006-01-02")+".txt.gz"), b.String())
+	}
+	stop := errors.New("enough")
+	n := 0
+	_, err := Scan(context.Background(), ScanOptions{Dir: dir, Workers: 2}, func(Message) error {
+		if n++; n == 10 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || n != 10 {
+		t.Fatalf("err %v after %d messages", err, n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Scan(ctx, ScanOptions{Dir: dir}, func(Message) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled scan: %v", err)
+	}
+}
+
+// An unreadable directory: root reads anything, so a child process of
+// this test drops to nobody and scans a directory it may not read.
+func TestScanUnreadableDirectory(t *testing.T) {
+	if dir := os.Getenv("AUDIT_TEST_UNREADABLE"); dir != "" {
+		_, err := Scan(context.Background(), ScanOptions{Dir: dir}, func(Message) error { return nil })
+		fmt.Printf("kind=%d err=%v\n", fail.KindOf(err), err)
+		os.Exit(0)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a child as another user")
+	}
+	base, err := os.MkdirTemp("", "audit-perm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	bin := filepath.Join(base, "audit.test")
+	exe, err := os.ReadFile(os.Args[0])
+	if err == nil {
+		err = os.WriteFile(bin, exe, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "export")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "audit.log"), line(1, "ARCE", "ARUN", 1, 1))
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runAsNobody(bin, "-test.run=^TestScanUnreadableDirectory$", "AUDIT_TEST_UNREADABLE="+dir)
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	want := fmt.Sprintf("kind=0 err=audit log directory %s: permission denied", dir)
+	if !strings.Contains(out, want) {
+		t.Fatalf("child said %q, want %q", out, want)
+	}
+}
+
+// runAsNobody runs bin with args as uid/gid 65534 and returns its output.
+func runAsNobody(bin, arg, env string) (string, error) {
+	cmd := exec.Command(bin, arg)
+	cmd.Env = append(os.Environ(), env)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}

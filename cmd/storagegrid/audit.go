@@ -1,0 +1,456 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/storagegrid/storagegrid/audit"
+	"github.com/storagegrid/storagegrid/internal/fail"
+)
+
+func auditCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:  "audit",
+		Usage: "search, follow, explain and sum the grid's audit logs",
+		Description: "Reads the audit logs of an admin node (" + audit.DefaultDir + "): audit.log,\n" +
+			"yyyy-mm-dd.txt[.N] and yyyy-mm-dd.txt.gz, oldest first. To find the retrievals an\n" +
+			"archive node failed, as the archive-recovery runbook does with grep:\n" +
+			"   storagegrid audit scan --type ARCE --result ARUN,GERR --since 7d\n\n" +
+			"A message may be wrapped over several lines, as when pasted from a document: lines\n" +
+			"starting with '[' (but not \"[AUDT\") continue an unclosed message.",
+		Subcommands: []*cli.Command{auditScanCommand(g), auditFollowCommand(g), auditExplainCommand(g), auditSumCommand(g)},
+	}
+}
+
+// listFlag collects a repeatable flag; with split set each value may also
+// hold a comma-separated list.
+type listFlag struct {
+	values []string
+	split  bool
+}
+
+func (l *listFlag) Set(v string) error {
+	if !l.split {
+		l.values = append(l.values, v)
+		return nil
+	}
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			l.values = append(l.values, s)
+		}
+	}
+	return nil
+}
+
+func (l *listFlag) String() string { return strings.Join(l.values, ",") }
+
+// auditFilterOptions are the filter flags every audit command takes.
+type auditFilterOptions struct {
+	types, results, cbids listFlag
+	fields                listFlag
+	nodeID                uint
+	since, until          string
+	strict                bool
+}
+
+func (o *auditFilterOptions) flags() []cli.Flag {
+	o.types.split, o.results.split, o.cbids.split = true, true, true
+	return []cli.Flag{
+		&cli.GenericFlag{Name: "type", Value: &o.types, Usage: "message `TYPES` (ATYP), comma-separated or repeated, e.g. ARCE"},
+		&cli.GenericFlag{Name: "result", Value: &o.results, Usage: "result `CODES` (RSLT), e.g. ARUN,GERR"},
+		&cli.UintFlag{Name: "node-id", Destination: &o.nodeID, Usage: "node `ID` (ANID) that wrote the message"},
+		&cli.GenericFlag{Name: "cbid", Value: &o.cbids, Usage: "object `CBID` (16 hex digits, 0x optional); repeatable"},
+		&cli.GenericFlag{Name: "field", Value: &o.fields, Usage: "`ATTR=VALUE` the message must hold; repeatable"},
+		&cli.StringFlag{Name: "since", Destination: &o.since, Usage: "messages at or after `TIME`: RFC 3339, a date, or ago like 24h or 7d"},
+		&cli.StringFlag{Name: "until", Destination: &o.until, Usage: "messages before `TIME` (same forms as --since)"},
+		&cli.BoolFlag{Name: "strict", Destination: &o.strict, Usage: "parse every line and report every malformed one (slower)"},
+	}
+}
+
+func (o *auditFilterOptions) filter() (audit.Filter, error) {
+	if o.nodeID > 1<<32-1 {
+		return audit.Filter{}, fail.Usagef("--node-id %d: out of range", o.nodeID)
+	}
+	f := audit.Filter{Types: o.types.values, Results: o.results.values, NodeID: uint32(o.nodeID), CBIDs: o.cbids.values}
+	for _, c := range o.cbids.values {
+		if _, err := audit.ParseCBID(c); err != nil {
+			return f, fail.Usagef("--cbid: %v", err)
+		}
+	}
+	for _, s := range o.fields.values {
+		fm, err := audit.ParseFieldMatch(s)
+		if err != nil {
+			return f, fail.Usagef("--field: %v", err)
+		}
+		f.Fields = append(f.Fields, fm)
+	}
+	now := time.Now()
+	for _, t := range []struct {
+		flag, arg string
+		dst       *time.Time
+	}{{"since", o.since, &f.Since}, {"until", o.until, &f.Until}} {
+		if t.arg == "" {
+			continue
+		}
+		v, err := audit.ParseTime(t.arg, now)
+		if err != nil {
+			return f, fail.Usagef("--%s: %v", t.flag, err)
+		}
+		*t.dst = v
+	}
+	return f, nil
+}
+
+// errorPrinter prints scan problems as warnings, the first few malformed
+// messages individually: a garbage file must not flood the terminal.
+func (g *globals) errorPrinter() func(error) {
+	const shown = 10
+	n := 0
+	return func(err error) {
+		if _, ok := err.(*audit.LineError); ok {
+			if n++; n > shown {
+				if n == shown+1 {
+					g.warnf("further malformed messages not shown")
+				}
+				return
+			}
+		}
+		g.warnf("%v", err)
+	}
+}
+
+// scanOptions builds the library options for the given files (or the
+// directory when none).
+func (g *globals) scanOptions(o *auditFilterOptions, dir string, files []string) (audit.ScanOptions, error) {
+	for _, a := range files {
+		if strings.HasPrefix(a, "-") && a != "-" {
+			return audit.ScanOptions{}, fail.Usagef("flag %s after the files: put flags before FILES", a)
+		}
+	}
+	f, err := o.filter()
+	if err != nil {
+		return audit.ScanOptions{}, err
+	}
+	if dir == "" {
+		dir = audit.DefaultDir
+	}
+	opts := audit.ScanOptions{Dir: g.root.Join(dir), Stdin: g.stdin, Filter: f, Strict: o.strict,
+		Name: func(p string) string { return g.root.Strip(p) }, OnError: g.errorPrinter()}
+	for _, p := range files {
+		if p != "-" {
+			p = g.root.Join(p)
+		}
+		opts.Files = append(opts.Files, p)
+	}
+	return opts, nil
+}
+
+type auditScanOptions struct {
+	filter auditFilterOptions
+	dir    string
+	cbids  bool
+}
+
+func auditScanCommand(g *globals) *cli.Command {
+	o := &auditScanOptions{}
+	return &cli.Command{
+		Name:      "scan",
+		Usage:     "find messages in the audit logs",
+		ArgsUsage: "[FILE|DIR|-]...",
+		Description: "Reads FILES (plain or gzip; - is stdin; a directory means its logs) or, without\n" +
+			"them, every log in --dir, oldest first, and prints the messages that pass the filters:\n" +
+			"a table (TIME TYPE RESULT CBID VLID NODE), --output json (an array) or ndjson (one\n" +
+			"object a line). Failed archive retrievals of one node in the last week, as CBIDs:\n" +
+			"   storagegrid audit scan --type ARCE --result ARUN,GERR --node-id 13959984 --since 7d --cbids\n\n" +
+			"A truncated or corrupt file is named and skipped, the others are still read, and the\n" +
+			"exit code is 4; so it is for malformed messages (file:line is printed).",
+		Flags: append(o.filter.flags(),
+			&cli.StringFlag{Name: "dir", Destination: &o.dir, Usage: "audit log `DIR` (default " + audit.DefaultDir + ")"},
+			&cli.BoolFlag{Name: "cbids", Destination: &o.cbids, Usage: "print only the unique CBIDs, one a line (for piping)"},
+		),
+		Action: func(c *cli.Context) error {
+			opts, err := g.scanOptions(&o.filter, o.dir, c.Args().Slice())
+			if err != nil {
+				return err
+			}
+			p := g.messagePrinter(bufio.NewWriterSize(g.out(), 64<<10), o.cbids)
+			_, err = audit.Scan(c.Context, opts, p.print)
+			return finishOutput(p, err)
+		},
+	}
+}
+
+// out is where command output goes: nowhere with --quiet.
+func (g *globals) out() io.Writer {
+	if g.quiet {
+		return io.Discard
+	}
+	return g.stdout
+}
+
+// messagePrinter streams messages as a table, a JSON array, NDJSON, or
+// unique CBIDs, without holding them in memory (only the CBID set grows).
+type messagePrinter struct {
+	w       *bufio.Writer
+	format  string
+	cbids   bool
+	seen    map[string]bool
+	started bool
+	flush   bool // flush after every message (follow)
+}
+
+func (g *globals) messagePrinter(w *bufio.Writer, cbids bool) *messagePrinter {
+	return &messagePrinter{w: w, format: g.output, cbids: cbids, seen: map[string]bool{}}
+}
+
+const tableFormat = "%-27s %-4s %-6s %-16s %-10s %s\n"
+
+func (p *messagePrinter) print(m audit.Message) error {
+	switch {
+	case p.cbids:
+		return p.printCBID(m.CBID)
+	case p.format != "text":
+		return p.item(m)
+	}
+	if !p.started {
+		p.started = true
+		fmt.Fprintf(p.w, tableFormat, "TIME", "TYPE", "RESULT", "CBID", "VLID", "NODE")
+	}
+	node := ""
+	if m.NodeID != 0 {
+		node = fmt.Sprint(m.NodeID)
+	}
+	fmt.Fprintf(p.w, tableFormat, m.Time.UTC().Format(audit.JSONTimeLayout), dash(m.Type), dash(m.Result),
+		dash(m.CBID), dash(m.Value("VLID")), dash(node))
+	return p.done()
+}
+
+func (p *messagePrinter) printCBID(cbid string) error {
+	if cbid == "" || p.seen[cbid] {
+		return nil
+	}
+	p.seen[cbid] = true
+	if p.format == "text" {
+		fmt.Fprintln(p.w, cbid)
+		return p.done()
+	}
+	return p.item(cbid)
+}
+
+// item writes v as one NDJSON line or one element of a streamed JSON array.
+func (p *messagePrinter) item(v any) error {
+	if p.format == "ndjson" {
+		if err := json.NewEncoder(p.w).Encode(v); err != nil {
+			return err
+		}
+		return p.done()
+	}
+	b, err := json.MarshalIndent(v, "  ", "  ")
+	if err != nil {
+		return err
+	}
+	sep := ",\n  "
+	if !p.started {
+		sep = "[\n  "
+	}
+	p.started = true
+	p.w.WriteString(sep)
+	p.w.Write(b)
+	return p.done()
+}
+
+// done flushes when every message must show at once (follow); otherwise
+// a write error surfaces at finish, bufio keeping the first.
+func (p *messagePrinter) done() error {
+	if p.flush {
+		return p.w.Flush()
+	}
+	return nil
+}
+
+// finish closes a JSON array (an empty one when nothing matched) and
+// flushes.
+func (p *messagePrinter) finish() error {
+	if p.format == "json" {
+		if p.started {
+			p.w.WriteString("\n]\n")
+		} else {
+			p.w.WriteString("[]\n")
+		}
+	}
+	return p.w.Flush()
+}
+
+type auditFollowOptions struct {
+	filter    auditFilterOptions
+	file      string
+	fromStart bool
+	poll      time.Duration
+}
+
+func auditFollowCommand(g *globals) *cli.Command {
+	o := &auditFollowOptions{}
+	return &cli.Command{
+		Name:  "follow",
+		Usage: "print new messages of the live audit log as they are written",
+		Description: "Like tail -F on " + audit.DefaultDir + "/" + audit.LiveName + " with the filters of scan; keeps\n" +
+			"going when the grid rotates the log each day. Stop with Ctrl-C. For example:\n" +
+			"   storagegrid audit follow --type ARCE --result ARUN,GERR\n" +
+			"Output as for scan; with --output json or ndjson, one object a line.",
+		Flags: append(o.filter.flags(),
+			&cli.StringFlag{Name: "file", Destination: &o.file, Value: audit.DefaultDir + "/" + audit.LiveName, Usage: "live log `FILE`"},
+			&cli.BoolFlag{Name: "from-start", Destination: &o.fromStart, Usage: "print the messages already in the log first"},
+			&cli.DurationFlag{Name: "poll", Destination: &o.poll, Value: 250 * time.Millisecond, Usage: "how often to look for new data (`DURATION`)"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return fail.Usagef("follow takes no arguments; use --file")
+			}
+			f, err := o.filter.filter()
+			if err != nil {
+				return err
+			}
+			p := g.messagePrinter(bufio.NewWriter(g.out()), false)
+			p.flush = true
+			if p.format == "json" {
+				p.format = "ndjson" // a stream has no end to close an array at
+			}
+			return audit.Follow(c.Context, audit.FollowOptions{Path: g.root.Join(o.file), Filter: f, FromStart: o.fromStart,
+				Poll: o.poll, Name: func(p string) string { return g.root.Strip(p) }, OnError: g.errorPrinter()}, p.print)
+		},
+	}
+}
+
+type auditExplainOptions struct {
+	filter   auditFilterOptions
+	withTime bool
+}
+
+func auditExplainCommand(g *globals) *cli.Command {
+	o := &auditExplainOptions{}
+	return &cli.Command{
+		Name:      "explain",
+		Usage:     "describe audit messages in plain words, one line each",
+		ArgsUsage: "FILE|- ...",
+		Description: "Reads FILES (plain or gzip; - is stdin) and prints one readable line per message,\n" +
+			"in the spirit of the grid's audit-explain. For example:\n" +
+			"   grep ARCE audit.log | storagegrid audit explain -t -\n" +
+			"With --output json or ndjson, each message also carries its \"explanation\".",
+		Flags: append(o.filter.flags(),
+			&cli.BoolFlag{Name: "time", Aliases: []string{"t"}, Destination: &o.withTime, Usage: "start each line with the message time"}),
+		Action: func(c *cli.Context) error {
+			if !c.Args().Present() {
+				return fail.Usagef("explain: name the FILES to read, or - for stdin")
+			}
+			opts, err := g.scanOptions(&o.filter, "", c.Args().Slice())
+			if err != nil {
+				return err
+			}
+			p := g.messagePrinter(bufio.NewWriterSize(g.out(), 64<<10), false)
+			_, err = audit.Scan(c.Context, opts, func(m audit.Message) error {
+				line := audit.Explain(&m)
+				if g.jsonOutput() {
+					return p.item(explained{Explanation: line, Message: m})
+				}
+				if o.withTime {
+					line = m.Time.UTC().Format(audit.JSONTimeLayout) + " " + line
+				}
+				fmt.Fprintln(p.w, line)
+				return nil
+			})
+			return finishOutput(p, err)
+		},
+	}
+}
+
+// explained is a message with its explanation, for JSON output.
+type explained struct {
+	Explanation string        `json:"explanation"`
+	Message     audit.Message `json:"message"`
+}
+
+// finishOutput completes the output; the scan's error comes first.
+func finishOutput(p *messagePrinter, err error) error {
+	if ferr := p.finish(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+type auditSumOptions struct {
+	filter auditFilterOptions
+}
+
+// sumRow is the JSON form of one audit sum row; times in seconds.
+type sumRow struct {
+	Type    string   `json:"type"`
+	Count   int      `json:"count"`
+	Timed   int      `json:"timed"`
+	Min     *float64 `json:"min_seconds"`
+	Max     *float64 `json:"max_seconds"`
+	Average *float64 `json:"average_seconds"`
+}
+
+func auditSumCommand(g *globals) *cli.Command {
+	o := &auditSumOptions{}
+	return &cli.Command{
+		Name:      "sum",
+		Usage:     "count messages and their processing times per type",
+		ArgsUsage: "FILE|- ...",
+		Description: "Reads FILES (plain or gzip; - is stdin) and prints, per message type, how many\n" +
+			"messages there are and the minimum, maximum and average of their TIME attribute\n" +
+			"(processing time), in the spirit of the grid's audit-sum. For example:\n" +
+			"   storagegrid audit sum /var/local/audit/export/2024-05-01.txt.gz\n" +
+			"Types without TIME show only the count (null in JSON).",
+		Flags: o.filter.flags(),
+		Action: func(c *cli.Context) error {
+			if !c.Args().Present() {
+				return fail.Usagef("sum: name the FILES to read, or - for stdin")
+			}
+			opts, err := g.scanOptions(&o.filter, "", c.Args().Slice())
+			if err != nil {
+				return err
+			}
+			var sum audit.Sum
+			_, err = audit.Scan(c.Context, opts, func(m audit.Message) error { sum.Add(&m); return nil })
+			if c.Context.Err() != nil {
+				return err
+			}
+			if perr := g.printSum(sum.Rows()); err == nil {
+				err = perr
+			}
+			return err
+		},
+	}
+}
+
+func (g *globals) printSum(rows []audit.SumRow) error {
+	if g.jsonOutput() {
+		out := make([]sumRow, len(rows))
+		for i, r := range rows {
+			out[i] = sumRow{Type: r.Type, Count: r.Count, Timed: r.Timed}
+			if r.Timed > 0 {
+				mn, mx, avg := r.Min.Seconds(), r.Max.Seconds(), r.Average().Seconds()
+				out[i].Min, out[i].Max, out[i].Average = &mn, &mx, &avg
+			}
+		}
+		return g.printJSON(out)
+	}
+	const format = "  %-14s %10s %12s %12s %14s\n"
+	g.printf(format, "message group", "count", "min(sec)", "max(sec)", "average(sec)")
+	g.printf(format, "=============", "=====", "========", "========", "============")
+	for _, r := range rows {
+		if r.Timed == 0 {
+			g.printf("  %-14s %10d\n", r.Type, r.Count)
+			continue
+		}
+		g.printf("  %-14s %10d %12.3f %12.3f %14.3f\n", r.Type, r.Count, r.Min.Seconds(), r.Max.Seconds(), r.Average().Seconds())
+	}
+	return nil
+}

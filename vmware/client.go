@@ -1,0 +1,121 @@
+// Package vmware powers on grid-node VMs and configures host autostart
+// through the vSphere API (govmomi), against an ESXi host or a vCenter.
+//
+// Names are resolved before anything changes, so a misspelt VM (reported
+// with the closest names) or an ambiguous one (reported with the inventory
+// paths that tell them apart) leaves the inventory untouched. Errors are
+// one line, name the VM or host concerned, and never contain the
+// password or URL user info.
+package vmware
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// Client is a logged-in vSphere session.
+type Client struct {
+	vc   *vim25.Client
+	sm   *session.Manager
+	cfg  Config
+	host string // host:port of the server, for messages
+}
+
+// Connect opens a session. With a thumbprint the server's certificate must
+// match it (even when a CA would vouch for it); with Insecure it is not
+// checked; otherwise it must be trusted by the system's CAs.
+func Connect(ctx context.Context, cfg Config) (*Client, error) {
+	c, err := connect(ctx, cfg)
+	return c, redact(err, cfg.Password)
+}
+
+func connect(ctx context.Context, cfg Config) (*Client, error) {
+	u := *cfg.URL
+	u.User = nil
+	sc := soap.NewClient(&u, cfg.Insecure)
+	if cfg.Thumbprint != "" {
+		pin(sc.DefaultTransport().TLSClientConfig, u.Host, cfg.Thumbprint)
+	}
+	vc, err := vim25.NewClient(ctx, sc)
+	if err != nil {
+		return nil, reachError(ctx, &u, err)
+	}
+	sm := session.NewManager(vc)
+	if err := sm.Login(ctx, url.UserPassword(cfg.Username, cfg.Password)); err != nil {
+		if fault.Is(err, &types.InvalidLogin{}) {
+			return nil, fmt.Errorf("login to %s as %s failed: incorrect user name or password", u.Host, cfg.Username)
+		}
+		return nil, fmt.Errorf("login to %s as %s: %w", u.Host, cfg.Username, err)
+	}
+	return &Client{vc: vc, sm: sm, cfg: cfg, host: u.Host}, nil
+}
+
+// Close ends the session.
+func (c *Client) Close(ctx context.Context) error {
+	return redact(c.sm.Logout(ctx), c.cfg.Password)
+}
+
+// pin makes every TLS handshake check the server's certificate against
+// the thumbprint instead of the CA chain.
+func pin(conf *tls.Config, host, thumbprint string) {
+	conf.InsecureSkipVerify = true
+	conf.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return fmt.Errorf("TLS: %s presented no certificate", host)
+		}
+		cert := cs.PeerCertificates[0]
+		sha1, sha256 := soap.ThumbprintSHA1(cert), soap.ThumbprintSHA256(cert)
+		if thumbprint == sha1 || thumbprint == sha256 {
+			return nil
+		}
+		return &ThumbprintError{Host: host, Want: thumbprint, GotSHA1: sha1, GotSHA256: sha256, wantSHA256: len(thumbprint) > 59}
+	}
+}
+
+// reachError explains why the first request failed: a pinned thumbprint
+// that does not match, an untrusted certificate (with the thumbprint to
+// pin, found by a second, unverified handshake), or the network error.
+func reachError(ctx context.Context, u *url.URL, err error) error {
+	var te *ThumbprintError
+	if errors.As(err, &te) {
+		return te
+	}
+	if soap.IsCertificateUntrusted(err) {
+		msg := fmt.Sprintf("TLS certificate of %s is not trusted", u.Host)
+		if tp := probeThumbprint(ctx, u.Host); tp != "" {
+			msg += fmt.Sprintf("; if it is the right server, pass --thumbprint %s (or --insecure)", tp)
+		}
+		return errors.New(msg)
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return fmt.Errorf("cannot reach vSphere at %s: %v", u.Host, op.Err)
+	}
+	return fmt.Errorf("cannot reach vSphere at %s: %w", u.Host, err)
+}
+
+// probeThumbprint returns the SHA-1 thumbprint the server presents, or ""
+// when it cannot be read.
+func probeThumbprint(ctx context.Context, host string) string {
+	d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true}}
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return ""
+	}
+	defer conn.Close()
+	certs := conn.(*tls.Conn).ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return ""
+	}
+	return soap.ThumbprintSHA1(certs[0])
+}

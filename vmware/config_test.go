@@ -1,0 +1,146 @@
+package vmware
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/storagegrid/storagegrid/internal/fail"
+)
+
+func boolp(b bool) *bool { return &b }
+
+func TestResolvePrecedence(t *testing.T) {
+	flags := Source{Name: "--url", URL: "flag.example", Username: "flag-user"}
+	env := Source{Name: "GOVC_URL", URL: "env.example", Username: "env-user", Password: "env-pw", Insecure: boolp(true)}
+	file := Source{Name: "vmware.url", URL: "file.example:8443", Username: "file-user", Password: "file-pw", Insecure: boolp(false), Thumbprint: "aa" + strings.Repeat(":bb", 19)}
+
+	cfg, err := Resolve(flags, env, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.URL.String() != "https://flag.example/sdk" || cfg.Username != "flag-user" || cfg.Password != "env-pw" || !cfg.Insecure {
+		t.Errorf("flags > env > file: got url=%s user=%s pw=%s insecure=%v", cfg.URL, cfg.Username, cfg.Password, cfg.Insecure)
+	}
+	if cfg.Thumbprint != "AA"+strings.Repeat(":BB", 19) {
+		t.Errorf("thumbprint from the file layer, normalised: got %q", cfg.Thumbprint)
+	}
+
+	cfg, err = Resolve(Source{}, Source{}, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.URL.String() != "https://file.example:8443/sdk" || cfg.Username != "file-user" || cfg.Insecure {
+		t.Errorf("file only: got url=%s user=%s insecure=%v", cfg.URL, cfg.Username, cfg.Insecure)
+	}
+}
+
+func TestResolveURLUserInfo(t *testing.T) {
+	cfg, err := Resolve(Source{URL: "https://url-user:url%40pw@vc.example/sdk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Username != "url-user" || cfg.Password != "url@pw" || cfg.URL.User != nil {
+		t.Errorf("govc-style user info: got user=%q pw=%q url=%s", cfg.Username, cfg.Password, cfg.URL)
+	}
+	// An explicit user name and password, from any layer, beat the URL's.
+	cfg, err = Resolve(Source{URL: "url-user:url-pw@vc.example"}, Source{Username: "env-user", Password: "env-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Username != "env-user" || cfg.Password != "env-pw" {
+		t.Errorf("explicit credentials: got user=%q pw=%q", cfg.Username, cfg.Password)
+	}
+}
+
+func TestResolveErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		layers []Source
+		want   string
+	}{
+		{"no url", []Source{{Username: "u", Password: "p"}}, "no vSphere URL"},
+		{"no user", []Source{{URL: "vc.example", Password: "p"}}, "no vSphere user name"},
+		{"no password", []Source{{URL: "vc.example", Username: "u"}}, "no vSphere password for u"},
+		{"bad port", []Source{{Name: "--url", URL: "https://u:Sekr1t-pw@vc.example:44x/sdk"}}, `--url "https://vc.example:44x/sdk": not a valid URL`},
+		{"bad scheme", []Source{{Name: "--url", URL: "ftp://vc.example", Username: "u", Password: "p"}}, `scheme "ftp"`},
+		{"bad thumbprint", []Source{{URL: "vc.example", Username: "u", Password: "p", Thumbprint: "12:34"}}, "want a SHA-1 or SHA-256"},
+		{"non-hex thumbprint", []Source{{URL: "vc.example", Username: "u", Password: "p", Thumbprint: strings.Repeat("ZZ", 20)}}, "not hexadecimal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Resolve(tc.layers...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "Sekr1t") {
+				t.Errorf("password in error: %v", err)
+			}
+			if fail.KindOf(err) != fail.Usage {
+				t.Errorf("kind %v, want usage", fail.KindOf(err))
+			}
+		})
+	}
+}
+
+func TestEnvSource(t *testing.T) {
+	env := map[string]string{"GOVC_URL": "vc.example", "GOVC_USERNAME": "u", "GOVC_PASSWORD": "p", "GOVC_INSECURE": "1"}
+	s, err := EnvSource(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.URL != "vc.example" || s.Username != "u" || s.Password != "p" || s.Insecure == nil || !*s.Insecure {
+		t.Errorf("got %+v", s)
+	}
+	env["GOVC_INSECURE"] = "maybe"
+	if _, err := EnvSource(func(k string) string { return env[k] }); err == nil || fail.KindOf(err) != fail.Usage {
+		t.Errorf("GOVC_INSECURE=maybe: got %v, want a usage error", err)
+	}
+	delete(env, "GOVC_INSECURE")
+	if s, _ := EnvSource(func(k string) string { return env[k] }); s.Insecure != nil {
+		t.Errorf("unset GOVC_INSECURE must leave Insecure unset, got %v", *s.Insecure)
+	}
+}
+
+func TestReadPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if pw, err := ReadPasswordFile(write("lf", "s3cret\nignored\n"), "/etc/x"); err != nil || pw != "s3cret" {
+		t.Errorf("first line: got %q, %v", pw, err)
+	}
+	if pw, err := ReadPasswordFile(write("crlf", "s3cret\r\n"), "/etc/x"); err != nil || pw != "s3cret" {
+		t.Errorf("CRLF: got %q, %v", pw, err)
+	}
+	if _, err := ReadPasswordFile(write("empty", "\nsecond-line-secret\n"), "/etc/storagegrid/vc.pass"); err == nil ||
+		err.Error() != "password file /etc/storagegrid/vc.pass: first line is empty" {
+		t.Errorf("empty first line: got %v", err)
+	}
+	_, err := ReadPasswordFile(filepath.Join(dir, "missing"), "/etc/storagegrid/vc.pass")
+	if err == nil || err.Error() != "password file /etc/storagegrid/vc.pass: no such file or directory" {
+		t.Errorf("missing file: got %v (want the host path, not the sandbox path)", err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	err := redact(errWith(`Post "https://admin:hunter2!@vc.example/sdk": EOF, and hunter2%21 and hunter2!`), "hunter2!")
+	got := err.Error()
+	if strings.Contains(got, "hunter2") || strings.Contains(got, "admin:") {
+		t.Errorf("not redacted: %s", got)
+	}
+	if !strings.Contains(got, `"https://vc.example/sdk"`) {
+		t.Errorf("URL mangled: %s", got)
+	}
+	if redact(nil, "x") != nil {
+		t.Error("nil must stay nil")
+	}
+}
+
+type errWith string
+
+func (e errWith) Error() string { return string(e) }

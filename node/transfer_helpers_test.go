@@ -2,14 +2,13 @@ package node
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/storagegrid/storagegrid/blockdev"
 	"github.com/storagegrid/storagegrid/hostid"
+	"github.com/storagegrid/storagegrid/internal/looptest"
 	"github.com/storagegrid/storagegrid/netcheck"
 )
 
@@ -128,41 +127,9 @@ func (f *fixture) configured(name string) bool {
 	return err == nil
 }
 
-// loopDevice attaches a zeroed file of size bytes to a free loop device
-// for the test; other packages' tests attach loop devices too, so a lost
-// race for a free one is retried.
-func loopDevice(t *testing.T, size int64) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for loop devices")
-	}
-	if _, err := os.Stat("/dev/loop-control"); err != nil {
-		t.Skip("no /dev/loop-control: ", err)
-	}
-	backing := sharedFile(t, size)
-	var out []byte
-	var err error
-	for try := 0; try < 5; try++ {
-		if out, err = exec.Command("losetup", "--find", "--show", backing).CombinedOutput(); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("losetup --find --show %s: %v: %s", backing, err, out)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
-			t.Errorf("losetup -d %s: %v: %s", dev, err, out)
-		}
-	})
-	return dev
-}
-
 // backings runs f once with a shared file and once with a loop device
 // behind the device paths.
 func backings(t *testing.T, size int64, f func(t *testing.T, target string)) {
 	t.Run("file", func(t *testing.T) { f(t, sharedFile(t, size)) })
-	t.Run("loop", func(t *testing.T) { f(t, loopDevice(t, size)) })
+	t.Run("loop", func(t *testing.T) { f(t, looptest.Attach(t, size)) })
 }

@@ -100,17 +100,8 @@ func (m *Manager) Validate(name string) (Report, error) {
 		return r, nil
 	}
 	r.add(exists)
-	data, err := m.reg.Load(name)
-	self := v.configCheck(name, m.reg.Path(name), data, err, true)
-	self.Title = fmt.Sprintf("Checking configuration file %s for node %s", m.reg.Path(name), name)
-	r.add(self)
-	others, err := v.installed(name)
-	if err != nil {
-		return r, err
-	}
-	r.add(CheckResult{Check: "unique", Title: "Checking for duplication of unique values",
-		Node: name, Findings: uniqueFor(data, name, others, v.deviceID)})
-	return r, nil
+	cfg, err := m.reg.Load(name)
+	return r, v.checkOne(&r, name, m.reg.Path(name), cfg, err, true)
 }
 
 // ValidateAll checks every node configured here, as `node validate all`.
@@ -167,16 +158,23 @@ func (m *Manager) ValidateFile(name, file string, config io.Reader) (Report, err
 	}
 	r.add(importable)
 	cfg, err := ParseConfig(file, config)
-	self := v.configCheck(name, file, cfg, err, false)
+	return r, v.checkOne(&r, name, file, cfg, err, false)
+}
+
+// checkOne adds the checks of one node's config (read from file, or
+// failed with parseErr) and of its unique values against the other nodes
+// here.
+func (v *validator) checkOne(r *Report, name, file string, cfg *Config, parseErr error, installed bool) error {
+	self := v.configCheck(name, file, cfg, parseErr, installed)
 	self.Title = fmt.Sprintf("Checking configuration file %s for node %s", file, name)
 	r.add(self)
 	others, err := v.installed(name)
 	if err != nil {
-		return r, err
+		return err
 	}
 	r.add(CheckResult{Check: "unique", Title: "Checking for duplication of unique values",
 		Node: name, Findings: uniqueFor(cfg, name, others, v.deviceID)})
-	return r, nil
+	return nil
 }
 
 // installed loads the nodes configured here other than skip; configs

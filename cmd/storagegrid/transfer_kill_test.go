@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/storagegrid/storagegrid/blockdev"
 	"github.com/storagegrid/storagegrid/hostid"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/internal/looptest"
 )
 
 const (
@@ -39,7 +39,7 @@ func TestExportSurvivesKill9(t *testing.T) {
 		killExports(t, exe, backing)
 	})
 	t.Run("loop", func(t *testing.T) {
-		killExports(t, exe, testLoopDevice(t))
+		killExports(t, exe, looptest.Attach(t, 2<<20))
 	})
 }
 
@@ -147,29 +147,4 @@ func mustWrite(t *testing.T, path, text string) {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// testLoopDevice attaches a 2 MiB file to a free loop device for the test.
-func testLoopDevice(t *testing.T) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for loop devices")
-	}
-	backing := filepath.Join(t.TempDir(), "loop.img")
-	if err := os.WriteFile(backing, make([]byte, 2<<20), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var out []byte
-	var err error
-	for try := 0; try < 5; try++ { // other tests race for free loop devices
-		if out, err = exec.Command("losetup", "--find", "--show", backing).CombinedOutput(); err == nil {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("losetup: %v: %s", err, out)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() { exec.Command("losetup", "-d", dev).Run() })
-	return dev
 }

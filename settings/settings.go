@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -181,6 +182,14 @@ func (s *Settings) check(name string) error {
 	}
 	if s.Agent.SpoolMaxBytes < 1<<20 {
 		return fmt.Errorf("%s: agent.spool_max_bytes must be at least 1048576", name)
+	}
+	// An empty or broken prompt pattern would make the archive tools read a
+	// console reply as complete before it is.
+	if s.Archive.PromptPattern == "" {
+		return fmt.Errorf("%s: archive.prompt_pattern must not be empty", name)
+	}
+	if _, err := regexp.Compile(s.Archive.PromptPattern); err != nil {
+		return fmt.Errorf("%s: archive.prompt_pattern: %v", name, err)
 	}
 	return nil
 }

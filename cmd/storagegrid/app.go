@@ -88,6 +88,7 @@ func commands(g *globals) []*cli.Command {
 		netCommand(g),
 		vmwareCommand(g),
 		auditCommand(g),
+		archiveCommand(g),
 	}
 }
 

@@ -112,3 +112,4 @@ sg --output json node status DC1-S3
 section "Stop everything"
 sg node stop all
 sg node status
+"$(dirname "$0")/demo-archive.sh" "$bin"

@@ -65,6 +65,15 @@ func (m *Manager) validator() (*validator, error) {
 	return &validator{m: m, opts: m.ownership(), host: host, probes: map[string]probe{}}, nil
 }
 
+// validatorFor checks the name of the node to validate first: a name
+// that could escape the config directory is a usage error.
+func (m *Manager) validatorFor(name string) (*validator, error) {
+	if err := ValidName(name); err != nil {
+		return nil, usageIfUnknown(err)
+	}
+	return m.validator()
+}
+
 func (v *validator) probe(path string) (blockdev.Device, error) {
 	p, ok := v.probes[path]
 	if !ok {
@@ -86,10 +95,7 @@ func (v *validator) deviceID(path string) (string, bool) {
 // are findings.
 func (m *Manager) Validate(name string) (Report, error) {
 	var r Report
-	if err := ValidName(name); err != nil {
-		return r, usageIfUnknown(err)
-	}
-	v, err := m.validator()
+	v, err := m.validatorFor(name)
 	if err != nil {
 		return r, err
 	}
@@ -142,10 +148,7 @@ func (m *Manager) ValidateAll() (Report, error) {
 // a migration the source host still owns it.
 func (m *Manager) ValidateFile(name, file string, config io.Reader) (Report, error) {
 	var r Report
-	if err := ValidName(name); err != nil {
-		return r, usageIfUnknown(err)
-	}
-	v, err := m.validator()
+	v, err := m.validatorFor(name)
 	if err != nil {
 		return r, err
 	}

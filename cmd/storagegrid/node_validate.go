@@ -135,10 +135,3 @@ func (g *globals) printFinding(f node.Finding) {
 	}
 	g.printf("%s%s\n%s%s\n", label, subject, strings.Repeat(" ", len(label)), f.Message)
 }
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}

@@ -43,7 +43,7 @@ func nodeMigrateCommand(g *globals) *cli.Command {
 			&cli.DurationFlag{Name: "wait", Value: 10 * time.Minute, Usage: "wait up to `D` for the node to be Running on the target"},
 		},
 		Action: func(c *cli.Context) error {
-			args, err := interspersed(c)
+			args, err := interspersed(c, g)
 			if err != nil {
 				return err
 			}
@@ -135,8 +135,9 @@ func (p migrationPrinter) Stdout() io.Writer {
 
 // interspersed applies the command's flags that follow its arguments, as
 // in the runbook's `node migrate DC1-S3 --to host2` (urfave/cli stops
-// parsing flags at the first argument), and returns the arguments.
-func interspersed(c *cli.Context) ([]string, error) {
+// parsing flags at the first argument), global ones included, and returns
+// the arguments.
+func interspersed(c *cli.Context, g *globals) ([]string, error) {
 	var args []string
 	rest := c.Args().Slice()
 	for i := 0; i < len(rest); i++ {
@@ -160,7 +161,7 @@ func interspersed(c *cli.Context) ([]string, error) {
 			return nil, fail.Usagef("%s %q: %v", a, value, err)
 		}
 	}
-	return args, nil
+	return args, g.parse(c)
 }
 
 func isBoolFlag(flags []cli.Flag, name string) bool {

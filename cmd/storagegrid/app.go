@@ -89,6 +89,7 @@ func commands(g *globals) []*cli.Command {
 		vmwareCommand(g),
 		auditCommand(g),
 		archiveCommand(g),
+		modelCommand(g),
 	}
 }
 

@@ -113,3 +113,4 @@ section "Stop everything"
 sg node stop all
 sg node status
 "$(dirname "$0")/demo-archive.sh" "$bin"
+"$(dirname "$0")/demo-model.sh" "$bin"

@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -182,7 +183,7 @@ func (c *Client) get(ctx context.Context, path string, v url.Values, out any) er
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("model server: %w", err)
+		return fmt.Errorf("model server: %w%s", err, tlsHint(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
@@ -203,6 +204,18 @@ func (c *Client) get(ctx context.Context, path string, v url.Values, out any) er
 	return nil
 }
 
+// tlsHint names the setting that fixes a failed TLS handshake.
+func tlsHint(err error) string {
+	var ua x509.UnknownAuthorityError
+	switch {
+	case errors.As(err, &ua):
+		return " (model.tls_ca names the CA that signed the server's certificate)"
+	case strings.Contains(err.Error(), "certificate required"):
+		return " (the server requires a client certificate: set model.client_tls_cert and model.client_tls_key)"
+	}
+	return ""
+}
+
 // classify marks the server's answers to a wrong question (something
 // unknown, a bad parameter, compacted history) as usage errors.
 func classify(err error) error {
@@ -218,14 +231,20 @@ func classify(err error) error {
 }
 
 // ClientFor makes a client from the [model] settings: server (a --server
-// flag) wins, then model.server, then the address model.listen serves.
-// Paths in the settings are host paths, resolved under root.
+// flag) wins, then model.server, then the address model.listen serves
+// (https when model.tls_cert is set). An https server is trusted through
+// model.tls_ca, and model.client_tls_cert is presented to a server that
+// requires client certificates. Paths in the settings are host paths,
+// resolved under root.
 func ClientFor(m settings.Model, root hostpath.Root, server string) (*Client, error) {
 	if server == "" {
 		server = m.Server
 	}
 	if server == "" {
 		server = "http://" + m.Listen
+		if m.TLSCert != "" {
+			server = "https://" + m.Listen
+		}
 		if path, ok := strings.CutPrefix(m.Listen, "unix:"); ok {
 			server = "unix:" + root.Join(path)
 		}
@@ -237,5 +256,14 @@ func ClientFor(m settings.Model, root hostpath.Root, server string) (*Client, er
 			return nil, err
 		}
 	}
-	return NewClient(server, token)
+	c, err := NewClient(server, token)
+	if err != nil || !strings.HasPrefix(c.base, "https:") {
+		return c, err
+	}
+	cfg, err := clientTLS(root, pemSetting{"model.client_tls_cert", m.ClientTLSCert}, pemSetting{"model.client_tls_key", m.ClientTLSKey}, pemSetting{"model.tls_ca", m.TLSCA})
+	if err != nil || cfg == nil {
+		return c, err
+	}
+	c.http.Transport = tlsTransport(cfg)
+	return c, nil
 }

@@ -31,8 +31,13 @@ const (
 
 // Config configures a Server.
 type Config struct {
-	Store  Store
-	Tokens *Tokens // host tokens for ingest
+	Store Store
+	// Tokens lists the hosts that may ingest, with their bearer tokens.
+	Tokens *Tokens
+	// ClientCerts: the server is served over TLS that requires client
+	// certificates, and a batch is only taken from a certificate naming
+	// its host. Hosts listed without a token need it.
+	ClientCerts bool
 	// QueryToken, when set, is required as bearer token by the queries.
 	QueryToken string
 	// StaleAfter: a host silent for longer is not trusted by what-ifs.
@@ -84,6 +89,9 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Limits == (wire.Limits{}) {
 		cfg.Limits = wire.DefaultLimits
 	}
+	if err := cfg.checkTokens(cfg.Tokens); err != nil {
+		return nil, err
+	}
 	ents, err := cfg.Store.Entities(ctx)
 	if err != nil {
 		return nil, err
@@ -105,7 +113,22 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // SetTokens replaces the host tokens (on SIGHUP).
-func (s *Server) SetTokens(t *Tokens) { s.tokens.Store(t) }
+func (s *Server) SetTokens(t *Tokens) error {
+	if err := s.cfg.checkTokens(t); err != nil {
+		return err
+	}
+	s.tokens.Store(t)
+	return nil
+}
+
+// checkTokens refuses hosts listed without a token when nothing else
+// could authenticate them.
+func (cfg *Config) checkTokens(t *Tokens) error {
+	if h := t.tokenless(); h != "" && !cfg.ClientCerts {
+		return fmt.Errorf("tokens file %s: host %s is listed without a token (\"%s %s\"), which needs client certificates (model.tls_client_ca)", t.name, h, h, certOnly)
+	}
+	return nil
+}
 
 // Close stops the background work. In-flight ingests get an error.
 func (s *Server) Close() {
@@ -255,9 +278,13 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) receive(r *http.Request) (wire.Ack, error) {
-	host, ok := s.tokens.Load().Host(bearer(r))
-	if !ok {
+	tokens, token := s.tokens.Load(), bearer(r)
+	tokenHost, tokenOK := tokens.Host(token)
+	switch {
+	case !tokenOK && (token != "" || !s.cfg.ClientCerts):
 		return wire.Ack{}, errStatus(http.StatusUnauthorized, "missing or unknown bearer token")
+	case s.cfg.ClientCerts && certHosts(r.TLS) == nil:
+		return wire.Ack{}, errStatus(http.StatusUnauthorized, "no verified client certificate")
 	}
 	if r.ContentLength > s.cfg.Limits.MaxBodyBytes {
 		return wire.Ack{}, errStatus(http.StatusRequestEntityTooLarge, "body of %d bytes exceeds the limit of %d", r.ContentLength, s.cfg.Limits.MaxBodyBytes)
@@ -266,8 +293,8 @@ func (s *Server) receive(r *http.Request) (wire.Ack, error) {
 	if err != nil {
 		return wire.Ack{}, decodeStatus(err)
 	}
-	if b.Host != host {
-		return wire.Ack{}, errStatus(http.StatusForbidden, "the token of host %s cannot send events of host %s", host, b.Host)
+	if err := s.authorize(r, tokens, b.Host, tokenHost); err != nil {
+		return wire.Ack{}, err
 	}
 	p := &pending{batch: b, done: make(chan result, 1)}
 	select {
@@ -298,6 +325,30 @@ func decodeStatus(err error) error {
 		return &httpError{code: http.StatusUnsupportedMediaType, err: err}
 	}
 	return &httpError{code: http.StatusBadRequest, err: fmt.Errorf("batch rejected: %w", err)}
+}
+
+// authorize lets a batch of host in when the host is listed and every
+// credential configured for it names it: the bearer token when one was
+// sent or the host has one, the client certificate when the server
+// requires them.
+func (s *Server) authorize(r *http.Request, tokens *Tokens, host, tokenHost string) error {
+	listed, hasToken := tokens.listed(host)
+	switch {
+	case tokenHost != "" && tokenHost != host:
+		return errStatus(http.StatusForbidden, "the token of host %s cannot send events of host %s", tokenHost, host)
+	case !listed:
+		return errStatus(http.StatusForbidden, "host %s is not in the tokens file", host)
+	case hasToken && tokenHost == "":
+		return errStatus(http.StatusUnauthorized, "host %s must send its bearer token", host)
+	}
+	if !s.cfg.ClientCerts {
+		return nil
+	}
+	names := certHosts(r.TLS)
+	if !slices.Contains(names, host) {
+		return errStatus(http.StatusForbidden, "the client certificate of %s cannot send events of host %s", strings.Join(names, ", "), host)
+	}
+	return nil
 }
 
 // query wraps a read-only endpoint: the optional query token, JSON out.

@@ -5,23 +5,33 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/storagegrid/storagegrid/wire"
 )
 
-// Tokens maps bearer tokens to the hosts they belong to. Only SHA-256
-// digests are kept in memory; looking a digest up in a map leaks nothing
-// useful about the token through timing.
+// Tokens is the list of hosts allowed to ingest, with their bearer
+// tokens. A host listed without a token authenticates by its client
+// certificate alone. Only SHA-256 digests of the tokens are kept in
+// memory; looking a digest up in a map leaks nothing useful about the
+// token through timing.
 type Tokens struct {
+	name     string // the file, for messages
 	byDigest map[[32]byte]string
+	hosts    map[string]bool // listed hosts: true when it has a token
 }
 
 const minTokenLen = 16
 
-// LoadTokens reads a tokens file: one "HOST TOKEN" pair a line, '#'
-// comments and blank lines ignored. The file holds secrets, so it must
+// certOnly stands for the token of a host that has none.
+const certOnly = "-"
+
+// LoadTokens reads a tokens file: one "HOST TOKEN" pair a line, or
+// "HOST -" for a host that authenticates by its client certificate
+// alone; '#' comments and blank lines ignored. The file holds secrets, so it must
 // not be readable by group or others.
 func LoadTokens(path string) (*Tokens, error) {
 	fi, err := os.Stat(path)
@@ -40,8 +50,7 @@ func LoadTokens(path string) (*Tokens, error) {
 
 // ParseTokens parses the contents of a tokens file named name.
 func ParseTokens(name string, data []byte) (*Tokens, error) {
-	t := &Tokens{byDigest: map[[32]byte]string{}}
-	hosts := map[string]bool{}
+	t := &Tokens{name: name, byDigest: map[[32]byte]string{}, hosts: map[string]bool{}}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -50,23 +59,27 @@ func ParseTokens(name string, data []byte) (*Tokens, error) {
 		}
 		f := strings.Fields(line)
 		if len(f) != 2 {
-			return nil, fmt.Errorf("%s:%d: want \"HOST TOKEN\"", name, n)
+			return nil, fmt.Errorf("%s:%d: want \"HOST TOKEN\" (or \"HOST -\" for a host with a client certificate)", name, n)
 		}
 		host, tok := f[0], f[1]
 		if err := wire.ValidHostID(host); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", name, n, err)
 		}
+		if _, dup := t.hosts[host]; dup {
+			return nil, fmt.Errorf("%s:%d: host %s is listed already", name, n, host)
+		}
+		if tok == certOnly {
+			t.hosts[host] = false
+			continue
+		}
 		if len(tok) < minTokenLen {
 			return nil, fmt.Errorf("%s:%d: token of host %s is shorter than %d characters", name, n, host, minTokenLen)
-		}
-		if hosts[host] {
-			return nil, fmt.Errorf("%s:%d: host %s has a token already", name, n, host)
 		}
 		d := sha256.Sum256([]byte(tok))
 		if other, dup := t.byDigest[d]; dup {
 			return nil, fmt.Errorf("%s:%d: host %s has the same token as host %s", name, n, host, other)
 		}
-		hosts[host], t.byDigest[d] = true, host
+		t.hosts[host], t.byDigest[d] = true, host
 	}
 	return t, sc.Err()
 }
@@ -82,6 +95,30 @@ func (t *Tokens) Host(token string) (string, bool) {
 
 // Len is the number of hosts with a token.
 func (t *Tokens) Len() int { return len(t.byDigest) }
+
+// Hosts is the number of hosts listed, with a token or not.
+func (t *Tokens) Hosts() int { return len(t.hosts) }
+
+// listed reports whether host may ingest at all, and whether it has a
+// token it must present.
+func (t *Tokens) listed(host string) (listed, hasToken bool) {
+	if t == nil {
+		return false, false
+	}
+	hasToken, listed = t.hosts[host]
+	return listed, hasToken
+}
+
+// tokenless returns the first listed host without a token, if any: such
+// a host can only be let in by a client certificate.
+func (t *Tokens) tokenless() string {
+	for _, h := range slices.Sorted(maps.Keys(t.hosts)) {
+		if !t.hosts[h] {
+			return h
+		}
+	}
+	return ""
+}
 
 // ReadTokenFile reads a single secret (a client's query token, an agent's
 // host token) from a file, refusing files others can read.

@@ -115,6 +115,19 @@ type Model struct {
 	Server string `toml:"server"`
 	// ClientTokenFile holds the query token clients send, if any.
 	ClientTokenFile string `toml:"client_token_file"`
+	// TLSCert and TLSKey make the server listen with TLS (key mode 0600).
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+	// TLSClientCA, when set, makes the server require client
+	// certificates signed by it; a certificate's common name or DNS
+	// names say which hosts it may send for.
+	TLSClientCA string `toml:"tls_client_ca"`
+	// TLSCA is the CA clients trust for the server's certificate (the
+	// system's when empty); ClientTLSCert and ClientTLSKey are the
+	// certificate clients present to a server that requires one.
+	TLSCA         string `toml:"tls_ca"`
+	ClientTLSCert string `toml:"client_tls_cert"`
+	ClientTLSKey  string `toml:"client_tls_key"`
 }
 
 // Duration is a time.Duration written as "630s" or "10m".
@@ -236,6 +249,18 @@ func (m *Model) check(name string) error {
 	}
 	if c := m.CompactEvery.Duration; c != 0 && c < time.Minute {
 		return fmt.Errorf("%s: model.compact_every must be at least 1m (or 0 to disable)", name)
+	}
+	if (m.TLSCert == "") != (m.TLSKey == "") {
+		return fmt.Errorf("%s: model.tls_cert and model.tls_key go together", name)
+	}
+	if m.TLSClientCA != "" && m.TLSCert == "" {
+		return fmt.Errorf("%s: model.tls_client_ca needs model.tls_cert and model.tls_key", name)
+	}
+	if m.TLSCert != "" && strings.HasPrefix(m.Listen, "unix:") {
+		return fmt.Errorf("%s: model.tls_cert: TLS is for TCP listeners; model.listen %q is a Unix socket", name, m.Listen)
+	}
+	if (m.ClientTLSCert == "") != (m.ClientTLSKey == "") {
+		return fmt.Errorf("%s: model.client_tls_cert and model.client_tls_key go together", name)
 	}
 	return nil
 }

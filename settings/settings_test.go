@@ -88,7 +88,8 @@ func TestModelSection(t *testing.T) {
 		s.Model.Server != "http://model:9470" || s.Model.DB != "/var/lib/storagegrid/model/model.db" {
 		t.Fatalf("decoded %+v", s.Model)
 	}
-	for _, body := range []string{"[model]\nstale_after = \"0s\"\n", "[model]\ncompact_every = \"5s\"\n", "[model]\ndb = \"\"\n"} {
+	for _, body := range []string{"[model]\nstale_after = \"0s\"\n", "[model]\ncompact_every = \"5s\"\n", "[model]\ndb = \"\"\n",
+		"[model]\ntls_client_ca = \"/ca.crt\"\n", "[model]\ntls_key = \"/k\"\n", "[model]\nclient_tls_key = \"/k\"\n"} {
 		if _, err := Load(write(t, body), false); err == nil || !strings.Contains(err.Error(), "model.") {
 			t.Errorf("%q: err = %v", body, err)
 		}

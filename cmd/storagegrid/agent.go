@@ -1,10 +1,7 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -14,7 +11,7 @@ import (
 
 	"github.com/storagegrid/storagegrid/agent"
 	"github.com/storagegrid/storagegrid/internal/fail"
-	"github.com/storagegrid/storagegrid/settings"
+	"github.com/storagegrid/storagegrid/model"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
@@ -170,7 +167,7 @@ func (g *globals) agentConfig(c *cli.Context, opts *agentOptions) (agent.Config,
 	if cfg.Token, err = readToken(g.root.Join(a.TokenFile), a.TokenFile); err != nil {
 		return cfg, err
 	}
-	cfg.Client, err = agentClient(g, a)
+	cfg.Client, err = model.AgentClient(a, g.root)
 	return cfg, err
 }
 
@@ -205,33 +202,4 @@ func readToken(path, spelt string) (string, error) {
 		return "", fmt.Errorf("agent.token_file %s is empty", spelt)
 	}
 	return tok, nil
-}
-
-// agentClient builds the HTTP client, with mutual TLS when a client
-// certificate is configured.
-func agentClient(g *globals, a settings.Agent) (*http.Client, error) {
-	c := &http.Client{Timeout: 30 * time.Second}
-	if a.TLSCert == "" && a.TLSCA == "" {
-		return c, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if a.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(g.root.Join(a.TLSCert), g.root.Join(a.TLSKey))
-		if err != nil {
-			return nil, fmt.Errorf("agent.tls_cert/tls_key: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	if a.TLSCA != "" {
-		pem, err := os.ReadFile(g.root.Join(a.TLSCA))
-		if err != nil {
-			return nil, fmt.Errorf("agent.tls_ca: %w", err)
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("agent.tls_ca %s holds no PEM certificate", a.TLSCA)
-		}
-	}
-	c.Transport = &http.Transport{TLSClientConfig: cfg}
-	return c, nil
 }

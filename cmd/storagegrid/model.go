@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net/http"
 	"os"
 	"os/signal"
@@ -54,7 +55,7 @@ func modelCommand(g *globals) *cli.Command {
 // clientFlags are the flags of every command that talks to a server.
 func clientFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "server", Usage: "model server `URL` (http://HOST:PORT or unix:/PATH; default: model.server, else model.listen)"},
+		&cli.StringFlag{Name: "server", Usage: "model server `URL` (http://HOST:PORT, https://HOST:PORT or unix:/PATH; default: model.server, else model.listen)"},
 		&cli.DurationFlag{Name: "wait", Usage: "wait up to `DURATION` for the server to accept connections"},
 	}
 }
@@ -128,8 +129,13 @@ func modelServeCommand(g *globals) *cli.Command {
 		Usage:     "run the model server",
 		UsageText: "storagegrid model serve [--listen ADDR] [--db PATH] [--tokens FILE]",
 		Description: "Serves the ingest endpoint for agents and the query API until interrupted.\n" +
-			"Agents authenticate with a bearer token per host, listed as \"HOST TOKEN\" lines\n" +
-			"in the tokens file (mode 0600; SIGHUP reloads it). Example:\n" +
+			"The tokens file (mode 0600) lists the hosts that may ingest, as \"HOST TOKEN\"\n" +
+			"lines. With model.tls_cert and model.tls_key the server speaks TLS; with\n" +
+			"model.tls_client_ca every client must present a certificate signed by that\n" +
+			"CA, and an agent's certificate (common name or DNS name) must name the host\n" +
+			"it sends for. A host listed with a token must send it as well; a host listed\n" +
+			"as \"HOST -\" is let in by its certificate alone. SIGHUP reloads the tokens\n" +
+			"and the certificates. Example:\n" +
 			"   storagegrid model serve --listen 10.0.0.5:9470\n" +
 			"Retention runs every model.compact_every.",
 		Flags: []cli.Flag{
@@ -159,11 +165,18 @@ func (g *globals) modelServe(ctx context.Context, o *modelServeOptions) error {
 		return err
 	}
 	defer lock.Unlock()
+	if strings.HasPrefix(listen, "unix:") && m.TLSCert != "" {
+		return fail.Usagef("model.tls_cert: TLS is for TCP listeners; %s is a Unix socket", shown)
+	}
+	stls, err := model.LoadServerTLS(m, g.root)
+	if err != nil {
+		return err
+	}
 	tokens, err := model.LoadTokens(tokensPath)
 	if err != nil {
 		return err
 	}
-	cfg := model.Config{Tokens: tokens, StaleAfter: m.StaleAfter.Duration, CompactEvery: m.CompactEvery.Duration,
+	cfg := model.Config{Tokens: tokens, ClientCerts: stls.RequiresClientCerts(), StaleAfter: m.StaleAfter.Duration, CompactEvery: m.CompactEvery.Duration,
 		Retention: model.Retention{History: m.HistoryRetention.Duration, Metrics: m.MetricsRetention.Duration}}
 	if m.QueryTokenFile != "" {
 		if cfg.QueryToken, err = model.ReadTokenFile(g.root.Join(m.QueryTokenFile)); err != nil {
@@ -185,9 +198,15 @@ func (g *globals) modelServe(ctx context.Context, o *modelServeOptions) error {
 	if err != nil {
 		return fmt.Errorf("model serve: %w", err)
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	g.printf("Model server listening on %s (database %s, %d host tokens)\n", shown, g.root.Strip(dbPath), tokens.Len())
-	go g.serveSignals(ctx, srv, tokensPath)
+	if stls != nil {
+		ln = stls.Listener(ln)
+	}
+	// Failed handshakes (an untrusted or expired client certificate) are
+	// worth an operator's eye: warnings on stderr.
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: log.New(g.stderr, "storagegrid: warning: ", 0)}
+	g.printf("Model server listening on %s%s (database %s, %s)\n", shown, tlsMode(stls), g.root.Strip(dbPath), describeTokens(tokens))
+	go g.serveSignals(ctx, srv, tokensPath, stls)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -204,6 +223,25 @@ func (g *globals) modelServe(ctx context.Context, o *modelServeOptions) error {
 	return nil
 }
 
+func tlsMode(stls *model.ServerTLS) string {
+	switch {
+	case stls.RequiresClientCerts():
+		return " with mutual TLS"
+	case stls != nil:
+		return " with TLS"
+	}
+	return ""
+}
+
+// describeTokens says how many hosts may ingest; hosts listed without a
+// token are let in by their client certificates.
+func describeTokens(t *model.Tokens) string {
+	if t.Hosts() == t.Len() {
+		return fmt.Sprintf("%d host tokens", t.Len())
+	}
+	return fmt.Sprintf("%d hosts, %d with a token", t.Hosts(), t.Len())
+}
+
 func orFlag(flag, dflt string) string {
 	if flag != "" {
 		return flag
@@ -211,8 +249,9 @@ func orFlag(flag, dflt string) string {
 	return dflt
 }
 
-// serveSignals reloads the tokens on SIGHUP and reports compactions.
-func (g *globals) serveSignals(ctx context.Context, srv *model.Server, tokensPath string) {
+// serveSignals reloads the tokens and the TLS files on SIGHUP, and
+// reports compactions.
+func (g *globals) serveSignals(ctx context.Context, srv *model.Server, tokensPath string, stls *model.ServerTLS) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -221,19 +260,35 @@ func (g *globals) serveSignals(ctx context.Context, srv *model.Server, tokensPat
 		case <-ctx.Done():
 			return
 		case <-hup:
-			t, err := model.LoadTokens(tokensPath)
-			if err != nil {
-				g.warnf("keeping the old tokens: %v", err)
-				continue
-			}
-			srv.SetTokens(t)
-			g.printf("Reloaded %d host tokens\n", t.Len())
+			g.reload(srv, tokensPath, stls)
 		case err := <-srv.Compactions:
 			if err != nil {
 				g.warnf("compaction: %v", err)
 			}
 		}
 	}
+}
+
+// reload reads the tokens and the TLS files again; whichever fails to
+// load keeps its old version.
+func (g *globals) reload(srv *model.Server, tokensPath string, stls *model.ServerTLS) {
+	t, err := model.LoadTokens(tokensPath)
+	if err == nil {
+		err = srv.SetTokens(t)
+	}
+	if err != nil {
+		g.warnf("keeping the old tokens: %v", err)
+	} else {
+		g.printf("Reloaded %s\n", describeTokens(t))
+	}
+	if stls == nil {
+		return
+	}
+	if err := stls.Reload(); err != nil {
+		g.warnf("keeping the old TLS certificates: %v", err)
+		return
+	}
+	g.printf("Reloaded TLS certificates\n")
 }
 
 // lockStore takes the lock that says a process owns the database: the
@@ -599,21 +654,26 @@ func modelIngestCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:      "ingest",
 		Usage:     "send saved wire batches (NDJSON, gzip or not) to the server as their host's agent",
-		UsageText: "storagegrid model ingest --token-file FILE BATCH...",
+		UsageText: "storagegrid model ingest [--token-file FILE] BATCH...",
 		Description: "Checks each file against the wire schema, then posts it with the host's\n" +
-			"token, as the agent would; replays are de-duplicated by the server. For\n" +
-			"replaying spooled batches and testing a deployment. Example:\n" +
+			"token, as the agent would; replays are de-duplicated by the server. Over\n" +
+			"mutual TLS the client certificate (model.client_tls_cert) must name the\n" +
+			"host, and the token is needed only if the host has one. For replaying\n" +
+			"spooled batches and testing a deployment. Example:\n" +
 			"   storagegrid model ingest --token-file /etc/storagegrid/agent/token batch.ndjson.gz",
 		Flags: append(clientFlags(), &cli.StringFlag{Name: "token-file", Destination: &o.tokenFile,
-			Usage: "`FILE` holding the host's bearer token, mode 0600 (required)"}),
+			Usage: "`FILE` holding the host's bearer token, mode 0600"}),
 		Action: func(c *cli.Context) error {
 			files := c.Args().Slice()
-			if len(files) == 0 || o.tokenFile == "" {
-				return fail.Usagef("ingest needs --token-file FILE and at least one BATCH file (see '%s --help')", c.Command.HelpName)
+			if len(files) == 0 {
+				return fail.Usagef("ingest needs at least one BATCH file (see '%s --help')", c.Command.HelpName)
 			}
-			token, err := model.ReadTokenFile(o.tokenFile)
-			if err != nil {
-				return fail.With(fail.Usage, err)
+			token := ""
+			if o.tokenFile != "" {
+				var err error
+				if token, err = model.ReadTokenFile(o.tokenFile); err != nil {
+					return fail.With(fail.Usage, err)
+				}
 			}
 			cl, err := g.modelClient(c)
 			if err != nil {

@@ -36,6 +36,7 @@ func TestScripts(t *testing.T) {
 			"vcsim":   vcsimCmd,
 			"devices": devices,
 			"loopdev": loopdev,
+			"tcpport": tcpport,
 		},
 		Condition: scriptCondition,
 	})

@@ -20,8 +20,10 @@
 //     (a node moved, a host stopped) and evaluate every rule, reporting all
 //     blockers at once.
 //   - Server (server.go) is the HTTP API: ingest for agents (bearer token
-//     per host), JSON queries for people and scripts. Client (client.go)
-//     calls it; `node migrate` uses Client.CheckMigrate.
+//     per host, client certificate naming the host, or both), JSON queries
+//     for people and scripts. Client (client.go) calls it; `node migrate`
+//     uses Client.CheckMigrate. TLS (tls.go) loads the server's and the
+//     clients' certificates from the settings.
 package model
 
 import (

@@ -196,6 +196,14 @@ func startTLSServer(t *testing.T, root string, m settings.Model, tokens string) 
 	return &tlsServer{url: "https://" + ln.Addr().String(), store: store, tls: stls}
 }
 
+// mtlsFleet is a server with mutual TLS whose tokens file holds tokens,
+// and the root under which the fleet's certificates are.
+func mtlsFleet(t *testing.T, tokens string) (string, *tlsServer) {
+	root := t.TempDir()
+	fleetPKI(t, root)
+	return root, startTLSServer(t, root, mtlsSettings(), tokens)
+}
+
 // send posts host's snapshot through an agent's client configured by a.
 func (ts *tlsServer) send(t *testing.T, root string, a settings.Agent, host, token string) (wire.Ack, error) {
 	t.Helper()
@@ -210,8 +218,8 @@ func (ts *tlsServer) send(t *testing.T, root string, a settings.Agent, host, tok
 	return wire.Send(context.Background(), c, ts.url, token, gz)
 }
 
-// streams lists the hosts the store has events of.
-func (ts *tlsServer) streams(t *testing.T) string {
+// wantStreams checks the hosts the store has events of, comma-separated.
+func (ts *tlsServer) wantStreams(t *testing.T, want string) {
 	t.Helper()
 	st, err := ts.store.Streams(context.Background())
 	if err != nil {
@@ -221,7 +229,9 @@ func (ts *tlsServer) streams(t *testing.T) string {
 	for _, s := range st {
 		hosts = append(hosts, s.Host)
 	}
-	return strings.Join(hosts, ",")
+	if got := strings.Join(hosts, ","); got != want {
+		t.Fatalf("stored events of hosts %q, want %q", got, want)
+	}
 }
 
 func wantStatus(t *testing.T, what string, err error, code int, contains string) {
@@ -237,9 +247,7 @@ func wantStatus(t *testing.T, what string, err error, code int, contains string)
 // tls_ca; its snapshot reaches a server that requires client
 // certificates, and a query client configured from [model] reads it.
 func TestAgentShipsOverMutualTLS(t *testing.T) {
-	root := t.TempDir()
-	fleetPKI(t, root)
-	ts := startTLSServer(t, root, mtlsSettings(), "h1 -\nh2 -\n")
+	root, ts := mtlsFleet(t, "h1 -\nh2 -\n")
 
 	hostRoot := t.TempDir()
 	nodes := filepath.Join(hostRoot, "etc/storagegrid/nodes")
@@ -277,26 +285,20 @@ func TestAgentShipsOverMutualTLS(t *testing.T) {
 		ns, err := q.Nodes(ctx, "h1")
 		return err == nil && len(ns) == 1 && ns[0].Name == "DC1-S1" && ns[0].InService()
 	})
-	if got := ts.streams(t); got != "h1" {
-		t.Fatalf("stored streams %q, want h1", got)
-	}
+	ts.wantStreams(t, "h1")
 }
 
 // TestCertificateMustNameTheHost: a certificate lets its host in and no
 // other; a host the tokens file does not list is refused although the
 // CA signed its certificate.
 func TestCertificateMustNameTheHost(t *testing.T) {
-	root := t.TempDir()
-	fleetPKI(t, root)
-	ts := startTLSServer(t, root, mtlsSettings(), "h1 -\nh2 -\n")
+	root, ts := mtlsFleet(t, "h1 -\nh2 -\n")
 
 	_, err := ts.send(t, root, agentSettings("h2"), "h1", "")
 	wantStatus(t, "h2's certificate, h1's batch", err, 403, "the client certificate of storagegrid agent, h2 cannot send events of host h1")
 	_, err = ts.send(t, root, agentSettings("h3"), "h3", "")
 	wantStatus(t, "unlisted h3", err, 403, "host h3 is not in the tokens file")
-	if got := ts.streams(t); got != "" {
-		t.Fatalf("refused batches stored: %q", got)
-	}
+	ts.wantStreams(t, "")
 
 	// The common name and a DNS name both identify a host.
 	for _, h := range []string{"h1", "h2"} {
@@ -304,17 +306,13 @@ func TestCertificateMustNameTheHost(t *testing.T) {
 			t.Fatalf("%s: %+v, %v", h, ack, err)
 		}
 	}
-	if got := ts.streams(t); got != "h1,h2" {
-		t.Fatalf("stored streams %q, want h1,h2", got)
-	}
+	ts.wantStreams(t, "h1,h2")
 }
 
 // TestTokenAndCertificateBothMatch: a host listed with a token must send
 // it over mutual TLS too, and each credential must name the host.
 func TestTokenAndCertificateBothMatch(t *testing.T) {
-	root := t.TempDir()
-	fleetPKI(t, root)
-	ts := startTLSServer(t, root, mtlsSettings(), "h1 "+tokenOf("h1")+"\nh2 "+tokenOf("h2")+"\n")
+	root, ts := mtlsFleet(t, "h1 "+tokenOf("h1")+"\nh2 "+tokenOf("h2")+"\n")
 
 	_, err := ts.send(t, root, agentSettings("h1"), "h1", "")
 	wantStatus(t, "h1's certificate without its token", err, 401, "host h1 must send its bearer token")
@@ -324,24 +322,18 @@ func TestTokenAndCertificateBothMatch(t *testing.T) {
 	wantStatus(t, "h2's certificate with h1's token", err, 403, "the client certificate of storagegrid agent, h2 cannot send events of host h1")
 	_, err = ts.send(t, root, agentSettings("h1"), "h1", "not-a-known-token-at-all")
 	wantStatus(t, "unknown token", err, 401, "missing or unknown bearer token")
-	if got := ts.streams(t); got != "" {
-		t.Fatalf("refused batches stored: %q", got)
-	}
+	ts.wantStreams(t, "")
 	if _, err := ts.send(t, root, agentSettings("h1"), "h1", tokenOf("h1")); err != nil {
 		t.Fatal(err)
 	}
-	if got := ts.streams(t); got != "h1" {
-		t.Fatalf("stored streams %q, want h1", got)
-	}
+	ts.wantStreams(t, "h1")
 }
 
 // TestHandshakeRefusals: without a certificate the fleet's CA signed and
 // that is valid now, no request gets through; a plain-HTTP client is
 // answered 400; nothing is stored.
 func TestHandshakeRefusals(t *testing.T) {
-	root := t.TempDir()
-	fleetPKI(t, root)
-	ts := startTLSServer(t, root, mtlsSettings(), "h1 -\n")
+	root, ts := mtlsFleet(t, "h1 -\n")
 
 	for name, a := range map[string]settings.Agent{
 		"untrusted CA":   agentSettings("rogue"),
@@ -363,9 +355,7 @@ func TestHandshakeRefusals(t *testing.T) {
 	gz, _ := wire.Compress(newSimHost("h1", 1, time.Now()).snapshot())
 	_, err = wire.Send(context.Background(), &http.Client{Timeout: 10 * time.Second}, strings.Replace(ts.url, "https:", "http:", 1), "", gz)
 	wantStatus(t, "plain HTTP", err, 400, "HTTP request to an HTTPS server")
-	if got := ts.streams(t); got != "" {
-		t.Fatalf("refused clients stored: %q", got)
-	}
+	ts.wantStreams(t, "")
 
 	// Queries need a certificate too; the error says which settings.
 	m := mtlsSettings()
@@ -393,9 +383,7 @@ func TestHandshakeRefusals(t *testing.T) {
 // TestServerTLSReload: after the certificates are replaced, Reload makes
 // new handshakes use them; a reload that fails keeps the old ones.
 func TestServerTLSReload(t *testing.T) {
-	root := t.TempDir()
-	fleetPKI(t, root)
-	ts := startTLSServer(t, root, mtlsSettings(), "h1 -\n")
+	root, ts := mtlsFleet(t, "h1 -\n")
 	if _, err := ts.send(t, root, agentSettings("h1"), "h1", ""); err != nil {
 		t.Fatal(err)
 	}

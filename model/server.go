@@ -284,7 +284,7 @@ func (s *Server) receive(r *http.Request) (wire.Ack, error) {
 	case !tokenOK && (token != "" || !s.cfg.ClientCerts):
 		return wire.Ack{}, errStatus(http.StatusUnauthorized, "missing or unknown bearer token")
 	case s.cfg.ClientCerts && certHosts(r.TLS) == nil:
-		return wire.Ack{}, errStatus(http.StatusUnauthorized, "no verified client certificate")
+		return wire.Ack{}, errStatus(http.StatusUnauthorized, "no verified client certificate naming a host")
 	}
 	if r.ContentLength > s.cfg.Limits.MaxBodyBytes {
 		return wire.Ack{}, errStatus(http.StatusRequestEntityTooLarge, "body of %d bytes exceeds the limit of %d", r.ContentLength, s.cfg.Limits.MaxBodyBytes)

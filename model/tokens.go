@@ -112,6 +112,9 @@ func (t *Tokens) listed(host string) (listed, hasToken bool) {
 // tokenless returns the first listed host without a token, if any: such
 // a host can only be let in by a client certificate.
 func (t *Tokens) tokenless() string {
+	if t == nil {
+		return ""
+	}
 	for _, h := range slices.Sorted(maps.Keys(t.hosts)) {
 		if !t.hosts[h] {
 			return h

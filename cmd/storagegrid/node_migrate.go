@@ -32,8 +32,9 @@ func nodeMigrateCommand(g *globals) *cli.Command {
 		ArgsUsage: "NAME --to HOST",
 		Description: "Runs the runbook's migration and prints each step as it runs:\n" +
 			"  0. when a model server is configured (model.server, or --model-server):\n" +
-			"     storagegrid model check-migrate NAME --to HOST; not safe, or no answer\n" +
-			"     from the server, refuses (exit 5) unless the global --force\n" +
+			"     storagegrid model check-migrate NAME --to HOST; a move that is not\n" +
+			"     safe, or no answer, refuses (exit 5) unless the global --force;\n" +
+			"     --no-model-check skips it\n" +
 			"  1. on HOST: storagegrid node validate --file - NAME (the config is piped;\n" +
 			"     nothing changes if it fails)\n" +
 			"  2-3. here: storagegrid node stop NAME; storagegrid node export NAME\n" +
@@ -153,20 +154,22 @@ func (p migrationPrinter) Checked(c node.CheckResult) {
 		p.g.printReport(node.Report{Checks: []node.CheckResult{c}})
 	}
 }
-// ModelChecked prints the verdict as 'model check-migrate' does. With JSON
-// output it is the one document of a refusal; a forced migration keeps
-// stdout for its result and warns of each blocker.
+// ModelChecked prints the verdict as 'model check-migrate' does, and with
+// JSON output as the one document of a refusal. Blockers that --force
+// overrides are also warnings, so that they reach stderr whatever the
+// output format.
 func (p migrationPrinter) ModelChecked(v model.Verdict, forced bool) {
 	switch {
 	case !p.g.jsonOutput():
 		// Its error is the refusal, which the migration makes or --force overrides.
 		_ = p.g.printVerdict(v, checkMigrateLine(v))
-	case forced:
+	case !v.Safe && !forced:
+		_ = p.g.printJSON(v)
+	}
+	if forced {
 		for _, b := range v.Blockers {
 			p.g.warnf("%s: %s", b.Rule, b.Message)
 		}
-	case !v.Safe:
-		_ = p.g.printJSON(v)
 	}
 }
 

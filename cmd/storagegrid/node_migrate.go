@@ -154,6 +154,7 @@ func (p migrationPrinter) Checked(c node.CheckResult) {
 		p.g.printReport(node.Report{Checks: []node.CheckResult{c}})
 	}
 }
+
 // ModelChecked prints the verdict as 'model check-migrate' does, and with
 // JSON output as the one document of a refusal. Blockers that --force
 // overrides are also warnings, so that they reach stderr whatever the

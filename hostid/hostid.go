@@ -47,6 +47,17 @@ func Get(root hostpath.Root) (string, error) {
 	return fresh.String(), nil
 }
 
+// Lookup returns the host UUID without creating it: "" when this host has
+// none yet (it has never started or imported a node). Read-only commands
+// such as validate use it, so that looking does not change the host.
+func Lookup(root hostpath.Root) (string, error) {
+	id, err := read(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	return id, err
+}
+
 // read returns the stored UUID; an error wrapping fs.ErrNotExist when
 // there is none yet.
 func read(root hostpath.Root) (string, error) {

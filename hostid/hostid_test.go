@@ -145,3 +145,21 @@ func writeFile(t *testing.T, root hostpath.Root, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestLookupDoesNotCreate(t *testing.T) {
+	root := hostpath.Root(t.TempDir())
+	id, err := Lookup(root)
+	if err != nil || id != "" {
+		t.Fatalf("Lookup on a fresh host = %q, %v", id, err)
+	}
+	if _, err := os.Stat(root.Join(Path)); !os.IsNotExist(err) {
+		t.Fatalf("Lookup created %s: %v", Path, err)
+	}
+	made, err := Get(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := Lookup(root); err != nil || id != made {
+		t.Fatalf("Lookup after Get = %q, %v; want %q", id, err, made)
+	}
+}

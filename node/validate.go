@@ -58,7 +58,9 @@ type probe struct {
 }
 
 func (m *Manager) validator() (*validator, error) {
-	host, err := hostid.Get(m.root)
+	// Lookup, not Get: validate reads the host and must not change it.
+	// A host without a UUID owns no record, so "" compares unequal to all.
+	host, err := hostid.Lookup(m.root)
 	if err != nil {
 		return nil, err
 	}

@@ -69,6 +69,7 @@ func newApp(g *globals) *cli.App {
 		ErrWriter:              g.stderr,
 		HideVersion:            true,
 		UseShortOptionHandling: true,
+		EnableBashCompletion:   true,
 		Flags:                  globalFlags(),
 		Before:                 g.parse,
 		Commands:               cmds,
@@ -91,6 +92,8 @@ func commands(g *globals) []*cli.Command {
 		auditCommand(g),
 		archiveCommand(g),
 		modelCommand(g),
+		completionCommand(g),
+		manCommand(g),
 	}
 }
 

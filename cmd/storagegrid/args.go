@@ -12,7 +12,8 @@ import (
 // flags at the first argument and would take "--timeout" for a node name.
 // Everything after "--" stays an argument.
 func intersperse(app *cli.App, args []string) []string {
-	if len(args) == 0 {
+	// Shell completion asks with its flag last, where urfave looks for it.
+	if len(args) == 0 || args[len(args)-1] == "--generate-bash-completion" {
 		return args
 	}
 	out := []string{args[0]}

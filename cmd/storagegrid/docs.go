@@ -1,0 +1,57 @@
+package main
+
+import (
+	_ "embed"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/storagegrid/storagegrid/internal/fail"
+)
+
+// bashCompletion is urfave/cli's completion protocol: the shell calls
+// the binary with --generate-bash-completion last and offers what it
+// prints.
+//
+//go:embed completion.bash
+var bashCompletion string
+
+//go:embed completion.zsh
+var zshCompletion string
+
+func completionCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "completion",
+		Usage:     "print a shell completion script (bash or zsh)",
+		ArgsUsage: "bash|zsh",
+		Description: "Install once per host, for example:\n" +
+			"   storagegrid completion bash > /etc/bash_completion.d/storagegrid\n" +
+			"   storagegrid completion zsh > /usr/local/share/zsh/site-functions/_storagegrid",
+		Action: func(c *cli.Context) error {
+			switch c.Args().First() {
+			case "bash":
+				g.printf("%s", bashCompletion)
+			case "zsh":
+				g.printf("%s", zshCompletion)
+			default:
+				return fail.Usagef("completion needs a shell: bash or zsh")
+			}
+			return nil
+		},
+	}
+}
+
+func manCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:        "man",
+		Usage:       "print the manual page (roff)",
+		Description: "Read it with: storagegrid man | man -l -\nInstall it with: storagegrid man > /usr/local/share/man/man8/storagegrid.8",
+		Action: func(c *cli.Context) error {
+			page, err := c.App.ToManWithSection(8)
+			if err != nil {
+				return err
+			}
+			g.printf("%s", page)
+			return nil
+		},
+	}
+}

@@ -25,16 +25,12 @@ func TestNetnsScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/netns_script",
 		Setup: func(env *testscript.Env) error {
-			root := env.WorkDir + "/root"
-			env.Setenv("STORAGEGRID_ROOT", root)
-			env.Defer(func() { killNodes(root) })
-			env.Defer(func() { killNodes(env.WorkDir + "/root2") })
 			ns, err := scriptNetns(env)
 			if err != nil {
 				return err
 			}
 			env.Setenv("NETNS", ns)
-			return os.MkdirAll(root, 0o755)
+			return sandboxSetup(env)
 		},
 		Cmds:      map[string]func(*testscript.TestScript, bool, []string){"exits": exits, "loopdev": loopdev},
 		Condition: scriptCondition,

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/storagegrid/storagegrid/internal/fail"
-	"github.com/storagegrid/storagegrid/model"
 	"github.com/storagegrid/storagegrid/netcheck"
 )
 
@@ -41,7 +40,7 @@ type MigrationReporter interface {
 	Checked(c CheckResult) // a check this host ran (the network comparison)
 	// ModelChecked hears the model server's verdict; forced when it is not
 	// safe and --force goes on.
-	ModelChecked(v model.Verdict, forced bool)
+	ModelChecked(v ModelVerdict, forced bool)
 	Overridden(err error) // a refusal --force overrode
 	Stopping(name string) // the stop is waiting for shutdown
 	Exported(res ExportResult)

@@ -5,14 +5,23 @@ import (
 	"fmt"
 
 	"github.com/storagegrid/storagegrid/internal/fail"
-	"github.com/storagegrid/storagegrid/model"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
-// ModelChecker answers a model server's check-migrate; *model.Client is
-// one.
+// ModelChecker asks a model server's check-migrate whether node may move
+// to host to.
 type ModelChecker interface {
-	CheckMigrate(ctx context.Context, node, to string) (model.Verdict, error)
+	CheckMigrate(ctx context.Context, node, to string) (ModelVerdict, error)
+}
+
+// ModelVerdict is what a migration reads of the model server's answer.
+// The CLI adapts model.Verdict: node cannot import model, whose tests
+// import node.
+type ModelVerdict interface {
+	// About is the question answered, as the server spelled it.
+	About() (check, node, to string)
+	// Err is nil when the move is safe, else a refusal naming the blockers.
+	Err() error
 }
 
 // ModelCheck is step 0 of a migration: the fleet model's check-migrate,
@@ -73,21 +82,19 @@ func (mg *migration) modelCheck(ctx context.Context) (string, error) {
 		return mc.refuse(mg.rep, fmt.Errorf("model server %s could not check the migration: %v", mc.Server, err),
 			"the global --force goes on without the check; --no-model-check skips it")
 	}
-	mg.rep.ModelChecked(v, !v.Safe && mc.Force)
-	if err := v.Err(); err != nil {
-		return mc.refuse(mg.rep, fmt.Errorf("model server %s: %w", mc.Server, err), "the global --force overrides")
+	notSafe := v.Err()
+	mg.rep.ModelChecked(v, notSafe != nil && mc.Force)
+	if notSafe != nil {
+		return mc.refuse(mg.rep, fmt.Errorf("model server %s: %w", mc.Server, notSafe), "the global --force overrides")
 	}
 	return ModelCheckPassed, nil
 }
 
 // answers makes sure the verdict is the one asked for, so that a server
 // answering something else with 200 OK is not taken as a pass.
-func (mc *ModelCheck) answers(v model.Verdict, name string) error {
-	if v.Check != "check-migrate" || v.Node != name || v.To != mc.Host {
-		return fmt.Errorf("unexpected answer: a verdict on %q for node %q to %q", v.Check, v.Node, v.To)
-	}
-	if v.Safe && len(v.Blockers) > 0 {
-		return fmt.Errorf("unexpected answer: safe with %d blocker(s)", len(v.Blockers))
+func (mc *ModelCheck) answers(v ModelVerdict, name string) error {
+	if check, node, to := v.About(); check != "check-migrate" || node != name || to != mc.Host {
+		return fmt.Errorf("unexpected answer: a verdict on %q for node %q to %q", check, node, to)
 	}
 	return nil
 }

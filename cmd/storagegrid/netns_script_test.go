@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -58,5 +60,18 @@ func scriptNetns(env *testscript.Env) (string, error) {
 			return "", fmt.Errorf("ip -n %s %v: %v: %s", ns, args, err, out)
 		}
 	}
-	return ns, nil
+	return ns, waitCarrier(ns, "bond0.1001")
+}
+
+// waitCarrier waits until link has carrier: a veth's comes up
+// asynchronously after "ip link set up" (see waitUpScript).
+func waitCarrier(ns, link string) error {
+	for try := 0; try < 300; try++ {
+		out, err := exec.Command("ip", "-n", ns, "-o", "link", "show", "dev", link).Output()
+		if err == nil && strings.Contains(string(out), "LOWER_UP") {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("%s in namespace %s has no carrier after 3s", link, ns)
 }

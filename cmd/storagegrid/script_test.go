@@ -41,10 +41,32 @@ func TestScripts(t *testing.T) {
 func sandboxSetup(env *testscript.Env) error {
 	root := env.WorkDir + "/root"
 	env.Setenv("STORAGEGRID_ROOT", root)
+	waitUp := env.WorkDir + "/.wait_up.sh"
+	env.Setenv("WAIT_UP", waitUp)
+	if err := os.WriteFile(waitUp, []byte(waitUpScript), 0o644); err != nil {
+		return err
+	}
 	env.Defer(func() { killNodes(root) })
 	env.Defer(func() { killNodes(env.WorkDir + "/root2") }) // the second host of two-host scripts
 	return os.MkdirAll(root, 0o755)
 }
+
+// waitUpScript is sourced by the namespace scripts of the transcripts
+// ('. "$WAIT_UP"'): a veth's or bridge's carrier comes up asynchronously
+// after "ip link set up", and a view read before it would warn "no
+// carrier".
+const waitUpScript = `# wait_up IFACE...: until each link has carrier (LOWER_UP), at most 3 s.
+wait_up() {
+  for l in "$@"; do
+    n=0
+    until ip -o link show dev "$l" | grep -q LOWER_UP; do
+      n=$((n + 1))
+      [ $n -le 300 ] || { echo "wait_up: $l has no carrier after 3s" >&2; return 1; }
+      sleep 0.01
+    done
+  done
+}
+`
 
 // exits N PROG ARGS... runs PROG like exec and checks its exit code is N,
 // keeping stdout and stderr for the assertions that follow.

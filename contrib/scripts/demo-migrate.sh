@@ -20,6 +20,8 @@ if [ -n "${SG_DEMO_NETNS:-}" ]; then
   ip link add bond0.1001 type veth peer name bond0p
   ip link set bond0p up
   ip link set bond0.1001 up
+  # A veth's carrier comes up asynchronously; validate would warn until then.
+  for _ in $(seq 300); do ip -o link show dev bond0.1001 | grep -q LOWER_UP && break; sleep 0.01; done
 else
   echo "(not root: no network namespace with bond0.1001; DC1-S3's grid network uses lo)"
   sed -i 's/^GRID_NETWORK_TARGET = .*/GRID_NETWORK_TARGET = lo/' "$host1/etc/storagegrid/nodes/DC1-S3.conf"

@@ -95,9 +95,15 @@ func commands(g *globals) []*cli.Command {
 // (`storagegrid agent once --output json`), as operators and scripts type
 // them; urfave/cli v2 has no persistent flags. The copies carry no
 // environment variables, so an unset copy defers to the app-level flag.
+// Commands also inherit the app's usage-error handler: urfave/cli does not
+// pass it down, and without it a bad flag value prints the whole help on
+// stdout and exits 1 instead of one line on stderr and exit 2.
 func inheritGlobals(g *globals, cmds []*cli.Command) {
 	for _, cmd := range cmds {
 		inheritGlobals(g, cmd.Subcommands)
+		if cmd.OnUsageError == nil {
+			cmd.OnUsageError = usageError
+		}
 		for _, f := range globalFlags() {
 			if !hasFlag(cmd.Flags, f.Names()[0]) {
 				cmd.Flags = append(cmd.Flags, withoutEnv(f))

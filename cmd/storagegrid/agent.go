@@ -14,6 +14,7 @@ import (
 
 	"github.com/storagegrid/storagegrid/agent"
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/internal/hostpath"
 	"github.com/storagegrid/storagegrid/settings"
 	"github.com/storagegrid/storagegrid/wire"
 )
@@ -167,7 +168,7 @@ func (g *globals) agentConfig(c *cli.Context, opts *agentOptions) (agent.Config,
 	if cfg.Sources.Runtime, err = g.newRuntime(s); err != nil {
 		return cfg, err
 	}
-	if cfg.Token, err = readToken(g.root.Join(a.TokenFile), a.TokenFile); err != nil {
+	if cfg.Token, err = readToken(g.root, a.TokenFile); err != nil {
 		return cfg, err
 	}
 	cfg.Client, err = agentClient(g, a)
@@ -185,20 +186,21 @@ func first(vals ...string) string {
 
 // readToken reads the bearer token, refusing a file others can read: the
 // token lets anyone write this host's part of the model.
-func readToken(path, spelt string) (string, error) {
+func readToken(root hostpath.Root, spelt string) (string, error) {
 	if spelt == "" {
 		return "", nil
 	}
+	path := root.Join(spelt)
 	st, err := os.Stat(path)
 	if err != nil {
-		return "", fmt.Errorf("agent.token_file: %w", err)
+		return "", fmt.Errorf("agent.token_file: %w", root.StripError(err))
 	}
 	if st.Mode().Perm()&0o077 != 0 {
 		return "", fail.Refusedf("agent.token_file %s is readable by others (mode %04o); chmod 600 it", spelt, st.Mode().Perm())
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("agent.token_file: %w", err)
+		return "", fmt.Errorf("agent.token_file: %w", root.StripError(err))
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {
@@ -218,14 +220,14 @@ func agentClient(g *globals, a settings.Agent) (*http.Client, error) {
 	if a.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(g.root.Join(a.TLSCert), g.root.Join(a.TLSKey))
 		if err != nil {
-			return nil, fmt.Errorf("agent.tls_cert/tls_key: %w", err)
+			return nil, fmt.Errorf("agent.tls_cert/tls_key: %w", g.root.StripError(err))
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	if a.TLSCA != "" {
 		pem, err := os.ReadFile(g.root.Join(a.TLSCA))
 		if err != nil {
-			return nil, fmt.Errorf("agent.tls_ca: %w", err)
+			return nil, fmt.Errorf("agent.tls_ca: %w", g.root.StripError(err))
 		}
 		cfg.RootCAs = x509.NewCertPool()
 		if !cfg.RootCAs.AppendCertsFromPEM(pem) {

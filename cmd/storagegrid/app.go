@@ -197,11 +197,13 @@ func (g *globals) settings() (*settings.Settings, error) {
 	if g.loaded != nil {
 		return g.loaded, nil
 	}
-	path, optional := g.root.Join(settings.DefaultPath), true
+	var s settings.Settings
+	var err error
 	if g.configPath != "" {
-		path, optional = g.configPath, false
+		s, err = settings.Load(g.configPath, false)
+	} else {
+		s, err = settings.LoadAs(g.root.Join(settings.DefaultPath), settings.DefaultPath, true)
 	}
-	s, err := settings.Load(path, optional)
 	if err != nil {
 		return nil, fail.With(fail.Usage, err)
 	}

@@ -50,6 +50,7 @@ type Manager struct {
 	root hostpath.Root
 	reg  *Registry
 	rt   Runtime
+	own  *Ownership // see SetOwnership (ownership.go)
 }
 
 // NewManager returns the lifecycle manager for the host at root.
@@ -109,8 +110,13 @@ func (m *Manager) Start(ctx context.Context, name string, announce func()) (Outc
 	case st == Running || st == Starting:
 		return AlreadyRunning, nil
 	}
+	undo, err := m.claim(name)
+	if err != nil {
+		return "", err
+	}
 	announce()
 	if err := m.rt.Start(ctx, name); err != nil {
+		undo()
 		return "", err
 	}
 	return Started, nil
@@ -139,7 +145,7 @@ func (m *Manager) Stop(ctx context.Context, name string, opts StopOptions, annou
 	if opts.Force {
 		return Killed, nil
 	}
-	return Stopped, nil
+	return Stopped, m.release(name)
 }
 
 // usageIfUnknown classifies a bad or unknown node name as a usage error.

@@ -13,8 +13,8 @@ type Severity string
 
 // The severities, spelt as validate prints them.
 const (
-	Error   Severity = "ERROR"
-	Warning Severity = "WARNING"
+	SeverityError   Severity = "ERROR"
+	SeverityWarning Severity = "WARNING"
 )
 
 // Finding is one problem validate reports: `  ERROR: KEY = VALUE` and a
@@ -51,7 +51,7 @@ func CheckKeys(c keyValues) []Finding {
 	nodeType, _ := c.Get("NODE_TYPE")
 	for _, k := range c.Keys() {
 		v, _ := c.Get(k)
-		fs = append(fs, checkKey(nodeType, k, v)...)
+		fs = append(fs, checkKeyValue(nodeType, k, v)...)
 	}
 	fs = append(fs, checkRequired(c, nodeType)...)
 	fs = append(fs, checkRangeDBs(c, nodeType)...)
@@ -61,9 +61,9 @@ func CheckKeys(c keyValues) []Finding {
 	return fs
 }
 
-func checkKey(nodeType, k, v string) []Finding {
+func checkKeyValue(nodeType, k, v string) []Finding {
 	bad := func(format string, a ...any) []Finding {
-		return []Finding{{Severity: Error, Key: k, Value: v, Message: fmt.Sprintf(format, a...)}}
+		return []Finding{{Severity: SeverityError, Key: k, Value: v, Message: fmt.Sprintf(format, a...)}}
 	}
 	switch {
 	case k == "NODE_TYPE":
@@ -106,7 +106,7 @@ func checkKey(nodeType, k, v string) []Finding {
 			return bad("%s needs an interface name", k)
 		}
 	default:
-		return []Finding{{Severity: Warning, Key: k, Value: v, Message: k + " is not a known key; it is kept but ignored"}}
+		return []Finding{{Severity: SeverityWarning, Key: k, Value: v, Message: k + " is not a known key; it is kept but ignored"}}
 	}
 	return nil
 }
@@ -121,7 +121,7 @@ func knownType(t string) bool {
 
 func checkDevicePath(k, v string) []Finding {
 	if !strings.HasPrefix(v, "/") {
-		return []Finding{{Severity: Error, Key: k, Value: v, Message: v + " is not an absolute device path"}}
+		return []Finding{{Severity: SeverityError, Key: k, Value: v, Message: v + " is not an absolute device path"}}
 	}
 	return nil
 }
@@ -134,7 +134,7 @@ func checkRequired(c keyValues, nodeType string) []Finding {
 	var fs []Finding
 	for _, k := range need {
 		if _, ok := c.Get(k); !ok {
-			fs = append(fs, Finding{Severity: Error, Key: k, Message: k + " is required but missing"})
+			fs = append(fs, Finding{Severity: SeverityError, Key: k, Message: k + " is required but missing"})
 		}
 	}
 	return fs
@@ -159,24 +159,24 @@ func checkRangeDBs(c keyValues, nodeType string) []Finding {
 	}
 	var fs []Finding
 	if len(widths) > 1 {
-		fs = append(fs, Finding{Severity: Error, Key: "BLOCK_DEVICE_RANGEDB_nn",
+		fs = append(fs, Finding{Severity: SeverityError, Key: "BLOCK_DEVICE_RANGEDB_nn",
 			Message: "RANGEDB keys mix two-digit and three-digit numbering; use one form"})
 	}
 	sort.Ints(nums)
 	if len(nums) == 0 || nums[0] != 0 {
-		fs = append(fs, Finding{Severity: Error, Key: "BLOCK_DEVICE_RANGEDB_00",
+		fs = append(fs, Finding{Severity: SeverityError, Key: "BLOCK_DEVICE_RANGEDB_00",
 			Message: "storage nodes need BLOCK_DEVICE_RANGEDB_00"})
 	}
 	for i, n := range nums {
 		switch {
 		case n > 15:
-			fs = append(fs, Finding{Severity: Error, Key: fmt.Sprintf("BLOCK_DEVICE_RANGEDB_%02d", n),
+			fs = append(fs, Finding{Severity: SeverityError, Key: fmt.Sprintf("BLOCK_DEVICE_RANGEDB_%02d", n),
 				Message: "RANGEDB numbers run from 00 to 15"})
 		case i > 0 && n == nums[i-1]:
-			fs = append(fs, Finding{Severity: Error, Key: fmt.Sprintf("BLOCK_DEVICE_RANGEDB_%02d", n),
+			fs = append(fs, Finding{Severity: SeverityError, Key: fmt.Sprintf("BLOCK_DEVICE_RANGEDB_%02d", n),
 				Message: "RANGEDB number given in both two-digit and three-digit form"})
 		case i > 0 && n > nums[i-1]+1:
-			fs = append(fs, Finding{Severity: Error, Key: fmt.Sprintf("BLOCK_DEVICE_RANGEDB_%02d", n),
+			fs = append(fs, Finding{Severity: SeverityError, Key: fmt.Sprintf("BLOCK_DEVICE_RANGEDB_%02d", n),
 				Message: fmt.Sprintf("RANGEDB numbering has a gap before %02d", n)})
 		}
 	}

@@ -13,7 +13,7 @@ var macPattern = regexp.MustCompile(`^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$`)
 // checkNetworkValue checks the syntax of one {GRID,ADMIN,CLIENT}_NETWORK_* value.
 func checkNetworkValue(k, v string) []Finding {
 	bad := func(format string, a ...any) []Finding {
-		return []Finding{{Severity: Error, Key: k, Value: v, Message: fmt.Sprintf(format, a...)}}
+		return []Finding{{Severity: SeverityError, Key: k, Value: v, Message: fmt.Sprintf(format, a...)}}
 	}
 	net, field, _ := strings.Cut(k, "_NETWORK_")
 	switch field {
@@ -73,10 +73,14 @@ func checkNetwork(c keyValues, net string) []Finding {
 	var fs []Finding
 	ip, hasIP := get("IP")
 	mask, hasMask := get("MASK")
-	for f, has := range map[string]bool{"IP": hasIP, "MASK": hasMask} {
-		if !has {
-			k := net + "_NETWORK_" + f
-			fs = append(fs, Finding{Severity: Error, Key: k, Message: k + " is required when " + net + "_NETWORK_CONFIG is STATIC"})
+	// A slice, not a map: findings must come out in the same order every run.
+	for _, f := range []struct {
+		name string
+		has  bool
+	}{{"IP", hasIP}, {"MASK", hasMask}} {
+		if !f.has {
+			k := net + "_NETWORK_" + f.name
+			fs = append(fs, Finding{Severity: SeverityError, Key: k, Message: k + " is required when " + net + "_NETWORK_CONFIG is STATIC"})
 		}
 	}
 	gw, hasGW := get("GATEWAY")
@@ -90,7 +94,7 @@ func checkNetwork(c keyValues, net string) []Finding {
 	prefix := netip.PrefixFrom(netip.MustParseAddr(ip), bits).Masked()
 	if !prefix.Contains(netip.MustParseAddr(gw)) {
 		k := net + "_NETWORK_GATEWAY"
-		fs = append(fs, Finding{Severity: Error, Key: k, Value: gw,
+		fs = append(fs, Finding{Severity: SeverityError, Key: k, Value: gw,
 			Message: fmt.Sprintf("%s is not inside the subnet %s of %s_NETWORK_IP", gw, prefix, net)})
 	}
 	return fs
@@ -103,7 +107,7 @@ func checkESL(k, v string) []Finding {
 		s = strings.TrimSpace(s)
 		p, err := netip.ParsePrefix(s)
 		if err != nil || !p.Addr().Is4() {
-			fs = append(fs, Finding{Severity: Error, Key: k, Value: v, Message: s + " is not a valid IPv4 subnet in CIDR form (e.g. 10.0.0.0/16)"})
+			fs = append(fs, Finding{Severity: SeverityError, Key: k, Value: v, Message: s + " is not a valid IPv4 subnet in CIDR form (e.g. 10.0.0.0/16)"})
 		}
 	}
 	return fs
@@ -116,12 +120,12 @@ var ramPattern = regexp.MustCompile(`^([0-9]+)([kKmMgGtT]?)$`)
 func checkRAM(k, v string) []Finding {
 	m := ramPattern.FindStringSubmatch(v)
 	if m == nil {
-		return []Finding{{Severity: Error, Key: k, Value: v, Message: v + " is not a valid amount of memory (e.g. 24g, 24576m)"}}
+		return []Finding{{Severity: SeverityError, Key: k, Value: v, Message: v + " is not a valid amount of memory (e.g. 24g, 24576m)"}}
 	}
 	n, err := strconv.ParseUint(m[1], 10, 64)
 	shift := map[string]uint{"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[strings.ToLower(m[2])]
 	if err != nil || n == 0 || n > (1<<62)>>shift || n<<shift < 1<<30 {
-		return []Finding{{Severity: Error, Key: k, Value: v, Message: v + " is out of range (at least 1g)"}}
+		return []Finding{{Severity: SeverityError, Key: k, Value: v, Message: v + " is out of range (at least 1g)"}}
 	}
 	return nil
 }
@@ -133,7 +137,7 @@ func checkPortRemap(k, v string) []Finding {
 	for _, e := range strings.Split(v, ",") {
 		e = strings.TrimSpace(e)
 		if msg := remapProblem(e); msg != "" {
-			fs = append(fs, Finding{Severity: Error, Key: k, Value: v, Message: msg})
+			fs = append(fs, Finding{Severity: SeverityError, Key: k, Value: v, Message: msg})
 		}
 	}
 	return fs

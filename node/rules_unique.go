@@ -71,7 +71,7 @@ func duplicates(class string, uses []use) []Finding {
 		if class[:4] == "dev " && a.value == b.value {
 			continue // the same path is already reported by its "path" class
 		}
-		fs = append(fs, Finding{Severity: Error, Key: b.key, Value: b.value, Message: sameMessage(class, a, b)})
+		fs = append(fs, Finding{Severity: SeverityError, Key: b.key, Value: b.value, Message: sameMessage(class, a, b)})
 	}
 	return fs
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ type Settings struct {
 	Archive Archive `toml:"archive"`
 	VMware  VMware  `toml:"vmware"`
 	Agent   Agent   `toml:"agent"`
+	Model   Model   `toml:"model"`
 }
 
 // Runtime chooses and tunes what runs a node's payload.
@@ -92,6 +94,29 @@ type Agent struct {
 	Disable       []string `toml:"disable"` // collectors to turn off
 }
 
+// Model configures the model server (`model serve`) and its clients.
+// Paths are host paths, resolved under --root.
+type Model struct {
+	// Listen is HOST:PORT, or unix:/PATH for a Unix socket.
+	Listen string `toml:"listen"`
+	DB     string `toml:"db"`
+	// TokensFile holds one "HOST TOKEN" line per host allowed to ingest;
+	// mode 0600.
+	TokensFile string `toml:"tokens_file"`
+	// QueryTokenFile, when set, holds the token queries must present.
+	QueryTokenFile string `toml:"query_token_file"`
+	// StaleAfter: what-if checks distrust a host silent for longer.
+	StaleAfter       Duration `toml:"stale_after"`
+	HistoryRetention Duration `toml:"history_retention"`
+	MetricsRetention Duration `toml:"metrics_retention"`
+	CompactEvery     Duration `toml:"compact_every"`
+	// Server is the model server clients use (URL or unix:/PATH). When
+	// set, `node migrate` runs check-migrate there first.
+	Server string `toml:"server"`
+	// ClientTokenFile holds the query token clients send, if any.
+	ClientTokenFile string `toml:"client_token_file"`
+}
+
 // Duration is a time.Duration written as "630s" or "10m".
 type Duration struct{ time.Duration }
 
@@ -121,6 +146,15 @@ func Defaults() Settings {
 			Dsmadmc:       Dsmadmc{Path: "/usr/bin/dsmadmc"},
 		},
 		VMware: VMware{Pattern: "*"},
+		Model: Model{
+			Listen:           "127.0.0.1:9470",
+			DB:               "/var/lib/storagegrid/model/model.db",
+			TokensFile:       "/etc/storagegrid/model/tokens",
+			StaleAfter:       Duration{5 * time.Minute},
+			HistoryRetention: Duration{366 * 24 * time.Hour},
+			MetricsRetention: Duration{6 * time.Hour},
+			CompactEvery:     Duration{time.Hour},
+		},
 		Agent: Agent{
 			Interval:      Duration{15 * time.Second},
 			SpoolDir:      "/var/lib/storagegrid/agent",
@@ -192,6 +226,27 @@ func (s *Settings) check(name string) error {
 	}
 	if s.Agent.SpoolMaxBytes < 1<<20 {
 		return fmt.Errorf("%s: agent.spool_max_bytes must be at least 1048576", name)
+	}
+	// An empty or broken prompt pattern would make the archive tools read a
+	// console reply as complete before it is.
+	if s.Archive.PromptPattern == "" {
+		return fmt.Errorf("%s: archive.prompt_pattern must not be empty", name)
+	}
+	if _, err := regexp.Compile(s.Archive.PromptPattern); err != nil {
+		return fmt.Errorf("%s: archive.prompt_pattern: %v", name, err)
+	}
+	return s.Model.check(name)
+}
+
+func (m *Model) check(name string) error {
+	if m.Listen == "" || m.DB == "" {
+		return fmt.Errorf("%s: model.listen and model.db must not be empty", name)
+	}
+	if m.StaleAfter.Duration <= 0 {
+		return fmt.Errorf("%s: model.stale_after must be positive", name)
+	}
+	if c := m.CompactEvery.Duration; c != 0 && c < time.Minute {
+		return fmt.Errorf("%s: model.compact_every must be at least 1m (or 0 to disable)", name)
 	}
 	return nil
 }

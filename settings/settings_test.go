@@ -92,3 +92,19 @@ func write(t *testing.T, body string) string {
 	}
 	return p
 }
+
+func TestModelSection(t *testing.T) {
+	s, err := Load(write(t, "[model]\nlisten = \"unix:/run/storagegrid/model.sock\"\nstale_after = \"2m\"\nserver = \"http://model:9470\"\n"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Model.Listen != "unix:/run/storagegrid/model.sock" || s.Model.StaleAfter.Duration != 2*time.Minute ||
+		s.Model.Server != "http://model:9470" || s.Model.DB != "/var/lib/storagegrid/model/model.db" {
+		t.Fatalf("decoded %+v", s.Model)
+	}
+	for _, body := range []string{"[model]\nstale_after = \"0s\"\n", "[model]\ncompact_every = \"5s\"\n", "[model]\ndb = \"\"\n"} {
+		if _, err := Load(write(t, body), false); err == nil || !strings.Contains(err.Error(), "model.") {
+			t.Errorf("%q: err = %v", body, err)
+		}
+	}
+}

@@ -38,7 +38,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := newApp(g).RunContext(ctx, args)
+	app := newApp(g)
+	err := app.RunContext(ctx, intersperse(app, args))
 	if err == nil {
 		err = g.notFound
 	}
@@ -88,6 +89,8 @@ func commands(g *globals) []*cli.Command {
 		netCommand(g),
 		vmwareCommand(g),
 		auditCommand(g),
+		archiveCommand(g),
+		modelCommand(g),
 	}
 }
 

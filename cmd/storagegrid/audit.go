@@ -128,11 +128,6 @@ func (g *globals) errorPrinter() func(error) {
 // scanOptions builds the library options for the given files (or the
 // directory when none).
 func (g *globals) scanOptions(o *auditFilterOptions, dir string, files []string) (audit.ScanOptions, error) {
-	for _, a := range files {
-		if strings.HasPrefix(a, "-") && a != "-" {
-			return audit.ScanOptions{}, fail.Usagef("flag %s after the files: put flags before FILES", a)
-		}
-	}
 	f, err := o.filter()
 	if err != nil {
 		return audit.ScanOptions{}, err

@@ -26,7 +26,9 @@ func (g *globals) nodeManager() (*node.Manager, *settings.Settings, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return node.NewManager(g.root, rt), s, nil
+	mgr := node.NewManager(g.root, rt)
+	mgr.SetOwnership(g.ownership(s))
+	return mgr, s, nil
 }
 
 // systemdBusEnv names the D-Bus address the systemd runtime uses instead

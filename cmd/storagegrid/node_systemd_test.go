@@ -41,7 +41,7 @@ func TestSystemdScripts(t *testing.T) {
 			env.Setenv("STORAGEGRID_SYSTEMD_BUS", bus.Address)
 			return nil
 		},
-		Cmds: map[string]func(*testscript.TestScript, bool, []string){"exits": exits, "systemd": systemdCmd},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){"exits": exits, "systemd": systemdCmd, "devices": devices},
 	})
 }
 

@@ -28,9 +28,16 @@ func TestScripts(t *testing.T) {
 			root := env.WorkDir + "/root"
 			env.Setenv("STORAGEGRID_ROOT", root)
 			env.Defer(func() { killNodes(root) })
+			env.Defer(func() { killNodes(env.WorkDir + "/root2") }) // the second host of two-host scripts
 			return os.MkdirAll(root, 0o755)
 		},
-		Cmds: map[string]func(*testscript.TestScript, bool, []string){"exits": exits, "vcsim": vcsimCmd},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"exits":   exits,
+			"vcsim":   vcsimCmd,
+			"devices": devices,
+			"loopdev": loopdev,
+		},
+		Condition: scriptCondition,
 	})
 }
 

@@ -104,7 +104,13 @@ sg node status all
 section "The same status for scripts"
 sg --output json node status DC1-S3
 
+# --- Migration (node export/import/validate/migrate) -----------------------
+# DC1-S3 is stopped: move it to a second sandbox host and back.
+"$(dirname "$0")/demo-migrate.sh" "$bin" "$root"
+
 # --- Shut down ---------------------------------------------------------------
 section "Stop everything"
 sg node stop all
 sg node status
+"$(dirname "$0")/demo-archive.sh" "$bin"
+"$(dirname "$0")/demo-model.sh" "$bin"

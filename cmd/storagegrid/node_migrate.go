@@ -1,0 +1,174 @@
+package main
+
+import (
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/node"
+)
+
+type nodeMigrateOptions struct {
+	name      string
+	host      string
+	targetCmd string // "" means node.DefaultTargetCommand
+	wait      time.Duration
+}
+
+func nodeMigrateCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "migrate",
+		Usage:     "move a node to another host that shares its storage, by the runbook",
+		ArgsUsage: "NAME --to HOST",
+		Description: "Runs the runbook's migration and prints each step as it runs:\n" +
+			"  1. on HOST: storagegrid node validate --file - NAME (the config is piped;\n" +
+			"     nothing changes if it fails)\n" +
+			"  2-3. here: storagegrid node stop NAME; storagegrid node export NAME\n" +
+			"  4-7. on HOST: node import DEVICE; node validate NAME; node start NAME;\n" +
+			"     node status NAME until Running (up to --wait)\n" +
+			"If a step after the stop fails, the node is taken off HOST if it got there,\n" +
+			"imported back here and started again if it was running, and the error says\n" +
+			"where the node was left.\n" +
+			"   $ storagegrid node migrate DC1-S3 --to host2\n" +
+			"HOST is reached with --target-cmd, split like a shell would split it and\n" +
+			"followed by the storagegrid arguments; by default\n" +
+			"   ssh -o BatchMode=yes HOST sudo storagegrid",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "to", Usage: "the target `HOST` (required)"},
+			&cli.StringFlag{Name: "target-cmd", Usage: "`CMD` that runs storagegrid on the target (default: ssh -o BatchMode=yes HOST sudo storagegrid)"},
+			&cli.DurationFlag{Name: "wait", Value: 10 * time.Minute, Usage: "wait up to `D` for the node to be Running on the target"},
+		},
+		Action: func(c *cli.Context) error {
+			args, err := interspersed(c, g)
+			if err != nil {
+				return err
+			}
+			if len(args) != 1 || c.String("to") == "" {
+				return fail.Usagef("node migrate needs NAME --to HOST (see '%s --help')", c.Command.HelpName)
+			}
+			if c.Duration("wait") <= 0 {
+				return fail.Usagef("--wait %s: must be positive", c.Duration("wait"))
+			}
+			return runNodeMigrate(c, g, &nodeMigrateOptions{name: args[0], host: c.String("to"),
+				targetCmd: c.String("target-cmd"), wait: c.Duration("wait")})
+		},
+	}
+}
+
+func runNodeMigrate(c *cli.Context, g *globals, opts *nodeMigrateOptions) error {
+	var argv []string
+	if opts.targetCmd != "" {
+		var err error
+		if argv, err = node.SplitCommand(opts.targetCmd); err != nil || len(argv) == 0 {
+			return fail.Usagef("--target-cmd %q: %v", opts.targetCmd, errOr(err, "empty command"))
+		}
+	}
+	target, err := node.NewTarget(opts.host, argv)
+	if err != nil {
+		return fail.With(fail.Usage, err)
+	}
+	mgr, s, err := g.nodeManager()
+	if err != nil {
+		return err
+	}
+	mopts := node.MigrateOptions{Target: target, StopTimeout: s.Runtime.StopTimeout.Duration, Wait: opts.wait}
+	res, err := mgr.Migrate(c.Context, opts.name, mopts, migrationPrinter{g})
+	if err != nil {
+		return err
+	}
+	if g.jsonOutput() {
+		return g.printJSON(res)
+	}
+	g.printf("Migrated node %s to %s: %s\n", res.Node, res.Host, res.RunState)
+	return nil
+}
+
+func errOr(err error, msg string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return msg
+}
+
+// migrationPrinter prints a migration's steps and the runbook lines of
+// each step: this host's as the commands print them, the target's as it
+// sends them. With JSON output only the result is printed.
+type migrationPrinter struct{ g *globals }
+
+func (p migrationPrinter) Step(s node.MigrationStep) { p.g.textf("%s\n", s) }
+
+func (p migrationPrinter) Checked(c node.CheckResult) {
+	if !p.g.jsonOutput() {
+		p.g.printReport(node.Report{Checks: []node.CheckResult{c}})
+	}
+}
+func (p migrationPrinter) Stopping(name string) {
+	s, _ := p.g.settings()
+	p.g.announceStop(name, node.StopOptions{Timeout: s.Runtime.StopTimeout.Duration})
+}
+
+func (p migrationPrinter) Exported(res node.ExportResult) {
+	if !p.g.jsonOutput() {
+		p.g.printExported(res)
+	}
+}
+
+func (p migrationPrinter) Imported(res node.ImportResult) {
+	if !p.g.jsonOutput() {
+		p.g.printImported(res)
+	}
+}
+
+func (p migrationPrinter) Starting(name string) { p.g.textf("Starting node %s\n", name) }
+func (p migrationPrinter) Stderr() io.Writer    { return p.g.stderr }
+
+func (p migrationPrinter) Stdout() io.Writer {
+	if p.g.quiet || p.g.jsonOutput() {
+		return io.Discard
+	}
+	return p.g.stdout
+}
+
+// interspersed applies the command's flags that follow its arguments, as
+// in the runbook's `node migrate DC1-S3 --to host2` (urfave/cli stops
+// parsing flags at the first argument), global ones included, and returns
+// the arguments.
+func interspersed(c *cli.Context, g *globals) ([]string, error) {
+	var args []string
+	rest := c.Args().Slice()
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || a == "-" || !hasFlag(c.Command.Flags, name) {
+			args = append(args, a)
+			continue
+		}
+		if !hasValue && isBoolFlag(c.Command.Flags, name) {
+			value, hasValue = "true", true
+		}
+		if !hasValue {
+			if i+1 == len(rest) {
+				return nil, fail.Usagef("flag %s needs a value (see '%s --help')", a, c.Command.HelpName)
+			}
+			i++
+			value = rest[i]
+		}
+		if err := c.Set(name, value); err != nil {
+			return nil, fail.Usagef("%s %q: %v", a, value, err)
+		}
+	}
+	return args, g.parse(c)
+}
+
+func isBoolFlag(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		if _, ok := f.(*cli.BoolFlag); ok && slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,236 @@
+package model
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/storagegrid/storagegrid/wire"
+)
+
+// Graph is the in-memory cross-layer model: every current entity, indexed
+// by the relations the queries and checks walk. It is not safe for
+// concurrent use; the server guards it.
+type Graph struct {
+	hosts map[string]*hostView
+	// nodes maps a node name to its node on each host that reports it
+	// (more than one while a node is being moved).
+	nodes map[string]map[string]*Node
+	// luns maps a WWID to the hosts that see it and their device ids.
+	luns map[string]map[string][]string
+	// nodeList is Nodes' answer, rebuilt after node changes by the
+	// writer, so that concurrent readers only read.
+	nodeList   []*Node
+	nodesDirty bool
+}
+
+// hostView is one host's entities and indexes.
+type hostView struct {
+	id       string
+	entities map[wire.Kind]map[string]*Entity
+	alias    map[string]string // device path -> blockdev id
+	lastSeen time.Time
+}
+
+// NewGraph builds the graph from the store's current entities and the
+// hosts' stream state.
+func NewGraph(entities []Entity, streams []HostStream) *Graph {
+	g := &Graph{hosts: map[string]*hostView{}, nodes: map[string]map[string]*Node{}, luns: map[string]map[string][]string{}}
+	for i := range entities {
+		g.put(&entities[i])
+	}
+	for _, s := range streams {
+		g.host(s.Host).lastSeen = s.LastSeen
+	}
+	g.listNodes()
+	return g
+}
+
+// Apply updates the graph with the changes of an ingested batch of host,
+// received at recv.
+func (g *Graph) Apply(host string, changes []Change, recv time.Time) {
+	g.host(host).lastSeen = recv
+	for i := range changes {
+		c := &changes[i]
+		if c.Op == OpRemoved {
+			g.remove(Key{c.Host, c.Kind, c.ID})
+			continue
+		}
+		g.put(&Entity{Host: c.Host, Kind: c.Kind, ID: c.ID, Fields: c.After, Since: c.Time})
+	}
+	g.listNodes()
+}
+
+func (g *Graph) host(id string) *hostView {
+	h := g.hosts[id]
+	if h == nil {
+		h = &hostView{id: id, entities: map[wire.Kind]map[string]*Entity{}, alias: map[string]string{}}
+		g.hosts[id] = h
+	}
+	return h
+}
+
+func (g *Graph) put(e *Entity) {
+	g.remove(e.Key())
+	h := g.host(e.Host)
+	m := h.entities[e.Kind]
+	if m == nil {
+		m = map[string]*Entity{}
+		h.entities[e.Kind] = m
+	}
+	m[e.ID] = e
+	switch e.Kind {
+	case wire.KindNode:
+		if g.nodes[e.ID] == nil {
+			g.nodes[e.ID] = map[string]*Node{}
+		}
+		g.nodes[e.ID][e.Host] = nodeFrom(e)
+		g.nodesDirty = true
+	case wire.KindBlock:
+		h.alias["/dev/"+e.ID] = e.ID
+		for _, a := range strings.Fields(e.Fields[wire.FieldAliases]) {
+			h.alias[a] = e.ID
+		}
+		if w := e.Fields[wire.FieldWWID]; w != "" {
+			if g.luns[w] == nil {
+				g.luns[w] = map[string][]string{}
+			}
+			g.luns[w][e.Host] = append(g.luns[w][e.Host], e.ID)
+		}
+	}
+}
+
+func (g *Graph) remove(k Key) {
+	h := g.hosts[k.Host]
+	if h == nil {
+		return
+	}
+	old := h.entities[k.Kind][k.ID]
+	if old == nil {
+		return
+	}
+	delete(h.entities[k.Kind], k.ID)
+	switch k.Kind {
+	case wire.KindNode:
+		delete(g.nodes[k.ID], k.Host)
+		if len(g.nodes[k.ID]) == 0 {
+			delete(g.nodes, k.ID)
+		}
+		g.nodesDirty = true
+	case wire.KindBlock:
+		for a, id := range h.alias {
+			if id == k.ID {
+				delete(h.alias, a)
+			}
+		}
+		if w := old.Fields[wire.FieldWWID]; w != "" {
+			g.luns[w][k.Host] = without(g.luns[w][k.Host], k.ID)
+			if len(g.luns[w][k.Host]) == 0 {
+				delete(g.luns[w], k.Host)
+			}
+			if len(g.luns[w]) == 0 {
+				delete(g.luns, w)
+			}
+		}
+	}
+}
+
+func without(ids []string, id string) []string {
+	out := ids[:0]
+	for _, x := range ids {
+		if x != id {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// entity returns the current entity of a key, nil when there is none.
+func (g *Graph) entity(k Key) *Entity {
+	if h := g.hosts[k.Host]; h != nil {
+		return h.entities[k.Kind][k.ID]
+	}
+	return nil
+}
+
+// device resolves a device path on a host to its blockdev entity.
+func (g *Graph) device(host, path string) *Entity {
+	h := g.hosts[host]
+	if h == nil {
+		return nil
+	}
+	if id, ok := h.alias[path]; ok {
+		return h.entities[wire.KindBlock][id]
+	}
+	return nil
+}
+
+// node returns the authoritative instance of a node: the one running, or
+// else the most recently changed.
+func (g *Graph) node(name string) *Node {
+	var best *Node
+	for _, n := range g.nodes[name] {
+		if best == nil || (n.InService() && !best.InService()) ||
+			(n.InService() == best.InService() && (n.Since.After(best.Since) || (n.Since.Equal(best.Since) && n.Host < best.Host))) {
+			best = n
+		}
+	}
+	return best
+}
+
+// Nodes returns every node once (its authoritative instance), by name.
+// The slice is shared: callers must not modify it.
+func (g *Graph) Nodes() []*Node { return g.nodeList }
+
+func (g *Graph) listNodes() {
+	if g.nodeList != nil && !g.nodesDirty {
+		return
+	}
+	out := make([]*Node, 0, len(g.nodes))
+	for name := range g.nodes {
+		out = append(out, g.node(name))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	g.nodeList, g.nodesDirty = out, false
+}
+
+// HostSummary is a host as `model hosts` lists it.
+type HostSummary struct {
+	Host        string    `json:"host"`
+	LastSeen    time.Time `json:"last_seen"`
+	Stale       bool      `json:"stale"`
+	MemoryBytes int64     `json:"memory_bytes,omitempty"`
+	Nodes       []string  `json:"nodes"`
+	Devices     int       `json:"devices"`
+	Links       int       `json:"links"`
+	Addresses   int       `json:"addresses"`
+}
+
+// Hosts summarises every host; a host not heard from since staleBefore
+// is stale.
+func (g *Graph) Hosts(staleBefore time.Time) []HostSummary {
+	out := make([]HostSummary, 0, len(g.hosts))
+	for id, h := range g.hosts {
+		s := HostSummary{Host: id, LastSeen: h.lastSeen, Stale: h.lastSeen.Before(staleBefore), Nodes: []string{},
+			Devices: len(h.entities[wire.KindBlock]), Links: len(h.entities[wire.KindLink]), Addresses: len(h.entities[wire.KindAddress])}
+		s.MemoryBytes = g.memory(id)
+		for name := range h.entities[wire.KindNode] {
+			s.Nodes = append(s.Nodes, name)
+		}
+		sort.Strings(s.Nodes)
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Host < out[j].Host })
+	return out
+}
+
+// memory returns the host's memory_bytes, 0 when unknown.
+func (g *Graph) memory(host string) int64 {
+	e := g.entity(Key{host, wire.KindHost, host})
+	if e == nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(e.Fields[wire.FieldMemoryBytes], 10, 64)
+	return n
+}

@@ -1,0 +1,232 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/storagegrid/storagegrid/wire"
+)
+
+// Ref names something impact can start from: an entity, or a LUN by WWID
+// (Kind "wwid", ID the WWID, no host).
+type Ref struct {
+	Kind string `json:"kind"`
+	Host string `json:"host,omitempty"`
+	ID   string `json:"id"`
+}
+
+// KindWWID is the Ref kind of a LUN, seen by every host that has a device
+// with that WWID.
+const KindWWID = "wwid"
+
+func (r Ref) String() string {
+	switch {
+	case r.Kind == KindWWID || r.Kind == string(wire.KindNode):
+		return r.Kind + "/" + r.ID
+	case r.Kind == string(wire.KindHost):
+		return "host/" + r.Host
+	}
+	return r.Kind + "/" + r.Host + "/" + r.ID
+}
+
+// ErrNotFound is wrapped by errors about names the model does not know.
+var ErrNotFound = errors.New("not in the model")
+
+// ParseRef reads an impact argument: host/H, node/N, link/H/IF (or
+// interface/H/IF), blockdev/H/DEV (or device/H/DEV; DEV may be a device
+// path such as /dev/mapper/x), address/H/ID, route/H/ID, wwid/WWID, or a
+// bare host or node name.
+func (g *Graph) ParseRef(s string) (Ref, error) {
+	kind, rest, found := strings.Cut(s, "/")
+	if !found {
+		switch {
+		case g.hosts[s] != nil:
+			return Ref{Kind: string(wire.KindHost), Host: s, ID: s}, nil
+		case g.nodes[s] != nil:
+			return Ref{Kind: string(wire.KindNode), ID: s}, nil
+		}
+		return Ref{}, fmt.Errorf("%q: no host or node of that name: %w", s, ErrNotFound)
+	}
+	switch kind {
+	case "interface":
+		kind = string(wire.KindLink)
+	case "device":
+		kind = string(wire.KindBlock)
+	}
+	switch kind {
+	case string(wire.KindHost):
+		if g.hosts[rest] == nil {
+			return Ref{}, fmt.Errorf("host %q: %w", rest, ErrNotFound)
+		}
+		return Ref{Kind: kind, Host: rest, ID: rest}, nil
+	case string(wire.KindNode):
+		if g.nodes[rest] == nil {
+			return Ref{}, fmt.Errorf("node %q: %w", rest, ErrNotFound)
+		}
+		return Ref{Kind: kind, ID: rest}, nil
+	case KindWWID:
+		if g.luns[rest] == nil {
+			return Ref{}, fmt.Errorf("no device with WWID %q: %w", rest, ErrNotFound)
+		}
+		return Ref{Kind: kind, ID: rest}, nil
+	case string(wire.KindLink), string(wire.KindBlock), string(wire.KindAddress), string(wire.KindRoute):
+		host, id, ok := strings.Cut(rest, "/")
+		if !ok || host == "" || id == "" {
+			return Ref{}, fmt.Errorf("%q: want %s/HOST/ID", s, kind)
+		}
+		if kind == string(wire.KindBlock) && strings.HasPrefix(id, "/") {
+			if e := g.device(host, id); e != nil {
+				id = e.ID
+			}
+		}
+		if g.entity(Key{host, wire.Kind(kind), id}) == nil {
+			return Ref{}, fmt.Errorf("%s %s on host %s: %w", kind, id, host, ErrNotFound)
+		}
+		return Ref{Kind: kind, Host: host, ID: id}, nil
+	}
+	return Ref{}, fmt.Errorf("%q: unknown kind %q (host, node, link, blockdev, address, route, wwid)", s, kind)
+}
+
+// Affected is one thing that depends, directly or not, on the impact's
+// subject.
+type Affected struct {
+	Ref
+	Depth int    `json:"depth"`
+	Via   string `json:"via"` // what it depends on, one step closer
+}
+
+// Impact is everything that depends on a subject.
+type Impact struct {
+	Subject  Ref        `json:"subject"`
+	Affected []Affected `json:"affected"`
+	Nodes    []string   `json:"nodes"` // the grid nodes among them
+}
+
+// Impact walks the dependency graph breadth-first from ref.
+func (g *Graph) Impact(ref Ref) Impact {
+	im := Impact{Subject: ref, Affected: []Affected{}, Nodes: []string{}}
+	seen := map[Ref]bool{ref: true}
+	type item struct {
+		ref   Ref
+		depth int
+	}
+	queue := []item{{ref, 0}}
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		for _, d := range g.dependents(it.ref) {
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			im.Affected = append(im.Affected, Affected{Ref: d, Depth: it.depth + 1, Via: it.ref.String()})
+			if d.Kind == string(wire.KindNode) {
+				im.Nodes = append(im.Nodes, d.ID)
+			}
+			queue = append(queue, item{d, it.depth + 1})
+		}
+	}
+	slices.Sort(im.Nodes)
+	return im
+}
+
+// dependents lists what depends directly on ref, in a stable order.
+func (g *Graph) dependents(ref Ref) []Ref {
+	var out []Ref
+	switch ref.Kind {
+	case string(wire.KindHost):
+		out = g.hostDependents(ref.Host)
+	case KindWWID:
+		for host, ids := range g.luns[ref.ID] {
+			for _, id := range ids {
+				out = append(out, Ref{Kind: string(wire.KindBlock), Host: host, ID: id})
+			}
+		}
+	case string(wire.KindBlock):
+		out = g.deviceDependents(ref)
+	case string(wire.KindLink):
+		out = g.linkDependents(ref)
+	}
+	slices.SortFunc(out, func(a, b Ref) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
+
+// hostDependents: the host's nodes, and the devices and interfaces that
+// nothing else on the host stands between (the rest follow from those).
+func (g *Graph) hostDependents(host string) []Ref {
+	h := g.hosts[host]
+	var out []Ref
+	for _, kind := range []wire.Kind{wire.KindNode, wire.KindBlock, wire.KindLink} {
+		for _, e := range h.entities[kind] {
+			if kind == wire.KindLink && e.Fields[wire.FieldParent] != "" {
+				continue // reached through its parent
+			}
+			out = append(out, g.refOf(e))
+		}
+	}
+	return out
+}
+
+func (g *Graph) refOf(e *Entity) Ref {
+	if e.Kind == wire.KindNode {
+		return Ref{Kind: string(wire.KindNode), ID: e.ID}
+	}
+	return Ref{Kind: string(e.Kind), Host: e.Host, ID: e.ID}
+}
+
+// deviceDependents: devices stacked on it (slaves) and the nodes on its
+// host whose BLOCK_DEVICE_* resolve to it.
+func (g *Graph) deviceDependents(ref Ref) []Ref {
+	h := g.hosts[ref.Host]
+	var out []Ref
+	for id, e := range h.entities[wire.KindBlock] {
+		if slices.Contains(strings.Fields(e.Fields[wire.FieldSlaves]), ref.ID) {
+			out = append(out, Ref{Kind: string(wire.KindBlock), Host: ref.Host, ID: id})
+		}
+	}
+	for name := range h.entities[wire.KindNode] {
+		n := g.nodes[name][ref.Host]
+		for _, d := range n.Devices {
+			if h.alias[d.Path] == ref.ID {
+				out = append(out, Ref{Kind: string(wire.KindNode), ID: name})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// linkDependents: a bond over its slave, VLANs over their parent,
+// addresses and routes on it, nodes whose *_NETWORK_TARGET or
+// INTERFACE_TARGET_* it is.
+func (g *Graph) linkDependents(ref Ref) []Ref {
+	h := g.hosts[ref.Host]
+	var out []Ref
+	self := h.entities[wire.KindLink][ref.ID]
+	if m := self.Fields[wire.FieldMaster]; m != "" && h.entities[wire.KindLink][m] != nil {
+		out = append(out, Ref{Kind: string(wire.KindLink), Host: ref.Host, ID: m})
+	}
+	for id, e := range h.entities[wire.KindLink] {
+		if e.Fields[wire.FieldParent] == ref.ID {
+			out = append(out, Ref{Kind: string(wire.KindLink), Host: ref.Host, ID: id})
+		}
+	}
+	for _, kind := range []wire.Kind{wire.KindAddress, wire.KindRoute} {
+		for id, e := range h.entities[kind] {
+			if e.Fields[wire.FieldLink] == ref.ID {
+				out = append(out, Ref{Kind: string(kind), Host: ref.Host, ID: id})
+			}
+		}
+	}
+	for name := range h.entities[wire.KindNode] {
+		for _, ifc := range g.nodes[name][ref.Host].Interfaces {
+			if ifc.Name == ref.ID {
+				out = append(out, Ref{Kind: string(wire.KindNode), ID: name})
+				break
+			}
+		}
+	}
+	return out
+}

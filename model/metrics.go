@@ -1,0 +1,153 @@
+package model
+
+import (
+	"context"
+	"math"
+	"time"
+)
+
+// metricAgg folds the samples of one transaction before writing: one
+// latest value per series and one roll-up row per series and minute, so
+// an agent's burst of samples costs a few upserts, not one per sample.
+type metricAgg struct {
+	latest  map[seriesKey]sampleAt
+	minutes map[minuteKey]*rollAcc
+}
+
+type sampleAt struct {
+	t time.Time
+	v float64
+}
+
+type minuteKey struct {
+	seriesKey
+	minute int64
+}
+
+type rollAcc struct {
+	n             int64
+	sum, min, max float64
+}
+
+func newMetricAgg() *metricAgg {
+	return &metricAgg{latest: map[seriesKey]sampleAt{}, minutes: map[minuteKey]*rollAcc{}}
+}
+
+func (a *metricAgg) add(host, name string, t time.Time, v float64) {
+	k := seriesKey{host, name}
+	if cur, ok := a.latest[k]; !ok || !t.Before(cur.t) {
+		a.latest[k] = sampleAt{t, v}
+	}
+	mk := minuteKey{k, t.Unix() / 60}
+	r := a.minutes[mk]
+	if r == nil {
+		a.minutes[mk] = &rollAcc{n: 1, sum: v, min: v, max: v}
+		return
+	}
+	r.n++
+	r.sum += v
+	r.min, r.max = math.Min(r.min, v), math.Max(r.max, v)
+}
+
+func (a *metricAgg) flush(w *ingestTx) error {
+	if len(a.latest) == 0 {
+		return nil
+	}
+	latest, err := w.tx.PrepareContext(w.ctx, `INSERT INTO metric_latest (series, time, value) VALUES (?, ?, ?)
+		ON CONFLICT (series) DO UPDATE SET time = excluded.time, value = excluded.value WHERE excluded.time >= metric_latest.time`)
+	if err != nil {
+		return err
+	}
+	roll, err := w.tx.PrepareContext(w.ctx, `INSERT INTO metric_minute (series, minute, n, vsum, vmin, vmax) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (series, minute) DO UPDATE SET n = n + excluded.n, vsum = vsum + excluded.vsum,
+		vmin = min(vmin, excluded.vmin), vmax = max(vmax, excluded.vmax)`)
+	if err != nil {
+		return err
+	}
+	for k, s := range a.latest {
+		id, err := w.seriesID(k)
+		if err != nil {
+			return err
+		}
+		if _, err := latest.ExecContext(w.ctx, id, s.t.UnixNano(), s.v); err != nil {
+			return err
+		}
+	}
+	for k, r := range a.minutes {
+		id, err := w.seriesID(k.seriesKey)
+		if err != nil {
+			return err
+		}
+		if _, err := roll.ExecContext(w.ctx, id, k.minute, r.n, r.sum, r.min, r.max); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seriesID interns a series name.
+func (w *ingestTx) seriesID(k seriesKey) (int64, error) {
+	if id, ok := w.s.series[k]; ok {
+		return id, nil
+	}
+	var id int64
+	err := w.tx.QueryRowContext(w.ctx, `INSERT INTO series (host, name) VALUES (?, ?) RETURNING id`, k.host, k.name).Scan(&id)
+	if err == nil {
+		w.s.series[k] = id
+	}
+	return id, err
+}
+
+// Metrics returns the latest value of each selected series and, when
+// q.Since is set, its roll-ups since then.
+func (s *SQLiteStore) Metrics(ctx context.Context, q MetricQuery) ([]Series, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT s.id, s.host, s.name, l.time, l.value FROM series s JOIN metric_latest l ON l.series = s.id
+		WHERE (? = '' OR s.host = ?) AND (? = '' OR instr(s.name, ?) = 1) ORDER BY s.host, s.name`,
+		q.Host, q.Host, q.Prefix, q.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []Series
+	var ids []int64
+	for rows.Next() {
+		var sr Series
+		var id, t int64
+		if err := rows.Scan(&id, &sr.Host, &sr.Name, &t, &sr.Value); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		sr.Time = time.Unix(0, t)
+		out, ids = append(out, sr), append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || q.Since.IsZero() {
+		return out, err
+	}
+	for i, id := range ids {
+		if out[i].Minutes, err = s.rollups(ctx, id, q.Since); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *SQLiteStore) rollups(ctx context.Context, id int64, since time.Time) ([]Rollup, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT minute, n, vsum, vmin, vmax FROM metric_minute WHERE series = ? AND minute >= ? ORDER BY minute`,
+		id, since.Unix()/60)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Rollup
+	for rows.Next() {
+		var m int64
+		var r Rollup
+		var sum float64
+		if err := rows.Scan(&m, &r.Count, &sum, &r.Min, &r.Max); err != nil {
+			return nil, err
+		}
+		r.Minute, r.Mean = time.Unix(m*60, 0).UTC(), sum/float64(r.Count)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,141 @@
+package model
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/storagegrid/storagegrid/wire"
+)
+
+// Node types, as NODE_TYPE spells them.
+const (
+	TypeStorage = "VM_Storage_Node"
+	TypeAdmin   = "VM_Admin_Node"
+	TypeArchive = "VM_Archive_Node"
+	TypeGateway = "VM_API_Gateway"
+)
+
+// Running is the run state of a node in service.
+const Running = "Running"
+
+// Node is a grid node as the model derives it from a node entity.
+type Node struct {
+	Name        string `json:"name"`
+	Host        string `json:"host"`
+	Type        string `json:"type"`
+	Site        string `json:"site"`
+	RunState    string `json:"run_state"`
+	ConfigState string `json:"config_state,omitempty"`
+	// MaxRAM is MAXIMUM_RAM in bytes; 0 when not configured.
+	MaxRAM     int64             `json:"maximum_ram_bytes,omitempty"`
+	Devices    []NodeDevice      `json:"devices"`
+	Interfaces []NodeInterface   `json:"interfaces"`
+	Config     map[string]string `json:"config"`
+	Since      time.Time         `json:"since"`
+}
+
+// NodeDevice is one BLOCK_DEVICE_* of a node.
+type NodeDevice struct {
+	Key  string `json:"key"`
+	Path string `json:"path"`
+}
+
+// NodeInterface is one host interface a node needs, with the key that
+// names it.
+type NodeInterface struct {
+	Key  string `json:"key"`
+	Name string `json:"name"`
+}
+
+// InService reports whether the node is running.
+func (n *Node) InService() bool { return n.RunState == Running }
+
+// nodeFrom derives a node from its entity. Upper-case fields are config
+// keys; run_state and config_state are the agent's observations.
+func nodeFrom(e *Entity) *Node {
+	n := &Node{Name: e.ID, Host: e.Host, Config: map[string]string{}, Since: e.Since}
+	for k, v := range e.Fields {
+		if isConfigKey(k) {
+			n.Config[k] = v
+		}
+	}
+	n.Type = n.Config["NODE_TYPE"]
+	n.Site = siteOf(e.ID, n.Config)
+	n.RunState = e.Fields[wire.FieldRunState]
+	if n.RunState == "" {
+		n.RunState = "Unknown"
+	}
+	n.ConfigState = e.Fields[wire.FieldConfigState]
+	n.MaxRAM, _ = parseRAM(n.Config["MAXIMUM_RAM"])
+	for _, k := range sortedConfigKeys(n.Config) {
+		v := n.Config[k]
+		switch {
+		case isBlockDeviceKey(k):
+			n.Devices = append(n.Devices, NodeDevice{Key: k, Path: v})
+		case strings.HasSuffix(k, "_NETWORK_TARGET") && networkEnabled(n.Config, strings.TrimSuffix(k, "_TARGET")):
+			n.Interfaces = append(n.Interfaces, NodeInterface{Key: k, Name: v})
+		case strings.HasPrefix(k, "INTERFACE_TARGET_"):
+			name, _, _ := strings.Cut(v, ",")
+			n.Interfaces = append(n.Interfaces, NodeInterface{Key: k, Name: name})
+		}
+	}
+	return n
+}
+
+func isConfigKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return k != ""
+}
+
+func isBlockDeviceKey(k string) bool { return strings.HasPrefix(k, "BLOCK_DEVICE_") }
+
+// networkEnabled: a network whose CONFIG is DISABLED needs no interface.
+func networkEnabled(cfg map[string]string, network string) bool {
+	return !strings.EqualFold(cfg[network+"_CONFIG"], "DISABLED")
+}
+
+// siteOf is the SITE key when present, else the node name's prefix before
+// the first '-' (DC1 for DC1-S3), else the whole name.
+func siteOf(name string, cfg map[string]string) string {
+	if s := cfg["SITE"]; s != "" {
+		return s
+	}
+	site, _, _ := strings.Cut(name, "-")
+	return site
+}
+
+// parseRAM reads MAXIMUM_RAM: a number of bytes with an optional k, m, g
+// or t suffix (binary multiples), e.g. 24g.
+func parseRAM(s string) (int64, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	if s == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	if i := strings.IndexAny(s, "kmgt"); i == len(s)-1 || (i >= 0 && s[i+1:] == "b") {
+		mult = int64(1) << (10 * (strings.IndexByte("kmgt", s[i]) + 1))
+		s = s[:i]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("MAXIMUM_RAM %q is not a size", s)
+	}
+	return n * mult, nil
+}
+
+func sortedConfigKeys(cfg map[string]string) []string {
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

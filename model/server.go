@@ -1,0 +1,450 @@
+package model
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/storagegrid/storagegrid/wire"
+)
+
+// API paths of the queries; ingest is wire.IngestPath.
+const (
+	PathHosts        = "/api/v1/hosts"
+	PathNodes        = "/api/v1/nodes"
+	PathChanges      = "/api/v1/changes"
+	PathState        = "/api/v1/state"
+	PathImpact       = "/api/v1/impact"
+	PathCheckMigrate = "/api/v1/check-migrate"
+	PathOkToStop     = "/api/v1/ok-to-stop"
+	PathMetrics      = "/api/v1/metrics"
+)
+
+// Config configures a Server.
+type Config struct {
+	Store  Store
+	Tokens *Tokens // host tokens for ingest
+	// QueryToken, when set, is required as bearer token by the queries.
+	QueryToken string
+	// StaleAfter: a host silent for longer is not trusted by what-ifs.
+	StaleAfter time.Duration
+	Retention  Retention
+	// CompactEvery is how often retention runs; 0 disables it.
+	CompactEvery time.Duration
+	Limits       wire.Limits
+	// MaxGroup bounds how many batches share one transaction.
+	MaxGroup int
+	Now      func() time.Time
+}
+
+// Server is the model server: ingest, the live graph, queries.
+type Server struct {
+	cfg    Config
+	tokens atomic.Pointer[Tokens]
+
+	mu    sync.RWMutex // guards graph
+	graph *Graph
+
+	queue chan *pending
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	// Compactions reports the outcome of background compactions.
+	Compactions chan error
+}
+
+// pending is a decoded batch waiting for the committer.
+type pending struct {
+	batch *wire.Batch
+	done  chan result
+}
+
+type result struct {
+	ack wire.Ack
+	err error
+}
+
+// NewServer loads the graph from the store and starts the committer (and
+// the compactor when configured). Close stops them.
+func NewServer(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxGroup <= 0 {
+		cfg.MaxGroup = 64
+	}
+	if cfg.Limits == (wire.Limits{}) {
+		cfg.Limits = wire.DefaultLimits
+	}
+	ents, err := cfg.Store.Entities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	streams, err := cfg.Store.Streams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, graph: NewGraph(ents, streams), queue: make(chan *pending, 256), stop: make(chan struct{}),
+		Compactions: make(chan error, 1)}
+	s.tokens.Store(cfg.Tokens)
+	s.wg.Add(1)
+	go s.commitLoop()
+	if cfg.CompactEvery > 0 {
+		s.wg.Add(1)
+		go s.compactLoop()
+	}
+	return s, nil
+}
+
+// SetTokens replaces the host tokens (on SIGHUP).
+func (s *Server) SetTokens(t *Tokens) { s.tokens.Store(t) }
+
+// Close stops the background work. In-flight ingests get an error.
+func (s *Server) Close() {
+	close(s.stop)
+	s.wg.Wait()
+}
+
+// commitLoop is the single writer: it takes a waiting batch plus whatever
+// else is waiting (up to MaxGroup), stores them in one transaction,
+// updates the graph in commit order and answers each.
+func (s *Server) commitLoop() {
+	defer s.wg.Done()
+	for {
+		var group []*pending
+		select {
+		case <-s.stop:
+			return
+		case p := <-s.queue:
+			group = append(group, p)
+		}
+	drain:
+		for len(group) < s.cfg.MaxGroup {
+			select {
+			case p := <-s.queue:
+				group = append(group, p)
+			default:
+				break drain
+			}
+		}
+		s.commit(group)
+	}
+}
+
+func (s *Server) commit(group []*pending) {
+	batches := make([]*wire.Batch, len(group))
+	for i, p := range group {
+		batches[i] = p.batch
+	}
+	recv := s.cfg.Now()
+	res, err := s.cfg.Store.Ingest(context.Background(), batches, recv)
+	if err != nil {
+		for _, p := range group {
+			p.done <- result{err: err}
+		}
+		return
+	}
+	s.mu.Lock()
+	for i, r := range res {
+		s.graph.Apply(batches[i].Host, r.Changes, recv)
+	}
+	s.mu.Unlock()
+	for i, p := range group {
+		p.done <- result{ack: res[i].Ack}
+	}
+}
+
+func (s *Server) compactLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.CompactEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			_, err := s.cfg.Store.Compact(context.Background(), s.cfg.Now(), s.cfg.Retention)
+			select {
+			case s.Compactions <- err:
+			default:
+			}
+		}
+	}
+}
+
+// Handler returns the HTTP API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+wire.IngestPath, s.ingest)
+	mux.HandleFunc("GET "+wire.VersionPath, func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, wire.VersionInfo{Wire: wire.Supported})
+	})
+	mux.HandleFunc("GET "+PathHosts, s.query(s.hosts))
+	mux.HandleFunc("GET "+PathNodes, s.query(s.nodes))
+	mux.HandleFunc("GET "+PathChanges, s.query(s.changes))
+	mux.HandleFunc("GET "+PathState, s.query(s.state))
+	mux.HandleFunc("GET "+PathImpact, s.query(s.impact))
+	mux.HandleFunc("GET "+PathCheckMigrate, s.query(s.checkMigrate))
+	mux.HandleFunc("GET "+PathOkToStop, s.query(s.okToStop))
+	mux.HandleFunc("GET "+PathMetrics, s.query(s.metrics))
+	return mux
+}
+
+// httpError is an error with the status it answers.
+type httpError struct {
+	code int
+	err  error
+	wire []int
+}
+
+func (e *httpError) Error() string { return e.err.Error() }
+
+func errStatus(code int, format string, a ...any) error {
+	return &httpError{code: code, err: fmt.Errorf(format, a...)}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	he := &httpError{code: http.StatusInternalServerError, err: err}
+	var ce *ErrCompacted
+	switch {
+	case errors.As(err, &he):
+	case errors.Is(err, ErrNotFound):
+		he.code = http.StatusNotFound
+	case errors.As(err, &ce):
+		he.code = http.StatusGone
+	}
+	if he.code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="storagegrid-model"`)
+	}
+	if he.wire != nil {
+		w.Header().Set(wire.VersionHeader, strings.Trim(fmt.Sprint(he.wire), "[]"))
+	}
+	writeJSON(w, he.code, wire.ErrorBody{Error: he.err.Error(), Wire: he.wire})
+}
+
+func bearer(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
+// ingest authenticates, decodes and queues a batch, and answers its ack.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
+	ack, err := s.receive(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ack)
+}
+
+func (s *Server) receive(r *http.Request) (wire.Ack, error) {
+	host, ok := s.tokens.Load().Host(bearer(r))
+	if !ok {
+		return wire.Ack{}, errStatus(http.StatusUnauthorized, "missing or unknown bearer token")
+	}
+	if r.ContentLength > s.cfg.Limits.MaxBodyBytes {
+		return wire.Ack{}, errStatus(http.StatusRequestEntityTooLarge, "body of %d bytes exceeds the limit of %d", r.ContentLength, s.cfg.Limits.MaxBodyBytes)
+	}
+	b, err := wire.DecodeBody(r.Body, r.Header.Get("Content-Encoding"), s.cfg.Limits)
+	if err != nil {
+		return wire.Ack{}, decodeStatus(err)
+	}
+	if b.Host != host {
+		return wire.Ack{}, errStatus(http.StatusForbidden, "the token of host %s cannot send events of host %s", host, b.Host)
+	}
+	p := &pending{batch: b, done: make(chan result, 1)}
+	select {
+	case s.queue <- p:
+	case <-s.stop:
+		return wire.Ack{}, errStatus(http.StatusServiceUnavailable, "model server is shutting down")
+	case <-r.Context().Done():
+		return wire.Ack{}, r.Context().Err()
+	}
+	// Once queued the batch is stored whatever the client does; wait for
+	// the ack so a connected agent can trim its spool.
+	select {
+	case res := <-p.done:
+		return res.ack, res.err
+	case <-s.stop:
+		return wire.Ack{}, errStatus(http.StatusServiceUnavailable, "model server is shutting down")
+	}
+}
+
+func decodeStatus(err error) error {
+	var ve *wire.VersionError
+	switch {
+	case errors.As(err, &ve):
+		return &httpError{code: http.StatusBadRequest, err: err, wire: wire.Supported}
+	case errors.Is(err, wire.ErrTooLarge):
+		return &httpError{code: http.StatusRequestEntityTooLarge, err: fmt.Errorf("batch rejected: %w", err)}
+	case strings.HasPrefix(err.Error(), "unsupported Content-Encoding"):
+		return &httpError{code: http.StatusUnsupportedMediaType, err: err}
+	}
+	return &httpError{code: http.StatusBadRequest, err: fmt.Errorf("batch rejected: %w", err)}
+}
+
+// query wraps a read-only endpoint: the optional query token, JSON out.
+func (s *Server) query(h func(r *http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if want := s.cfg.QueryToken; want != "" && subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(want)) != 1 {
+			writeErr(w, errStatus(http.StatusUnauthorized, "missing or wrong query token"))
+			return
+		}
+		v, err := h(r)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+func (s *Server) whatIf() WhatIf { return WhatIf{Now: s.cfg.Now(), StaleAfter: s.cfg.StaleAfter} }
+
+func (s *Server) hosts(*http.Request) (any, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.graph.Hosts(s.cfg.Now().Add(-s.cfg.StaleAfter)), nil
+}
+
+func (s *Server) nodes(r *http.Request) (any, error) {
+	host := r.URL.Query().Get("host")
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []Node{}
+	for _, n := range s.graph.Nodes() {
+		if host == "" || n.Host == host {
+			out = append(out, *n)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) changes(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	var cq ChangeQuery
+	var err error
+	if cq.Since, err = timeParam(q.Get("since"), "since"); err != nil {
+		return nil, err
+	}
+	if q.Get("until") != "" {
+		if cq.Until, err = timeParam(q.Get("until"), "until"); err != nil {
+			return nil, err
+		}
+	}
+	cq.Host, cq.Kind = q.Get("host"), wire.Kind(q.Get("kind"))
+	if l := q.Get("limit"); l != "" {
+		if cq.Limit, err = strconv.Atoi(l); err != nil || cq.Limit < 0 {
+			return nil, errStatus(http.StatusBadRequest, "limit %q: not a count", l)
+		}
+	}
+	out, err := s.cfg.Store.Changes(r.Context(), cq)
+	if out == nil {
+		out = []Change{}
+	}
+	return out, err
+}
+
+// State is the answer of PathState.
+type State struct {
+	At       time.Time `json:"at"`
+	Entities []Entity  `json:"entities"`
+}
+
+// state answers the entities at a past time, or the current ones when
+// no time is given.
+func (s *Server) state(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	host := q.Get("host")
+	var ents []Entity
+	at := s.cfg.Now()
+	var err error
+	if q.Get("at") == "" {
+		ents, err = s.cfg.Store.Entities(r.Context())
+		ents = slices.DeleteFunc(ents, func(e Entity) bool { return host != "" && e.Host != host })
+	} else {
+		if at, err = timeParam(q.Get("at"), "at"); err != nil {
+			return nil, err
+		}
+		ents, err = s.cfg.Store.StateAt(r.Context(), at, host)
+	}
+	if ents == nil {
+		ents = []Entity{}
+	}
+	SortEntities(ents)
+	return State{At: at, Entities: ents}, err
+}
+
+func (s *Server) impact(r *http.Request) (any, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ref, err := s.graph.ParseRef(r.URL.Query().Get("entity"))
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			err = &httpError{code: http.StatusBadRequest, err: err}
+		}
+		return nil, err
+	}
+	return s.graph.Impact(ref), nil
+}
+
+func (s *Server) checkMigrate(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	if q.Get("node") == "" || q.Get("to") == "" {
+		return nil, errStatus(http.StatusBadRequest, "check-migrate needs node and to")
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.graph.CheckMigrate(s.whatIf(), q.Get("node"), q.Get("to"))
+}
+
+func (s *Server) okToStop(r *http.Request) (any, error) {
+	host := r.URL.Query().Get("host")
+	if host == "" {
+		return nil, errStatus(http.StatusBadRequest, "ok-to-stop needs host")
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.graph.OkToStop(s.whatIf(), host)
+}
+
+func (s *Server) metrics(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	mq := MetricQuery{Host: q.Get("host"), Prefix: q.Get("prefix")}
+	if q.Get("since") != "" {
+		var err error
+		if mq.Since, err = timeParam(q.Get("since"), "since"); err != nil {
+			return nil, err
+		}
+	}
+	out, err := s.cfg.Store.Metrics(r.Context(), mq)
+	if out == nil {
+		out = []Series{}
+	}
+	return out, err
+}
+
+func timeParam(v, name string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return t, errStatus(http.StatusBadRequest, "%s %q: want an RFC 3339 time", name, v)
+	}
+	return t, nil
+}

@@ -1,0 +1,356 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/netcheck"
+)
+
+// MigrateOptions tune a migration.
+type MigrateOptions struct {
+	Target      Target
+	StopTimeout time.Duration // for the stop on this host
+	Wait        time.Duration // how long the node may take to be Running on the target
+}
+
+// MigrationStep is one runbook command a migration runs. N is 0 for the
+// steps that restore the node after a failure.
+type MigrationStep struct {
+	N, Total int
+	Host     string // "" for this host
+	Command  string // as an operator would type it
+}
+
+// MigrationReporter hears about a migration as it runs, so that the CLI
+// can print each runbook step and the runbook lines of the steps that run
+// on this host. Stdout and Stderr receive the target's output.
+type MigrationReporter interface {
+	Step(s MigrationStep)
+	Checked(c CheckResult) // a check this host ran (the network comparison)
+	Stopping(name string)  // the stop is waiting for shutdown
+	Exported(res ExportResult)
+	Imported(res ImportResult)
+	Starting(name string)
+	Stdout() io.Writer
+	Stderr() io.Writer
+}
+
+// MigrateResult is where a migration left the node.
+type MigrateResult struct {
+	Node     string   `json:"node"`
+	Host     string   `json:"host"`
+	Device   string   `json:"device"`
+	RunState RunState `json:"run_state"` // on the target
+}
+
+// MigrationError is a migration that failed: the step, the cause and
+// what was done to put the node back.
+type MigrationError struct {
+	Node    string
+	Host    string
+	Step    MigrationStep
+	Err     error
+	Outcome string // where the node is now, in words
+}
+
+func (e *MigrationError) Error() string {
+	return fmt.Sprintf("migration of node %s to %s failed at step %d (%s): %v\n%s",
+		e.Node, e.Host, e.Step.N, e.Step.Command, e.Err, e.Outcome)
+}
+
+func (e *MigrationError) Unwrap() error { return e.Err }
+
+const migrationSteps = 7
+
+// migration is one run of Migrate.
+type migration struct {
+	m          *Manager
+	name       string
+	device     string
+	cfg        *Config
+	config     []byte
+	wasRunning bool
+	opts       MigrateOptions
+	rep        MigrationReporter
+	step       MigrationStep
+}
+
+// Migrate moves a node to another host by the runbook: validate its
+// config on the target (before anything changes), stop and export it
+// here, import, validate and start it there, and wait until it runs. A
+// failure after the stop puts the node back on this host (exported from
+// the target if it got there, imported back, started if it ran before)
+// and the error says exactly where the node was left.
+func (m *Manager) Migrate(ctx context.Context, name string, opts MigrateOptions, rep MigrationReporter) (MigrateResult, error) {
+	mg, err := m.newMigration(ctx, name, opts, rep)
+	if err != nil {
+		return MigrateResult{}, err
+	}
+	if err := mg.preflight(ctx); err != nil {
+		return MigrateResult{}, mg.fail(err, fmt.Sprintf("Nothing was changed: node %s is still on this host.", name))
+	}
+	if err := mg.stop(ctx); err != nil {
+		return MigrateResult{}, mg.fail(err, mg.describeHere(ctx))
+	}
+	if err := mg.export(ctx); err != nil {
+		return MigrateResult{}, mg.fail(err, mg.restore(ctx, false))
+	}
+	if err := mg.onTarget(ctx); err != nil {
+		return MigrateResult{}, mg.fail(err, mg.restore(ctx, true))
+	}
+	return MigrateResult{Node: name, Host: opts.Target.Host, Device: mg.device, RunState: Running}, nil
+}
+
+func (m *Manager) newMigration(ctx context.Context, name string, opts MigrateOptions, rep MigrationReporter) (*migration, error) {
+	cfg, err := m.reg.Load(name)
+	if err != nil {
+		return nil, usageIfUnknown(err)
+	}
+	device, ok := cfg.Get(VarLocalKey)
+	if !ok || device == "" {
+		return nil, fail.Invalidf("%s: %s is not set: node %s cannot be exported", cfg.File(), VarLocalKey, name)
+	}
+	st, err := m.rt.State(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return &migration{m: m, name: name, device: device, cfg: cfg, config: cfg.Bytes(), opts: opts, rep: rep,
+		wasRunning: st != NotRunning}, nil
+}
+
+func (mg *migration) begin(n int, host, command string) {
+	mg.step = MigrationStep{N: n, Total: migrationSteps, Host: host, Command: command}
+	mg.rep.Step(mg.step)
+}
+
+func (mg *migration) remote(ctx context.Context, stdin io.Reader, args ...string) error {
+	return mg.opts.Target.Run(ctx, stdin, mg.rep.Stdout(), mg.rep.Stderr(), args...)
+}
+
+func (mg *migration) fail(err error, outcome string) error {
+	kind := fail.Failed
+	if mg.step.N == 1 && fail.KindOf(err) == fail.Invalid {
+		kind = fail.Invalid
+	}
+	return fail.With(kind, &MigrationError{Node: mg.name, Host: mg.opts.Target.Host, Step: mg.step, Err: err, Outcome: outcome})
+}
+
+// preflight validates the config on the target before anything changes,
+// then compares the target's interfaces with this host's.
+func (mg *migration) preflight(ctx context.Context) error {
+	host := mg.opts.Target.Host
+	mg.begin(1, host, "storagegrid node validate --file - "+mg.name)
+	err := mg.remote(ctx, bytes.NewReader(mg.config), "node", "validate", "--file", "-", mg.name)
+	var re *RemoteError
+	if errors.As(err, &re) && re.Code == 3 {
+		return fail.With(fail.Invalid, fmt.Errorf("node %s does not validate on %s: %w", mg.name, host, err))
+	}
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if err := mg.opts.Target.Run(ctx, nil, &out, mg.rep.Stderr(), "--output", "json", "net", "show"); err != nil {
+		return err
+	}
+	view, err := netcheck.DecodeView(&out)
+	if err != nil {
+		return fmt.Errorf("on %s: 'storagegrid --output json net show': %w", host, err)
+	}
+	view.Host = host
+	c, err := mg.m.CompareNetwork(mg.name, mg.cfg, view)
+	if err != nil {
+		return err
+	}
+	mg.rep.Checked(c)
+	for _, f := range c.Findings {
+		if f.Severity == SeverityError {
+			return fail.Invalidf("the network interfaces of node %s do not match on %s", mg.name, host)
+		}
+	}
+	return nil
+}
+
+func (mg *migration) stop(ctx context.Context) error {
+	mg.begin(2, "", "storagegrid node stop "+mg.name)
+	_, err := mg.m.Stop(ctx, mg.name, StopOptions{Timeout: mg.opts.StopTimeout}, func() { mg.rep.Stopping(mg.name) })
+	return err
+}
+
+func (mg *migration) export(ctx context.Context) error {
+	mg.begin(3, "", "storagegrid node export "+mg.name)
+	res, err := mg.m.Export(ctx, mg.name)
+	if err == nil {
+		mg.rep.Exported(res)
+	}
+	return err
+}
+
+// onTarget runs the steps on the target: import, validate, start, wait.
+func (mg *migration) onTarget(ctx context.Context) error {
+	host := mg.opts.Target.Host
+	mg.begin(4, host, "storagegrid node import "+mg.device)
+	if err := mg.remote(ctx, nil, "node", "import", mg.device); err != nil {
+		return err
+	}
+	mg.begin(5, host, "storagegrid node validate "+mg.name)
+	if err := mg.remote(ctx, nil, "node", "validate", mg.name); err != nil {
+		return err
+	}
+	mg.begin(6, host, "storagegrid node start "+mg.name)
+	if err := mg.remote(ctx, nil, "node", "start", mg.name); err != nil {
+		return err
+	}
+	mg.begin(7, host, "storagegrid node status "+mg.name)
+	return mg.awaitRunning(ctx)
+}
+
+// awaitRunning polls the node's status on the target until it is Running.
+func (mg *migration) awaitRunning(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, mg.opts.Wait)
+	defer cancel()
+	for {
+		st, err := mg.remoteState(ctx)
+		if err == nil && st == Running {
+			return nil
+		}
+		if err := sleepCtx(ctx, 10*pollEvery); err != nil {
+			return fmt.Errorf("node %s is not Running on %s after %s (last: %s)", mg.name, mg.opts.Target.Host,
+				mg.opts.Wait, describeState(st, err))
+		}
+	}
+}
+
+func describeState(st RunState, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return string(st)
+}
+
+// remoteState asks the target for the node's run state.
+func (mg *migration) remoteState(ctx context.Context) (RunState, error) {
+	var out bytes.Buffer
+	if err := mg.opts.Target.Run(ctx, nil, &out, io.Discard, "--output", "json", "node", "status", mg.name); err != nil {
+		return "", err
+	}
+	var rows []struct {
+		Name     string   `json:"name"`
+		RunState RunState `json:"run_state"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != 1 || rows[0].Name != mg.name {
+		return "", fmt.Errorf("on %s: unexpected node status output %q", mg.opts.Target.Host, truncate(out.String(), 200))
+	}
+	return rows[0].RunState, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// describeHere says where the node is when the migration stopped before
+// exporting it.
+func (mg *migration) describeHere(ctx context.Context) string {
+	st, err := mg.m.rt.State(ctx, mg.name)
+	if err != nil {
+		return fmt.Sprintf("Node %s is still configured on this host; its run state is unknown: %v", mg.name, err)
+	}
+	return fmt.Sprintf("Node %s is still configured on this host and is %s.", mg.name, st)
+}
+
+// restore puts the node back on this host after a failed step: it takes
+// it off the target when it may have got there (stop, export), imports it
+// here unless it is still configured here, and starts it when it ran
+// before the migration. It returns where the node ends up, in words.
+func (mg *migration) restore(ctx context.Context, targetTouched bool) string {
+	failed := mg.step
+	if targetTouched {
+		if msg := mg.clearTarget(ctx); msg != "" {
+			return msg
+		}
+	}
+	if mg.m.reg.Exists(mg.name) != nil {
+		mg.restoreStep("", "storagegrid node import "+mg.device)
+		res, err := mg.m.Import(ctx, mg.device)
+		if err != nil {
+			return fmt.Sprintf("Could not import node %s back: %v\nNode %s is exported to %s (copy in %s/%s.conf) "+
+				"and configured on no host.", mg.name, err, mg.name, mg.device, ExportDir, mg.name)
+		}
+		mg.rep.Imported(res)
+	}
+	mg.step = failed
+	if !mg.wasRunning {
+		return fmt.Sprintf("Restored: node %s is configured on this host again and Not-Running, as before.", mg.name)
+	}
+	mg.restoreStep("", "storagegrid node start "+mg.name)
+	_, err := mg.m.Start(ctx, mg.name, func() { mg.rep.Starting(mg.name) })
+	mg.step = failed
+	if err != nil {
+		return fmt.Sprintf("Node %s is configured on this host again but did not start: %v", mg.name, err)
+	}
+	return fmt.Sprintf("Restored: node %s is configured and Running on this host again.", mg.name)
+}
+
+func (mg *migration) restoreStep(host, command string) {
+	mg.rep.Step(MigrationStep{Total: migrationSteps, Host: host, Command: command})
+}
+
+// clearTarget stops and exports the node on the target, if it is there,
+// so that this host can import it back. It returns "" when the target no
+// longer has the node, or where the node was left.
+func (mg *migration) clearTarget(ctx context.Context) string {
+	host := mg.opts.Target.Host
+	mg.restoreStep(host, "storagegrid node stop "+mg.name)
+	err := mg.remoteUnlessUnknown(ctx, "node", "stop", mg.name)
+	if errors.Is(err, errNotThere) {
+		return ""
+	}
+	if err == nil {
+		mg.restoreStep(host, "storagegrid node export "+mg.name)
+		if err = mg.remoteUnlessUnknown(ctx, "node", "export", mg.name); err == nil || errors.Is(err, errNotThere) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("Could not take node %s off %s: %v\nNode %s is exported from this host to %s; on %s it may be "+
+		"configured. Check there with 'storagegrid node status %s' before importing it anywhere.",
+		mg.name, host, err, mg.name, mg.device, host, mg.name)
+}
+
+// errNotThere is a target command that failed because the node is not
+// configured there.
+var errNotThere = errors.New("node not configured on the target")
+
+// remoteUnlessUnknown runs a node command on the target and tells from its
+// exit status (2, usage) and message when it failed because the node is
+// not configured there: a target whose import failed has nothing to undo.
+func (mg *migration) remoteUnlessUnknown(ctx context.Context, args ...string) error {
+	var stderr bytes.Buffer
+	err := mg.opts.Target.Run(ctx, nil, mg.rep.Stdout(), io.MultiWriter(mg.rep.Stderr(), &stderr), args...)
+	var re *RemoteError
+	if errors.As(err, &re) && re.Code == 2 && strings.Contains(stderr.String(), "unknown node "+mg.name+":") {
+		return errNotThere
+	}
+	return err
+}
+
+// String spells a step as the CLI prints it.
+func (s MigrationStep) String() string {
+	where := "this host"
+	if s.Host != "" {
+		where = s.Host
+	}
+	if s.N == 0 {
+		return fmt.Sprintf("Restore on %s: %s", where, s.Command)
+	}
+	return fmt.Sprintf("Step %d/%d on %s: %s", s.N, s.Total, where, strings.TrimSpace(s.Command))
+}

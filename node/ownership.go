@@ -1,0 +1,203 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/storagegrid/storagegrid/blockdev"
+	"github.com/storagegrid/storagegrid/hostid"
+	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/netcheck"
+)
+
+// VarLocalKey names the device that carries a node's record.
+const VarLocalKey = "BLOCK_DEVICE_VAR_LOCAL"
+
+// ErrOwned is matched (errors.Is) when a node's record says another host
+// owns it; the error is an *OwnedError.
+var ErrOwned = errors.New("owned by another host")
+
+// OwnedError is the refusal to act on a node another host owns. Its text
+// is the runbook's two lines.
+type OwnedError struct {
+	Node   string
+	Host   string         // the owning host's UUID
+	State  blockdev.State // what the record says the owner did
+	Action string         // "import", "start" or "export"
+}
+
+func (e *OwnedError) Error() string {
+	return fmt.Sprintf("This node (%s) appears to be owned by another host (UUID %s).\n"+
+		"Use the --force flag if you are sure %s is safe.", e.Node, e.Host, e.Action)
+}
+
+// Is makes errors.Is(err, ErrOwned) true.
+func (e *OwnedError) Is(target error) bool { return target == ErrOwned }
+
+// Ownership configures how the Manager keeps the var-local record (Start
+// marks it active for this host, a clean Stop marks it cleanly-stopped,
+// Export marks it exported and Import reads it) and how validate sees
+// this host's devices and interfaces.
+type Ownership struct {
+	// Devices says whether regular files may stand in for block devices
+	// ([devices] allow_files). Its Root is the Manager's.
+	Devices blockdev.Options
+	// Force overrides ownership refusals (the global --force).
+	Force bool
+	// NetworkView reads the host's interfaces for validate; nil means
+	// netcheck.ReadView (this network namespace).
+	NetworkView func() (*netcheck.View, error)
+}
+
+// SetOwnership turns on the ownership step of Start and Stop and sets
+// the options of Export, Import and Validate. A Manager without it leaves
+// records alone, which is what tests of the runtimes want.
+func (m *Manager) SetOwnership(o Ownership) {
+	o.Devices.Root = m.root
+	m.own = &o
+}
+
+// ownership returns the options in force; the zero options when none
+// were set.
+func (m *Manager) ownership() Ownership {
+	if m.own != nil {
+		return *m.own
+	}
+	return Ownership{Devices: blockdev.Options{Root: m.root}}
+}
+
+// varLocal probes the device cfg names as BLOCK_DEVICE_VAR_LOCAL.
+func (o Ownership) varLocal(name string, cfg *Config) (blockdev.Device, error) {
+	path, ok := cfg.Get(VarLocalKey)
+	if !ok || path == "" {
+		return blockdev.Device{}, fail.Invalidf("%s: %s is not set: node %s has no var-local device to keep its record on",
+			cfg.File(), VarLocalKey, name)
+	}
+	dev, err := blockdev.Probe(path, o.Devices)
+	if err != nil {
+		return blockdev.Device{}, fmt.Errorf("node %s: var-local device: %w", name, err)
+	}
+	return dev, nil
+}
+
+// readNodeRecord returns the device's record; found is false when the device
+// has none yet.
+func readNodeRecord(dev blockdev.Device) (rec blockdev.Record, found bool, err error) {
+	rec, err = dev.ReadRecord()
+	if errors.Is(err, blockdev.ErrNoRecord) {
+		return rec, false, nil
+	}
+	return rec, err == nil, err
+}
+
+// checkOwner decides whether this host may take over a node whose record
+// is rec: refusals are fail.Refused and Force overrides them. accept
+// lists the states another host may have left the record in.
+func (o Ownership) checkOwner(name, host, action string, rec blockdev.Record, accept ...blockdev.State) error {
+	if o.Force {
+		return nil
+	}
+	if rec.Node != name {
+		return fail.Refusedf("the var-local record names node %s, not %s: this is another node's device "+
+			"(use --force to overwrite its record)", rec.Node, name)
+	}
+	if rec.HostUUID == host {
+		return nil
+	}
+	for _, s := range accept {
+		if rec.State == s {
+			return nil
+		}
+	}
+	return fail.With(fail.Refused, &OwnedError{Node: name, Host: rec.HostUUID, State: rec.State, Action: action})
+}
+
+// damaged turns a record that cannot be read into a refusal --force may
+// override (by writing a fresh record); other errors pass unchanged.
+func (o Ownership) damaged(name string, err error) error {
+	switch {
+	case err == nil || o.Force && errors.Is(err, blockdev.ErrCorrupt):
+		return nil
+	case errors.Is(err, blockdev.ErrCorrupt):
+		return fail.Refusedf("node %s: %w (use --force to write a fresh record)", name, err)
+	}
+	return fmt.Errorf("node %s: %w", name, err)
+}
+
+// claim marks the node's record active for this host before its payload
+// starts, refusing when another host's record is active. The returned
+// undo puts the previous state back for a start that fails. The caller
+// holds the node lock.
+func (m *Manager) claim(name string) (undo func(), err error) {
+	if m.own == nil {
+		return func() {}, nil
+	}
+	o := *m.own
+	cfg, err := m.reg.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	dev, err := o.varLocal(name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	host, err := hostid.Get(m.root)
+	if err != nil {
+		return nil, err
+	}
+	prev, found, err := readNodeRecord(dev)
+	if err := o.damaged(name, err); err != nil {
+		return nil, err
+	}
+	if found {
+		err = o.checkOwner(name, host, "start", prev, blockdev.CleanlyStopped, blockdev.Exported)
+		if err != nil {
+			return nil, err
+		}
+	}
+	rec := blockdev.Record{Node: name, HostUUID: host, State: blockdev.Active, Config: cfg.Bytes()}
+	if _, err := dev.WriteRecord(rec); err != nil {
+		return nil, fmt.Errorf("node %s: mark record active: %w", name, err)
+	}
+	return func() {
+		if found {
+			rec.HostUUID, rec.State, rec.Config = prev.HostUUID, prev.State, prev.Config
+		} else {
+			rec.State = blockdev.CleanlyStopped
+		}
+		dev.WriteRecord(rec)
+	}, nil
+}
+
+// release marks the node's record cleanly-stopped after a clean stop. A
+// record another host has taken over since (with --force) is left alone:
+// it is that host's now. The caller holds the node lock.
+func (m *Manager) release(name string) error {
+	if m.own == nil {
+		return nil
+	}
+	cfg, err := m.reg.Load(name)
+	if err != nil {
+		return err
+	}
+	dev, err := m.own.varLocal(name, cfg)
+	if err != nil {
+		return err
+	}
+	host, err := hostid.Get(m.root)
+	if err != nil {
+		return err
+	}
+	rec, found, err := readNodeRecord(dev)
+	if err != nil && !errors.Is(err, blockdev.ErrCorrupt) {
+		return fmt.Errorf("node %s: %w", name, err)
+	}
+	if found && (rec.HostUUID != host || rec.Node != name) {
+		return nil
+	}
+	rec = blockdev.Record{Node: name, HostUUID: host, State: blockdev.CleanlyStopped, Config: cfg.Bytes()}
+	if _, err := dev.WriteRecord(rec); err != nil {
+		return fmt.Errorf("node %s: mark record cleanly-stopped: %w", name, err)
+	}
+	return nil
+}

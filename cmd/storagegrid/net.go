@@ -150,10 +150,10 @@ func runNetCheck(c *cli.Context, g *globals, opts netCheckOptions) error {
 }
 
 func printCheckReport(g *globals, rep netcheck.Report) {
-	printCheck(g, "Checking network interfaces of node "+rep.Node, rep.Interfaces)
+	g.printCheck("Checking network interfaces of node "+rep.Node, rep.Interfaces)
 	switch {
 	case rep.Probed:
-		printCheck(g, "Checking for duplicate IP addresses of node "+rep.Node, rep.Addresses)
+		g.printCheck("Checking for duplicate IP addresses of node "+rep.Node, rep.Addresses)
 	case rep.Running:
 		g.printf("Checking for duplicate IP addresses of node %s... skipped: the node is running\n", rep.Node)
 	}
@@ -219,7 +219,7 @@ func runNetCompare(g *globals, opts netCompareOptions) error {
 		rep := netcheck.CompareNode(name, cfg, local, other)
 		reports = append(reports, rep)
 		if !g.jsonOutput() {
-			printCheck(g, fmt.Sprintf("Comparing network interfaces of node %s with %s", name, where), rep.Interfaces)
+			g.printCheck(fmt.Sprintf("Comparing network interfaces of node %s with %s", name, where), rep.Interfaces)
 		}
 		return nil
 	})
@@ -265,19 +265,6 @@ func failedReports(reports []netcheck.Report) error {
 		return nil
 	}
 	return fail.Invalidf("network problems found for node %s", strings.Join(failed, ", "))
-}
-
-// printCheck prints a check line, PASSED unless a finding is an error,
-// then each finding as `  ERROR: KEY = VALUE` over its reason.
-func printCheck(g *globals, title string, fs []netcheck.Finding) {
-	if netcheck.HasErrors(fs) {
-		g.printf("%s...\n", title)
-	} else {
-		g.printf("%s... PASSED\n", title)
-	}
-	for _, f := range fs {
-		g.printf("  %s: %s = %s\n         %s\n", strings.ToUpper(string(f.Severity)), f.Key, f.Value, f.Message)
-	}
 }
 
 func printView(g *globals, v *netcheck.View) {

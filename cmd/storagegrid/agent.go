@@ -51,7 +51,7 @@ func agentCommand(g *globals) *cli.Command {
 func agentFlags(opts *agentOptions) []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "server", Usage: "model server `URL` (overrides agent.server)", Destination: &opts.server},
-		&cli.DurationFlag{Name: "interval", Usage: "collection interval (overrides agent.interval)", Destination: &opts.interval},
+		&cli.DurationFlag{Name: "interval", Usage: "collection interval `DURATION`, e.g. 15s", DefaultText: "agent.interval", Destination: &opts.interval},
 		&cli.StringSliceFlag{Name: "enable", Usage: "enable collector `NAME` (repeatable)"},
 		&cli.StringSliceFlag{Name: "disable", Usage: "disable collector `NAME` (repeatable)"},
 		&cli.StringFlag{Name: "host-id", Usage: "report as host `ID` (overrides agent.host_id; default the hostname)", Destination: &opts.hostID},

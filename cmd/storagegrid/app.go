@@ -168,7 +168,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "root", Value: "/", EnvVars: []string{"STORAGEGRID_ROOT"},
 			Usage: "treat `DIR` as the host's / (sandboxes, tests, two-host simulations)"},
 		&cli.StringFlag{Name: "config", Usage: "host settings `FILE` (default " + settings.DefaultPath + " under --root)"},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output format: text, json or ndjson"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output `FORMAT`: text, json or ndjson"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing on stdout; report through the exit code"},
 		&cli.BoolFlag{Name: "force", Usage: "override safety refusals (ownership, running nodes); with stop: kill without waiting"},
 		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "answer yes to confirmations (for scripts)"},

@@ -146,7 +146,7 @@ func runNetCheck(c *cli.Context, g *globals, opts netCheckOptions) error {
 	if g.jsonOutput() {
 		err = joinErr(err, g.printJSON(reports))
 	}
-	return joinErr(err, failedReports(reports))
+	return withFailedReports(err, reports)
 }
 
 func printCheckReport(g *globals, rep netcheck.Report) {
@@ -226,7 +226,7 @@ func runNetCompare(g *globals, opts netCompareOptions) error {
 	if g.jsonOutput() {
 		err = joinErr(err, g.printJSON(reports))
 	}
-	return joinErr(err, failedReports(reports))
+	return withFailedReports(err, reports)
 }
 
 // loadConfig loads a node's config; a bad or unknown name is a usage
@@ -251,6 +251,17 @@ func readView(file string) (*netcheck.View, error) {
 		return nil, fail.Usagef("%s: %v (write it with 'storagegrid --output json net show')", file, err)
 	}
 	return v, nil
+}
+
+// withFailedReports adds the nodes whose checks found errors to err, the
+// error of the nodes that could not be checked at all: the exit code stays
+// err's (a partial failure), but the summary must not hide the problems.
+func withFailedReports(err error, reports []netcheck.Report) error {
+	ferr := failedReports(reports)
+	if err == nil || ferr == nil {
+		return joinErr(err, ferr)
+	}
+	return fail.With(fail.KindOf(err), fmt.Errorf("%v; %v", err, ferr))
 }
 
 // failedReports is the validation error (exit 3) when any node failed.

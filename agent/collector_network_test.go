@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"runtime"
 	"testing"
@@ -92,14 +93,27 @@ func TestLinkDownReachesSpoolWithin2s(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go a.Run(ctx, Notifier{})
+	ran := make(chan error, 1)
+	go func() { ran <- a.Run(ctx, Notifier{}) }()
+	// The agent stops before its spool directory is removed.
+	defer func() {
+		cancel()
+		if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+	}()
 	// Run subscribes before its snapshot, so once the snapshot is spooled
 	// every later change is seen.
 	waitFor(t, func() bool { return a.spool.Stats().Records > 0 })
-	h, _ := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer h.Close()
-	l, _ := h.LinkByName("sg-b")
+	l, err := h.LinkByName("sg-b")
+	if err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	if err := h.LinkSetDown(l); err != nil {
 		t.Fatal(err)

@@ -163,12 +163,19 @@ func TestFollowWaitsForLog(t *testing.T) {
 	dir := t.TempDir()
 	live := filepath.Join(dir, "audit.log")
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	done := make(chan error, 1)
 	c := &collector{}
-	go Follow(ctx, FollowOptions{Path: live, Poll: 5 * time.Millisecond}, c.add)
+	go func() { done <- Follow(ctx, FollowOptions{Path: live, Poll: 5 * time.Millisecond}, c.add) }()
+	// Follow must be running, not returned, before the log appears; a
+	// late start would still pass, so this only makes the case likely.
 	time.Sleep(20 * time.Millisecond)
 	write(t, live, line(1, "SPUT", "SUCS", 0x3, 1))
 	if got := c.waitFor(t, 1); !slices.Equal(got, []string{"3@audit.log:1"}) {
 		t.Fatalf("got %v", got)
+	}
+	// The follower stops with its context, before the directory goes.
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Follow: %v", err)
 	}
 }

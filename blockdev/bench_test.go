@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/internal/looptest"
 )
 
 // benchDevices gives the benchmarks a loop device behind a mapper name
 // and a regular file, each holding one record already.
 func benchDevices(b *testing.B, f func(b *testing.B, d Device)) {
 	b.Run("loop", func(b *testing.B) {
-		loop := loopDevice(b, 2<<20)
+		loop := looptest.Attach(b, 2<<20)
 		root := hostpath.Root(b.TempDir())
 		link(b, root, varLocal, loop)
 		f(b, mustProbe(b, varLocal, Options{Root: root}))

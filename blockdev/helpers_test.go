@@ -7,17 +7,9 @@ import (
 	"testing"
 
 	"github.com/storagegrid/storagegrid/internal/hostpath"
-	"github.com/storagegrid/storagegrid/internal/looptest"
 )
 
 const testHost = "6ba7b810-9dad-41d1-80b4-00c04fd430c8"
-
-// loopDevice attaches a zeroed backing file of size bytes to a free loop
-// device, detached when the test ends.
-func loopDevice(t testing.TB, size int64) string {
-	t.Helper()
-	return looptest.Attach(t, size)
-}
 
 // link makes the host path hostPath under root a symlink to target and
 // returns hostPath.

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/internal/looptest"
 )
 
 // sysfsDevice adds a device to a fixture sysfs the way the kernel lays it
@@ -132,7 +133,7 @@ func TestInventoryAliases(t *testing.T) {
 // TestInventoryLiveLoopDevice finds a real loop device in the machine's
 // sysfs, with its size and a /dev/mapper-style alias under a root.
 func TestInventoryLiveLoopDevice(t *testing.T) {
-	loop := loopDevice(t, 3<<20)
+	loop := looptest.Attach(t, 3<<20)
 	root := hostpath.Root(t.TempDir())
 	link(t, root, varLocal, loop)
 	devs, err := Inventory(Options{Root: root})

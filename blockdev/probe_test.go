@@ -10,12 +10,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/internal/looptest"
 )
 
 const varLocal = "/dev/mapper/sgws-dc1-s3-var-local"
 
 func TestProbeLoopDeviceThroughMapperSymlinks(t *testing.T) {
-	loop := loopDevice(t, 3<<20)
+	loop := looptest.Attach(t, 3<<20)
 	root := hostpath.Root(t.TempDir())
 	link(t, root, varLocal, loop)
 	// A relative chain, as udev makes them: by-id -> ../../mapper/... -> /dev/loopN.
@@ -99,7 +100,7 @@ func TestProbeRejectsWhatIsNotADevice(t *testing.T) {
 }
 
 func TestProbeWWIDFromSysfs(t *testing.T) {
-	loop := loopDevice(t, 2<<20)
+	loop := looptest.Attach(t, 2<<20)
 	d := mustProbe(t, loop, Options{})
 	cases := []struct {
 		name  string
@@ -131,7 +132,7 @@ func TestProbeWWIDFromSysfs(t *testing.T) {
 }
 
 func TestCheckExclusiveSeesAnExclusiveHolder(t *testing.T) {
-	loop := loopDevice(t, 2<<20)
+	loop := looptest.Attach(t, 2<<20)
 	root := hostpath.Root(t.TempDir())
 	link(t, root, varLocal, loop)
 	d := mustProbe(t, varLocal, Options{Root: root})

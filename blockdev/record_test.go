@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/internal/looptest"
 )
 
 // eachDevice runs f on a loop device reached through a /dev/mapper name
 // and on a regular file of the same size.
 func eachDevice(t *testing.T, size int64, f func(t *testing.T, d Device)) {
 	t.Run("loop", func(t *testing.T) {
-		loop := loopDevice(t, size)
+		loop := looptest.Attach(t, size)
 		root := hostpath.Root(t.TempDir())
 		link(t, root, varLocal, loop)
 		f(t, mustProbe(t, varLocal, Options{Root: root}))

@@ -14,6 +14,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/storagegrid/storagegrid/finding"
 )
 
 // ProbeOptions tune an ARP probe. The zero value probes the caller's
@@ -244,7 +246,7 @@ func htons(v uint16) uint16 {
 // that cannot be probed (interface down or missing, already reported by
 // Check) is skipped with a warning; a permission problem aborts with an
 // error wrapping ErrNeedRoot.
-func Duplicates(ctx context.Context, v *View, reqs []Requirement, opts ProbeOptions) ([]Finding, error) {
+func Duplicates(ctx context.Context, v *View, reqs []Requirement, opts ProbeOptions) ([]finding.Finding, error) {
 	const parallel = 8
 	type job struct {
 		r   Requirement
@@ -272,17 +274,17 @@ func Duplicates(ctx context.Context, v *View, reqs []Requirement, opts ProbeOpti
 		}()
 	}
 	wg.Wait()
-	var out []Finding
+	var out []finding.Finding
 	for _, j := range jobs {
 		ip := j.r.Address.Addr()
-		f := Finding{Severity: Error, Node: j.r.Node, Key: j.r.networkKey("IP"), Value: ip.String()}
+		f := finding.Finding{Severity: finding.Error, Node: j.r.Node, Key: j.r.networkKey("IP"), Value: ip.String()}
 		switch l := v.HasAddress(ip); {
 		case l != nil:
 			f.Message = fmt.Sprintf("%s is already configured on this host (interface %s)", ip, l.Name)
 		case errors.Is(j.err, ErrNeedRoot), errors.Is(j.err, context.Canceled), errors.Is(j.err, context.DeadlineExceeded):
 			return nil, j.err
 		case j.err != nil:
-			f.Severity, f.Message = Warning, fmt.Sprintf("could not check whether %s is in use: %v", ip, j.err)
+			f.Severity, f.Message = finding.Warning, fmt.Sprintf("could not check whether %s is in use: %v", ip, j.err)
 		case j.res.InUse:
 			f.Message = fmt.Sprintf("%s is already in use: %s answers for it on %s", ip, j.res.By, j.r.Interface)
 		default:

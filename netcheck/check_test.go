@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/storagegrid/storagegrid/finding"
 )
 
 func TestRequirements(t *testing.T) {
@@ -285,7 +287,7 @@ func TestCompareVLANID(t *testing.T) {
 	}
 }
 
-func flatten(fs []Finding) []string {
+func flatten(fs []finding.Finding) []string {
 	var out []string
 	for _, f := range fs {
 		out = append(out, fmt.Sprintf("%s|%s|%s|%s", f.Severity, f.Key, f.Value, f.Message))

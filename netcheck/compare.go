@@ -1,6 +1,10 @@
 package netcheck
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/storagegrid/storagegrid/finding"
+)
 
 // Compare tells whether the nodes behind reqs could run on the host
 // whose view is other: every interface they need must exist there and
@@ -8,8 +12,8 @@ import "fmt"
 // (local) has the interface too, the MTU and VLAN id should match.
 // Findings about other carry Host = other.Host. `node migrate` runs this
 // in its preflight.
-func Compare(reqs []Requirement, local, other *View) []Finding {
-	var out []Finding
+func Compare(reqs []Requirement, local, other *View) []finding.Finding {
+	var out []finding.Finding
 	for _, f := range Check(other, reqs) {
 		f.Host = other.Host
 		out = append(out, f)
@@ -26,17 +30,17 @@ func Compare(reqs []Requirement, local, other *View) []Finding {
 		if here == nil || there == nil {
 			continue
 		}
-		finding := func(sev Severity, format string, a ...any) {
-			out = append(out, Finding{Severity: sev, Node: r.Node, Host: other.Host, Key: r.Key, Value: r.Interface,
+		add := func(sev finding.Severity, format string, a ...any) {
+			out = append(out, finding.Finding{Severity: sev, Node: r.Node, Host: other.Host, Key: r.Key, Value: r.Interface,
 				Message: fmt.Sprintf(format, a...)})
 		}
 		if here.Type == VLAN && there.Type == VLAN && here.VLANID != there.VLANID {
-			finding(Error, "%s is VLAN %d here but VLAN %d on %s", r.Interface, here.VLANID, there.VLANID, where)
+			add(finding.Error, "%s is VLAN %d here but VLAN %d on %s", r.Interface, here.VLANID, there.VLANID, where)
 		} else if here.Type != there.Type {
-			finding(Warning, "%s is a %s here but a %s on %s", r.Interface, describe(here), describe(there), where)
+			add(finding.Warning, "%s is a %s here but a %s on %s", r.Interface, describe(here), describe(there), where)
 		}
 		if here.MTU != there.MTU {
-			finding(Warning, "%s has MTU %d here but MTU %d on %s", r.Interface, here.MTU, there.MTU, where)
+			add(finding.Warning, "%s has MTU %d here but MTU %d on %s", r.Interface, here.MTU, there.MTU, where)
 		}
 	}
 	return out

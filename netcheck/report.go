@@ -1,6 +1,10 @@
 package netcheck
 
-import "context"
+import (
+	"context"
+
+	"github.com/storagegrid/storagegrid/finding"
+)
 
 // Report is the outcome of checking one node's network on a host.
 type Report struct {
@@ -8,16 +12,16 @@ type Report struct {
 	Host    string `json:"host,omitempty"` // the other host, for a comparison
 	Running bool   `json:"running"`
 	// Interfaces holds the interface findings (Check, or Compare).
-	Interfaces []Finding `json:"interfaces"`
+	Interfaces []finding.Finding `json:"interfaces"`
 	// Addresses holds the duplicate-address findings; Probed says
 	// whether the probes ran at all.
-	Addresses []Finding `json:"addresses"`
-	Probed    bool      `json:"probed"`
+	Addresses []finding.Finding `json:"addresses"`
+	Probed    bool              `json:"probed"`
 }
 
 // Passed reports whether the node has no error findings.
 func (r Report) Passed() bool {
-	return !HasErrors(r.Interfaces) && !HasErrors(r.Addresses)
+	return !finding.HasErrors(r.Interfaces) && !finding.HasErrors(r.Addresses)
 }
 
 // CheckNode checks one node (its config cfg, running or not) against
@@ -26,7 +30,7 @@ func (r Report) Passed() bool {
 // addresses. Only a failure to
 // probe at all (not root, cancelled) is an error.
 func CheckNode(ctx context.Context, v *View, node string, cfg KeyValues, running bool, probe *ProbeOptions) (Report, error) {
-	rep := Report{Node: node, Running: running, Interfaces: []Finding{}, Addresses: []Finding{}}
+	rep := Report{Node: node, Running: running, Interfaces: []finding.Finding{}, Addresses: []finding.Finding{}}
 	reqs, err := Requirements(node, cfg, running)
 	if err != nil {
 		rep.Interfaces = append(rep.Interfaces, noTargets(node, err))
@@ -49,7 +53,7 @@ func CheckNode(ctx context.Context, v *View, node string, cfg KeyValues, running
 // CompareNode tells whether node (config cfg) could run on the host of
 // view other, given this host's view local; see Compare.
 func CompareNode(node string, cfg KeyValues, local, other *View) Report {
-	rep := Report{Node: node, Host: other.Host, Interfaces: []Finding{}, Addresses: []Finding{}}
+	rep := Report{Node: node, Host: other.Host, Interfaces: []finding.Finding{}, Addresses: []finding.Finding{}}
 	reqs, err := Requirements(node, cfg, false)
 	if err != nil {
 		rep.Interfaces = append(rep.Interfaces, noTargets(node, err))
@@ -61,6 +65,6 @@ func CompareNode(node string, cfg KeyValues, local, other *View) Report {
 
 // noTargets reports Requirements' only error, ErrNoTargets, against the
 // key every node must set.
-func noTargets(node string, err error) Finding {
-	return Finding{Severity: Error, Node: node, Key: "GRID_NETWORK_TARGET", Message: err.Error()}
+func noTargets(node string, err error) finding.Finding {
+	return finding.Finding{Severity: finding.Error, Node: node, Key: "GRID_NETWORK_TARGET", Message: err.Error()}
 }

@@ -180,15 +180,26 @@ func Defaults() Settings {
 // Load reads path over the defaults. When optional is true a missing file
 // yields the defaults; otherwise it is an error.
 func Load(path string, optional bool) (Settings, error) {
+	return LoadAs(path, path, optional)
+}
+
+// LoadAs is Load for a file read at path but known to the operator as
+// name: under --root the sandbox path means nothing to them, the host path
+// does.
+func LoadAs(path, name string, optional bool) (Settings, error) {
 	s := Defaults()
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && optional {
 		return s, nil
 	}
 	if err != nil {
-		return s, fmt.Errorf("settings: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // its message repeats path
+		}
+		return s, fmt.Errorf("settings %s: %w", name, err)
 	}
-	if err := Parse(path, data, &s); err != nil {
+	if err := Parse(name, data, &s); err != nil {
 		return Defaults(), err
 	}
 	return s, nil

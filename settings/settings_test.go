@@ -21,6 +21,20 @@ func TestMissingOptionalFileGivesDefaults(t *testing.T) {
 	}
 }
 
+func TestLoadAsNamesTheHostPath(t *testing.T) {
+	const host = "/etc/storagegrid/storagegrid.toml"
+	p := write(t, "[devices]\nallow_file = true\n")
+	_, err := LoadAs(p, host, true)
+	if err == nil || !strings.HasPrefix(err.Error(), host+":2: ") || strings.Contains(err.Error(), p) {
+		t.Fatalf("parse error = %v, want it to name %s only", err, host)
+	}
+	dir := t.TempDir() // a directory cannot be read as a file
+	_, err = LoadAs(dir, host, false)
+	if err == nil || !strings.Contains(err.Error(), host) || strings.Contains(err.Error(), dir) {
+		t.Fatalf("read error = %v, want it to name %s only", err, host)
+	}
+}
+
 func TestParseValues(t *testing.T) {
 	p := write(t, `
 [runtime]

@@ -11,6 +11,7 @@ import (
 
 	"github.com/storagegrid/storagegrid/agent"
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/internal/hostpath"
 	"github.com/storagegrid/storagegrid/model"
 	"github.com/storagegrid/storagegrid/wire"
 )
@@ -47,7 +48,7 @@ func agentCommand(g *globals) *cli.Command {
 func agentFlags(opts *agentOptions) []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "server", Usage: "model server `URL` (overrides agent.server)", Destination: &opts.server},
-		&cli.DurationFlag{Name: "interval", Usage: "collection interval (overrides agent.interval)", Destination: &opts.interval},
+		&cli.DurationFlag{Name: "interval", Usage: "collection interval `DURATION`, e.g. 15s", DefaultText: "agent.interval", Destination: &opts.interval},
 		&cli.StringSliceFlag{Name: "enable", Usage: "enable collector `NAME` (repeatable)"},
 		&cli.StringSliceFlag{Name: "disable", Usage: "disable collector `NAME` (repeatable)"},
 		&cli.StringFlag{Name: "host-id", Usage: "report as host `ID` (overrides agent.host_id; default the hostname)", Destination: &opts.hostID},
@@ -164,7 +165,7 @@ func (g *globals) agentConfig(c *cli.Context, opts *agentOptions) (agent.Config,
 	if cfg.Sources.Runtime, err = g.newRuntime(s); err != nil {
 		return cfg, err
 	}
-	if cfg.Token, err = readToken(g.root.Join(a.TokenFile), a.TokenFile); err != nil {
+	if cfg.Token, err = readToken(g.root, a.TokenFile); err != nil {
 		return cfg, err
 	}
 	cfg.Client, err = model.AgentClient(a, g.root)
@@ -182,20 +183,21 @@ func first(vals ...string) string {
 
 // readToken reads the bearer token, refusing a file others can read: the
 // token lets anyone write this host's part of the model.
-func readToken(path, spelt string) (string, error) {
+func readToken(root hostpath.Root, spelt string) (string, error) {
 	if spelt == "" {
 		return "", nil
 	}
+	path := root.Join(spelt)
 	st, err := os.Stat(path)
 	if err != nil {
-		return "", fmt.Errorf("agent.token_file: %w", err)
+		return "", fmt.Errorf("agent.token_file: %w", root.StripError(err))
 	}
 	if st.Mode().Perm()&0o077 != 0 {
 		return "", fail.Refusedf("agent.token_file %s is readable by others (mode %04o); chmod 600 it", spelt, st.Mode().Perm())
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("agent.token_file: %w", err)
+		return "", fmt.Errorf("agent.token_file: %w", root.StripError(err))
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {

@@ -101,9 +101,15 @@ func commands(g *globals) []*cli.Command {
 // (`storagegrid agent once --output json`), as operators and scripts type
 // them; urfave/cli v2 has no persistent flags. The copies carry no
 // environment variables, so an unset copy defers to the app-level flag.
+// Commands also inherit the app's usage-error handler: urfave/cli does not
+// pass it down, and without it a bad flag value prints the whole help on
+// stdout and exits 1 instead of one line on stderr and exit 2.
 func inheritGlobals(g *globals, cmds []*cli.Command) {
 	for _, cmd := range cmds {
 		inheritGlobals(g, cmd.Subcommands)
+		if cmd.OnUsageError == nil {
+			cmd.OnUsageError = usageError
+		}
 		for _, f := range globalFlags() {
 			if !hasFlag(cmd.Flags, f.Names()[0]) {
 				cmd.Flags = append(cmd.Flags, withoutEnv(f))
@@ -165,7 +171,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "root", Value: "/", EnvVars: []string{"STORAGEGRID_ROOT"},
 			Usage: "treat `DIR` as the host's / (sandboxes, tests, two-host simulations)"},
 		&cli.StringFlag{Name: "config", Usage: "host settings `FILE` (default " + settings.DefaultPath + " under --root)"},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output format: text, json or ndjson"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output `FORMAT`: text, json or ndjson"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing on stdout; report through the exit code"},
 		&cli.BoolFlag{Name: "force", Usage: "override safety refusals (ownership, running nodes); with stop: kill without waiting"},
 		&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "answer yes to confirmations (for scripts)"},
@@ -197,11 +203,13 @@ func (g *globals) settings() (*settings.Settings, error) {
 	if g.loaded != nil {
 		return g.loaded, nil
 	}
-	path, optional := g.root.Join(settings.DefaultPath), true
+	var s settings.Settings
+	var err error
 	if g.configPath != "" {
-		path, optional = g.configPath, false
+		s, err = settings.Load(g.configPath, false)
+	} else {
+		s, err = settings.LoadAs(g.root.Join(settings.DefaultPath), settings.DefaultPath, true)
 	}
-	s, err := settings.Load(path, optional)
 	if err != nil {
 		return nil, fail.With(fail.Usage, err)
 	}

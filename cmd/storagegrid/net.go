@@ -146,14 +146,14 @@ func runNetCheck(c *cli.Context, g *globals, opts netCheckOptions) error {
 	if g.jsonOutput() {
 		err = joinErr(err, g.printJSON(reports))
 	}
-	return joinErr(err, failedReports(reports))
+	return withFailedReports(err, reports)
 }
 
 func printCheckReport(g *globals, rep netcheck.Report) {
-	printCheck(g, "Checking network interfaces of node "+rep.Node, rep.Interfaces)
+	g.printCheck("Checking network interfaces of node "+rep.Node, rep.Interfaces)
 	switch {
 	case rep.Probed:
-		printCheck(g, "Checking for duplicate IP addresses of node "+rep.Node, rep.Addresses)
+		g.printCheck("Checking for duplicate IP addresses of node "+rep.Node, rep.Addresses)
 	case rep.Running:
 		g.printf("Checking for duplicate IP addresses of node %s... skipped: the node is running\n", rep.Node)
 	}
@@ -219,14 +219,14 @@ func runNetCompare(g *globals, opts netCompareOptions) error {
 		rep := netcheck.CompareNode(name, cfg, local, other)
 		reports = append(reports, rep)
 		if !g.jsonOutput() {
-			printCheck(g, fmt.Sprintf("Comparing network interfaces of node %s with %s", name, where), rep.Interfaces)
+			g.printCheck(fmt.Sprintf("Comparing network interfaces of node %s with %s", name, where), rep.Interfaces)
 		}
 		return nil
 	})
 	if g.jsonOutput() {
 		err = joinErr(err, g.printJSON(reports))
 	}
-	return joinErr(err, failedReports(reports))
+	return withFailedReports(err, reports)
 }
 
 // loadConfig loads a node's config; a bad or unknown name is a usage
@@ -253,6 +253,17 @@ func readView(file string) (*netcheck.View, error) {
 	return v, nil
 }
 
+// withFailedReports adds the nodes whose checks found errors to err, the
+// error of the nodes that could not be checked at all: the exit code stays
+// err's (a partial failure), but the summary must not hide the problems.
+func withFailedReports(err error, reports []netcheck.Report) error {
+	ferr := failedReports(reports)
+	if err == nil || ferr == nil {
+		return joinErr(err, ferr)
+	}
+	return fail.With(fail.KindOf(err), fmt.Errorf("%v; %v", err, ferr))
+}
+
 // failedReports is the validation error (exit 3) when any node failed.
 func failedReports(reports []netcheck.Report) error {
 	var failed []string
@@ -265,19 +276,6 @@ func failedReports(reports []netcheck.Report) error {
 		return nil
 	}
 	return fail.Invalidf("network problems found for node %s", strings.Join(failed, ", "))
-}
-
-// printCheck prints a check line, PASSED unless a finding is an error,
-// then each finding as `  ERROR: KEY = VALUE` over its reason.
-func printCheck(g *globals, title string, fs []netcheck.Finding) {
-	if netcheck.HasErrors(fs) {
-		g.printf("%s...\n", title)
-	} else {
-		g.printf("%s... PASSED\n", title)
-	}
-	for _, f := range fs {
-		g.printf("  %s: %s = %s\n         %s\n", strings.ToUpper(string(f.Severity)), f.Key, f.Value, f.Message)
-	}
 }
 
 func printView(g *globals, v *netcheck.View) {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+
+	"github.com/storagegrid/storagegrid/finding"
 )
 
 // jsonOutput reports whether the user asked for JSON or NDJSON.
@@ -64,4 +66,19 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// printCheck prints a runbook check line, PASSED unless a finding is an
+// error, then each finding under it (`  ERROR: KEY = VALUE` over its
+// reason). Every command that checks a node's config prints through it,
+// so the lines read the same whichever check found the problem.
+func (g *globals) printCheck(title string, fs []finding.Finding) {
+	if finding.HasErrors(fs) {
+		g.printf("%s...\n", title)
+	} else {
+		g.printf("%s... PASSED\n", title)
+	}
+	for _, f := range fs {
+		g.printf("%s", f.Text())
+	}
 }

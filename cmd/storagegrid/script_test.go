@@ -55,13 +55,13 @@ func sandboxSetup(env *testscript.Env) error {
 // ('. "$WAIT_UP"'): a veth's or bridge's carrier comes up asynchronously
 // after "ip link set up", and a view read before it would warn "no
 // carrier".
-const waitUpScript = `# wait_up IFACE...: until each link has carrier (LOWER_UP), at most 3 s.
+const waitUpScript = `# wait_up IFACE...: until each link has carrier (LOWER_UP), at most 5 s.
 wait_up() {
   for l in "$@"; do
     n=0
     until ip -o link show dev "$l" | grep -q LOWER_UP; do
       n=$((n + 1))
-      [ $n -le 300 ] || { echo "wait_up: $l has no carrier after 3s" >&2; return 1; }
+      [ $n -le 500 ] || { echo "wait_up: $l has no carrier after 5s" >&2; return 1; }
       sleep 0.01
     done
   done

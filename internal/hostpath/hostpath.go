@@ -4,7 +4,9 @@
 package hostpath
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 )
@@ -34,6 +36,18 @@ func (r Root) Strip(p string) string {
 		return p
 	}
 	return "/" + filepath.ToSlash(rel)
+}
+
+// StripError returns err with the path of an *fs.PathError (what os
+// calls return) turned back into the host path, so that "open FILE: no
+// such file" names the file as a real host would. Other errors, and path
+// errors wrapped in further context, are returned unchanged.
+func (r Root) StripError(err error) error {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || err != error(pe) {
+		return err
+	}
+	return &fs.PathError{Op: pe.Op, Path: r.Strip(pe.Path), Err: pe.Err}
 }
 
 // SafeName reports an error when name cannot be used as one path element:

@@ -1,6 +1,12 @@
 package hostpath
 
-import "testing"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"testing"
+)
 
 func TestJoinAndStrip(t *testing.T) {
 	r := Root("/tmp/sandbox")
@@ -29,5 +35,24 @@ func TestSafeName(t *testing.T) {
 	}
 	if err := SafeName("node name", "DC1-S3"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestStripError(t *testing.T) {
+	r := Root(t.TempDir())
+	_, err := os.Open(r.Join("/etc/storagegrid/token"))
+	got := r.StripError(err)
+	if got.Error() != "open /etc/storagegrid/token: no such file or directory" {
+		t.Fatalf("StripError = %q", got)
+	}
+	if !errors.Is(got, fs.ErrNotExist) {
+		t.Fatal("StripError lost the cause")
+	}
+	wrapped := fmt.Errorf("reading: %w", err)
+	if r.StripError(wrapped) != wrapped {
+		t.Fatal("a wrapped error must come back unchanged")
+	}
+	if r.StripError(nil) != nil {
+		t.Fatal("nil must stay nil")
 	}
 }

@@ -2,9 +2,12 @@ package archive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
+
+	"github.com/storagegrid/storagegrid/internal/fail"
 )
 
 // Runner sends one console command and returns its reply; *Console is
@@ -98,4 +101,52 @@ func parseObjectLost(cmd, reply string) error {
 		return &ResultError{Command: cmd, Code: m[1]}
 	}
 	return nil
+}
+
+// CancelResult is one CBID's outcome in CancelAll.
+type CancelResult struct {
+	CBID      CBID   `json:"cbid"`
+	Cancelled *int   `json:"cancelled,omitempty"` // requests the console cancelled
+	Error     string `json:"error,omitempty"`
+}
+
+// CancelAll cancels the retrievals of each CBID in turn over one session.
+// Once the session breaks (a *ConsoleError), the rest are not sent: a
+// cancel is harmless to repeat, so the operator reruns them. The error
+// classifies the run: nil when every cancel succeeded, partial when some
+// did, failed when none did.
+func CancelAll(ctx context.Context, con Runner, ids []CBID) ([]CancelResult, error) {
+	results := make([]CancelResult, 0, len(ids))
+	failed := 0
+	var broken error
+	for _, id := range ids {
+		r := CancelResult{CBID: id}
+		if broken != nil {
+			r.Error = "not sent: " + broken.Error()
+		} else if n, err := Cancel(ctx, con, id); err != nil {
+			r.Error = err.Error()
+			var ce *ConsoleError
+			if errors.As(err, &ce) {
+				broken = err
+			}
+		} else {
+			r.Cancelled = &n
+		}
+		if r.Error != "" {
+			failed++
+		}
+		results = append(results, r)
+	}
+	return results, itemsErr(failed, len(results), "cancels")
+}
+
+// itemsErr classifies a run over n items of which failed did not succeed.
+func itemsErr(failed, n int, what string) error {
+	switch {
+	case failed == 0:
+		return nil
+	case failed < n:
+		return fail.Partialf("%d of %d %s failed", failed, n, what)
+	}
+	return fmt.Errorf("all %d %s failed", n, what)
 }

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,9 @@ import (
 	"time"
 
 	"github.com/storagegrid/storagegrid/internal/atomicfile"
+	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/internal/flock"
+	"github.com/storagegrid/storagegrid/internal/hostpath"
 )
 
 // JournalDir is where recovery journals live on a host (under --root).
@@ -19,6 +23,56 @@ const JournalDir = "/var/lib/storagegrid/archive"
 
 // JournalName is the file name of node nodeID's journal in JournalDir.
 func JournalName(nodeID string) string { return "recover-" + nodeID + ".jsonl" }
+
+// LockDir holds the per-node recovery locks on a host (under --root).
+const LockDir = "/run/storagegrid/lock"
+
+// lockWait is how long OpenNodeJournal waits for another command on the
+// same node before refusing.
+const lockWait = 2 * time.Second
+
+// nodeJournal is where node nodeID's journal is under root, and how the
+// host spells it.
+func nodeJournal(root hostpath.Root, nodeID string) (path, show string, err error) {
+	if _, err := ParseNodeID(nodeID); err != nil {
+		return "", "", err
+	}
+	show = JournalDir + "/" + JournalName(nodeID)
+	return root.Join(show), show, nil
+}
+
+// LoadNodeJournal reads Archive Node nodeID's journal on the host at root
+// read-only, without the lock (dry runs, listings).
+func LoadNodeJournal(root hostpath.Root, nodeID string) (*Journal, error) {
+	path, show, err := nodeJournal(root, nodeID)
+	if err != nil {
+		return nil, err
+	}
+	return LoadJournal(path, show, nodeID)
+}
+
+// OpenNodeJournal opens Archive Node nodeID's journal on the host at root
+// for writing and holds the node's lock until Close: one recovery per
+// node at a time, across processes.
+func OpenNodeJournal(ctx context.Context, root hostpath.Root, nodeID string) (*Journal, error) {
+	path, show, err := nodeJournal(root, nodeID)
+	if err != nil {
+		return nil, err
+	}
+	lctx, cancel := context.WithTimeout(ctx, lockWait)
+	defer cancel()
+	lock, err := flock.Acquire(lctx, root.Join(LockDir), "archive-"+nodeID)
+	if err != nil {
+		return nil, fail.Refusedf("another archive command for node %s is running (%v)", nodeID, err)
+	}
+	j, err := OpenJournal(path, show, nodeID)
+	if err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	j.lock = lock
+	return j, nil
+}
 
 // Operations and states written to the journal.
 const (
@@ -82,6 +136,7 @@ type Journal struct {
 	order  []CBID
 	size   int64 // bytes of complete lines when loaded
 	now    func() time.Time
+	lock   *flock.Lock // held by OpenNodeJournal's journals
 }
 
 // LoadJournal replays the journal at path read-only (for dry runs and
@@ -257,10 +312,14 @@ func (j *Journal) MarkLost(c CBID) error {
 	return j.Append(Record{CBID: c, Op: OpObjectLost, State: stateMarked, Result: ResultSuccess})
 }
 
-// Close closes the journal file.
+// Close closes the journal file and releases the node's lock.
 func (j *Journal) Close() error {
-	if j.f == nil {
-		return nil
+	var err error
+	if j.f != nil {
+		err = j.f.Close()
 	}
-	return j.f.Close()
+	if j.lock != nil {
+		j.lock.Unlock()
+	}
+	return err
 }

@@ -111,6 +111,29 @@ func actionFor(p Progress, retry bool) Action {
 // Sends reports whether the item's action sends anything.
 func (it Item) Sends() bool { return it.Action == ActCancelAndLose || it.Action == ActLose }
 
+// CountSends returns how many items send something.
+func CountSends(items []Item) int {
+	n := 0
+	for _, it := range items {
+		if it.Sends() {
+			n++
+		}
+	}
+	return n
+}
+
+// Held lists the CBIDs of the items held because their Object_Lost
+// outcome is unknown: the operator must decide about them first.
+func Held(items []Item) []CBID {
+	var held []CBID
+	for _, it := range items {
+		if it.Action == ActHold {
+			held = append(held, it.CBID)
+		}
+	}
+	return held
+}
+
 // Outcome is how an item ended in a run.
 type Outcome string
 
@@ -150,6 +173,14 @@ func (s Summary) Count(o Outcome) int {
 	}
 	return n
 }
+
+// ManualStep is the runbook's last step, which only the Grid Manager can do.
+const ManualStep = "In the Grid Manager, go to Archive Node > ARC > Retrieve > Configuration, " +
+	"select Reset Request Failure Count, and click Apply Changes."
+
+// NeedsManualStep reports whether the run leaves ManualStep to do: once
+// an object is declared lost, the node's failed-request count is stale.
+func (s Summary) NeedsManualStep() bool { return s.Count(OutLost)+s.Count(OutAlreadyLost) > 0 }
 
 // Err classifies the run: nil when every object is lost (now or
 // before), partial when some are and others are not, failed otherwise.

@@ -329,3 +329,46 @@ func TestRecoverKilledDuringObjectLost(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanHoldsUnknownOutcomesAndCountsSends(t *testing.T) {
+	j := openJournal(t, filepath.Join(t.TempDir(), "j.jsonl"))
+	for _, r := range []Record{
+		{CBID: testCBIDs[0], Op: OpObjectLost, State: stateDone, Result: ResultSuccess},
+		{CBID: testCBIDs[1], Op: OpObjectLost, State: stateUnknown, Error: "connection closed"},
+	} {
+		if err := j.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items := Plan(targets(testCBIDs...), testNode, j, nil)
+	if held := Held(items); len(held) != 1 || held[0] != testCBIDs[1] {
+		t.Errorf("held %v, want only %s", held, testCBIDs[1])
+	}
+	if n := CountSends(items); n != 1 {
+		t.Errorf("%d items send, want 1 (the untouched one)", n)
+	}
+	items = Plan(targets(testCBIDs...), testNode, j, []CBID{testCBIDs[1]})
+	if held, n := Held(items), CountSends(items); len(held) != 0 || n != 2 {
+		t.Errorf("with a retry: held %v and %d sends, want none held and 2 sends", held, n)
+	}
+}
+
+func TestNeedsManualStepOnceAnObjectIsLost(t *testing.T) {
+	for _, tc := range []struct {
+		outcomes []Outcome
+		want     bool
+	}{
+		{[]Outcome{OutFailed, OutUnknown, OutNotAttempted, OutUnconfirmed}, false},
+		{[]Outcome{OutFailed, OutLost}, true},
+		{[]Outcome{OutAlreadyLost}, true},
+		{nil, false},
+	} {
+		var s Summary
+		for i, o := range tc.outcomes {
+			s.Results = append(s.Results, Result{CBID: testCBIDs[i%len(testCBIDs)], Outcome: o})
+		}
+		if got := s.NeedsManualStep(); got != tc.want {
+			t.Errorf("%v: NeedsManualStep = %v, want %v", tc.outcomes, got, tc.want)
+		}
+	}
+}

@@ -103,15 +103,51 @@ func (t *TSM) Check(ctx context.Context, c CBID, days int) (Evidence, error) {
 		return Evidence{}, err
 	}
 	ev := Evidence{CBID: c, Days: days, Entries: ParseActlog(out)}
-	for _, e := range ev.Entries {
-		if e.CBID == c && e.IntegrityError {
-			ev.Confirmed = true
-		}
-	}
+	_, ev.Confirmed = ev.Proof()
 	if ev.Entries == nil {
 		ev.Entries = []ActlogEntry{}
 	}
 	return ev, nil
+}
+
+// Proof returns the first entry that confirms the CBID is gone: a data
+// integrity error naming it.
+func (ev Evidence) Proof() (ActlogEntry, bool) {
+	for _, e := range ev.Entries {
+		if e.CBID == ev.CBID && e.IntegrityError {
+			return e, true
+		}
+	}
+	return ActlogEntry{}, false
+}
+
+// CheckAll checks each CBID in turn; it stops at the first query that
+// fails.
+func (t *TSM) CheckAll(ctx context.Context, ids []CBID, days int) ([]Evidence, error) {
+	evs := make([]Evidence, 0, len(ids))
+	for _, id := range ids {
+		ev, err := t.Check(ctx, id, days)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
+}
+
+// Unconfirmed is a partial error saying how many of evs the activity log
+// does not confirm, or nil when it confirms them all.
+func Unconfirmed(evs []Evidence) error {
+	n := 0
+	for _, ev := range evs {
+		if !ev.Confirmed {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return fail.Partialf("%d of %d CBIDs not confirmed by the TSM activity log", n, len(evs))
 }
 
 var volumeRE = regexp.MustCompile(`^[A-Za-z0-9._:/-]{1,256}$`)

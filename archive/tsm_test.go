@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/storagegrid/storagegrid/internal/fail"
 )
 
 func readTestdata(t *testing.T, name string) string {
@@ -185,5 +187,39 @@ func TestVerifyHoldsUnconfirmed(t *testing.T) {
 	}
 	if items[1].Action != ActUnconfirmed {
 		t.Errorf("unconfirmed item: %+v", items[1])
+	}
+}
+
+func TestCheckAllNamesTheProof(t *testing.T) {
+	tsm, _ := newTestTSM(t)
+	evs, err := tsm.CheckAll(context.Background(), []CBID{"498D8A1F681F05B3", "C1D172940E6C7E12"}, 1)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("CheckAll: %+v, %v", evs, err)
+	}
+	// The activity log holds a second, unrelated entry after the proof.
+	if e, ok := evs[0].Proof(); !ok || e.MessageID != "ANR0548W" || e.Session != "9139359" || e.VolumeID != "20081002" {
+		t.Errorf("proof of the first CBID: %+v, %v", e, ok)
+	}
+	if e, ok := evs[1].Proof(); ok {
+		t.Errorf("proof of a CBID the log does not name: %+v", e)
+	}
+	err = Unconfirmed(evs)
+	if fail.KindOf(err) != fail.Partial || !strings.Contains(err.Error(), "1 of 2 CBIDs not confirmed") {
+		t.Errorf("Unconfirmed = %v, want partial: 1 of 2", err)
+	}
+	if err := Unconfirmed(evs[:1]); err != nil {
+		t.Errorf("Unconfirmed(confirmed) = %v", err)
+	}
+}
+
+func TestCheckAllStopsAtAFailedQuery(t *testing.T) {
+	tsm, dir := newTestTSM(t)
+	tsm.pass = secret + "-wrong"
+	evs, err := tsm.CheckAll(context.Background(), []CBID{"498D8A1F681F05B3", "C1D172940E6C7E12"}, 1)
+	if err == nil || evs != nil {
+		t.Fatalf("CheckAll with a rejected password: %+v, %v", evs, err)
+	}
+	if argv, _ := os.ReadFile(filepath.Join(dir, "argv")); strings.Contains(string(argv), "C1D172940E6C7E12") {
+		t.Error("the second CBID was queried after the first query failed")
 	}
 }

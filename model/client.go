@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -162,6 +163,33 @@ func (c *Client) Metrics(ctx context.Context, q MetricQuery) ([]Series, error) {
 func (c *Client) Ingest(ctx context.Context, hostToken string, gz []byte) (wire.Ack, error) {
 	ack, err := wire.Send(ctx, c.http, c.base, hostToken, gz)
 	return ack, classify(err)
+}
+
+// IngestFile sends a saved batch file (NDJSON, gzipped or not) as its
+// host's agent would, with hostToken. The file is checked against the
+// wire schema first: a bad file is an error and nothing is sent.
+func (c *Client) IngestFile(ctx context.Context, hostToken, path string) (wire.Ack, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return wire.Ack{}, fail.With(fail.Usage, err)
+	}
+	enc := ""
+	if bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
+		enc = "gzip"
+	}
+	b, err := wire.DecodeBody(bytes.NewReader(data), enc, wire.DefaultLimits)
+	if err != nil {
+		return wire.Ack{}, fail.Invalidf("%s: %v", path, err)
+	}
+	gz, err := wire.Compress(b)
+	if err != nil {
+		return wire.Ack{}, err
+	}
+	ack, err := c.Ingest(ctx, hostToken, gz)
+	if err != nil {
+		return ack, fmt.Errorf("%s: %w", path, err)
+	}
+	return ack, nil
 }
 
 func (c *Client) get(ctx context.Context, path string, v url.Values, out any) error {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
 	"github.com/storagegrid/storagegrid/settings"
 	"github.com/storagegrid/storagegrid/wire"
@@ -115,5 +117,64 @@ func TestUnixSocketServer(t *testing.T) {
 	hs2, err := cl.Hosts(context.Background())
 	if err != nil || len(hs2) != 1 || hs2[0].Host != hosts[0].id || strings.Join(hs2[0].Nodes, ",") != "DC1-GW1" {
 		t.Fatalf("hosts = %+v, %v", hs2, err)
+	}
+}
+
+// IngestFile takes saved batches plain or gzipped, and sends nothing
+// from a file that does not decode.
+func TestIngestFile(t *testing.T) {
+	hosts := genFleet(fleetSpec{hosts: 2, sites: 1, groupSize: 2, types: []string{TypeGateway}}, epoch0)
+	ts := newTestServer(t, "", hosts[0].id, hosts[1].id)
+	dir := t.TempDir()
+	var plain bytes.Buffer
+	if err := wire.Encode(&plain, hosts[0].snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	gz, err := wire.Compress(hosts[1].snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"plain.ndjson": plain.Bytes(), "batch.ndjson.gz": gz,
+		"truncated.gz": gz[:len(gz)/2], "garbage.ndjson": []byte("{\"wire\": 1}\nnot json\n")}
+	for name, data := range files {
+		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
+	ctx := context.Background()
+	for _, name := range []string{"truncated.gz", "garbage.ndjson"} {
+		_, err := ts.client.IngestFile(ctx, tokenOf(hosts[0].id), filepath.Join(dir, name))
+		if fail.KindOf(err) != fail.Invalid || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v, want invalid naming the file", name, err)
+		}
+	}
+	if hs, err := ts.client.Hosts(ctx); err != nil || len(hs) != 0 {
+		t.Fatalf("bad files reached the server: %+v, %v", hs, err)
+	}
+	if _, err := ts.client.IngestFile(ctx, "", filepath.Join(dir, "missing")); fail.KindOf(err) != fail.Usage {
+		t.Errorf("missing file: %v, want a usage error", err)
+	}
+	for i, name := range []string{"plain.ndjson", "batch.ndjson.gz"} {
+		ack, err := ts.client.IngestFile(ctx, tokenOf(hosts[i].id), filepath.Join(dir, name))
+		if err != nil || ack.Host != hosts[i].id || ack.Stored == 0 {
+			t.Errorf("%s: %+v, %v", name, ack, err)
+		}
+	}
+	_, err = ts.client.IngestFile(ctx, "wrong-token-0123456789", filepath.Join(dir, "plain.ndjson"))
+	if err == nil || !strings.HasPrefix(err.Error(), filepath.Join(dir, "plain.ndjson")+": ") {
+		t.Errorf("refused by the server: %v, want the error to name the file", err)
+	}
+}
+
+func TestStateOfKind(t *testing.T) {
+	st := State{Entities: []Entity{{Host: "h", Kind: wire.KindHost, ID: "h"}, {Host: "h", Kind: wire.KindLink, ID: "eth0"},
+		{Host: "h", Kind: wire.KindLink, ID: "eth1"}}}
+	if got := st.OfKind(wire.KindLink).Entities; len(got) != 2 || got[0].ID != "eth0" || got[1].ID != "eth1" {
+		t.Errorf("links: %+v", got)
+	}
+	st = State{Entities: []Entity{{Kind: wire.KindHost}, {Kind: wire.KindLink}}}
+	if got := st.OfKind("").Entities; len(got) != 2 {
+		t.Errorf("no kind keeps all: %+v", got)
+	}
+	if got := st.OfKind(wire.KindRoute).Entities; len(got) != 0 {
+		t.Errorf("a kind with no entities: %+v", got)
 	}
 }

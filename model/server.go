@@ -419,6 +419,14 @@ type State struct {
 	Entities []Entity  `json:"entities"`
 }
 
+// OfKind keeps the entities of one kind; "" keeps them all.
+func (st State) OfKind(kind wire.Kind) State {
+	if kind != "" {
+		st.Entities = slices.DeleteFunc(st.Entities, func(e Entity) bool { return e.Kind != kind })
+	}
+	return st
+}
+
 // state answers the entities at a past time, or the current ones when
 // no time is given.
 func (s *Server) state(r *http.Request) (any, error) {

@@ -30,10 +30,10 @@ func nodeValidateCommand(g *globals) *cli.Command {
 			"   Confirming existence of node DC1-S3... PASSED\n" +
 			"   Checking configuration file /etc/storagegrid/nodes/DC1-S3.conf for node DC1-S3... PASSED\n" +
 			"   Checking for duplication of unique values... PASSED\n" +
-			"A failing check lists its findings instead of PASSED:\n" +
+			"A check that finds anything lists its findings instead of PASSED:\n" +
 			"     ERROR: GRID_NETWORK_IP = 10.1.3\n" +
 			"            10.1.3 is not a valid IPv4 address\n" +
-			"Exit status 3 when errors were found; warnings alone pass.\n" +
+			"Exit status 3 when errors were found; warnings alone exit 0.\n" +
 			"--file checks a config not installed here as if it had been imported, e.g. on\n" +
 			"the target host before a migration (NAME defaults to PATH's NAME.conf):\n" +
 			"   $ storagegrid node validate --file - DC1-S3 < DC1-S3.conf",

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -73,7 +72,9 @@ func runNodeValidate(g *globals, opts *nodeValidateOptions) error {
 	if g.jsonOutput() {
 		err = g.printJSON(r)
 	} else {
-		g.printReport(r)
+		for _, c := range r.Checks {
+			g.printCheck(c.Title, c.Findings)
+		}
 	}
 	if r.Errors > 0 {
 		return fail.Invalidf("validation of %s found %s", subject, plural(r.Errors, "error"))
@@ -104,34 +105,4 @@ func validateFile(g *globals, mgr *node.Manager, opts *nodeValidateOptions) (str
 	}
 	r, err := mgr.ValidateFile(name, shown, in)
 	return "node " + name + " from " + shown, r, err
-}
-
-// printReport prints validate's runbook lines: each check, then PASSED or
-// its findings.
-func (g *globals) printReport(r node.Report) {
-	for _, c := range r.Checks {
-		if len(c.Findings) == 0 {
-			g.printf("%s... PASSED\n", c.Title)
-			continue
-		}
-		g.printf("%s...\n", c.Title)
-		for _, f := range c.Findings {
-			g.printFinding(f)
-		}
-	}
-}
-
-// printFinding prints `  ERROR: KEY = VALUE` and the reason underneath,
-// aligned after the label; a finding about no key is one line.
-func (g *globals) printFinding(f node.Finding) {
-	label := fmt.Sprintf("  %s: ", f.Severity)
-	if f.Key == "" {
-		g.printf("%s%s\n", label, f.Message)
-		return
-	}
-	subject := f.Key
-	if f.Value != "" {
-		subject += " = " + f.Value
-	}
-	g.printf("%s%s\n%s%s\n", label, subject, strings.Repeat(" ", len(label)), f.Message)
 }

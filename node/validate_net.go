@@ -24,7 +24,7 @@ func (v *validator) networkFindings(name string, cfg *Config) []finding.Finding 
 	}
 	view, err := v.view()
 	if err != nil {
-		return []finding.Finding{{Severity: finding.Error, Node: name, Message: "cannot read this host's network interfaces: " + err.Error()}}
+		return []finding.Finding{{Severity: finding.Error, Message: "cannot read this host's network interfaces: " + err.Error()}}
 	}
 	return netcheck.Check(view, valid)
 }

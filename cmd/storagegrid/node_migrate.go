@@ -220,4 +220,3 @@ func (p migrationPrinter) Stdout() io.Writer {
 	}
 	return p.g.stdout
 }
-

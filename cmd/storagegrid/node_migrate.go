@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -60,10 +58,7 @@ func nodeMigrateCommand(g *globals) *cli.Command {
 			&cli.BoolFlag{Name: "no-model-check", Usage: "do not ask the model server; say that the check was skipped"},
 		},
 		Action: func(c *cli.Context) error {
-			args, err := interspersed(c, g)
-			if err != nil {
-				return err
-			}
+			args := c.Args().Slice()
 			if len(args) != 1 || c.String("to") == "" {
 				return fail.Usagef("node migrate needs NAME --to HOST (see '%s --help')", c.Command.HelpName)
 			}
@@ -224,44 +219,4 @@ func (p migrationPrinter) Stdout() io.Writer {
 		return io.Discard
 	}
 	return p.g.stdout
-}
-
-// interspersed applies the command's flags that follow its arguments, as
-// in the runbook's `node migrate DC1-S3 --to host2` (urfave/cli stops
-// parsing flags at the first argument), global ones included, and returns
-// the arguments.
-func interspersed(c *cli.Context, g *globals) ([]string, error) {
-	var args []string
-	rest := c.Args().Slice()
-	for i := 0; i < len(rest); i++ {
-		a := rest[i]
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || a == "-" || !hasFlag(c.Command.Flags, name) {
-			args = append(args, a)
-			continue
-		}
-		if !hasValue && isBoolFlag(c.Command.Flags, name) {
-			value, hasValue = "true", true
-		}
-		if !hasValue {
-			if i+1 == len(rest) {
-				return nil, fail.Usagef("flag %s needs a value (see '%s --help')", a, c.Command.HelpName)
-			}
-			i++
-			value = rest[i]
-		}
-		if err := c.Set(name, value); err != nil {
-			return nil, fail.Usagef("%s %q: %v", a, value, err)
-		}
-	}
-	return args, g.parse(c)
-}
-
-func isBoolFlag(flags []cli.Flag, name string) bool {
-	for _, f := range flags {
-		if _, ok := f.(*cli.BoolFlag); ok && slices.Contains(f.Names(), name) {
-			return true
-		}
-	}
-	return false
 }

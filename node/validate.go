@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"github.com/storagegrid/storagegrid/blockdev"
@@ -198,6 +199,9 @@ func (v *validator) checkOne(r *Report, name, file string, cfg *Config, parseErr
 // that do not parse are left out (their own check reports them).
 func (v *validator) installed(skip string) ([]Named, error) {
 	names, _, err := v.m.reg.Names()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // a host with no nodes yet: a migration target, say
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -124,7 +124,7 @@ func (st Stats) err() error {
 	if len(parts) == 0 {
 		return nil
 	}
-	err := errors.New("audit scan incomplete: " + strings.Join(parts, ", "))
+	err := errors.New("audit logs incomplete: " + strings.Join(parts, ", "))
 	if st.FailedFiles == st.Files && st.Matched == 0 {
 		return err
 	}

@@ -114,12 +114,19 @@ func statError(path, real string, err error) error {
 		return fmt.Errorf("%s: symlink loop", path)
 	case errors.Is(err, fs.ErrNotExist):
 		if target, lerr := os.Readlink(real); lerr == nil {
-			return fmt.Errorf("%s: symlink to %s, which does not exist: %w", path, target, fs.ErrNotExist)
+			return notFound(fmt.Sprintf("%s: symlink to %s, which does not exist", path, target))
 		}
-		return fmt.Errorf("%s: no such device: %w", path, fs.ErrNotExist)
+		return notFound(path + ": no such device")
 	}
 	return fmt.Errorf("%s: %w", path, err)
 }
+
+// notFound is a missing device: its text says so once, and it still
+// matches errors.Is(err, fs.ErrNotExist).
+type notFound string
+
+func (e notFound) Error() string        { return string(e) }
+func (e notFound) Is(target error) bool { return target == fs.ErrNotExist }
 
 // describe names a file type Probe refused.
 func describe(typ uint32) string {

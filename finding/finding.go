@@ -22,8 +22,9 @@ const (
 	Warning Severity = "warning"
 )
 
-// Finding is one problem, usually about one config key. Node and Host say
-// whose: they stay empty when the context (the check line) already does.
+// Finding is one problem, usually about one config key. Node names the
+// node it is about, empty only when it is about none (a misnamed file);
+// Host names the other host when it is about one (a comparison).
 type Finding struct {
 	Severity Severity `json:"severity"`
 	Node     string   `json:"node,omitempty"`

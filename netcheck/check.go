@@ -68,14 +68,3 @@ func checkOne(v *View, r Requirement) []finding.Finding {
 	}
 	return out
 }
-
-// Finding and Error keep node/validate_net.go building until it moves to
-// package finding; new code uses that package.
-//
-// Deprecated: use finding.Finding.
-type Finding = finding.Finding
-
-// Error is finding.Error.
-//
-// Deprecated: use finding.Error.
-const Error = finding.Error

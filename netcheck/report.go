@@ -19,9 +19,10 @@ type Report struct {
 	Probed    bool              `json:"probed"`
 }
 
-// Passed reports whether the node has no error findings.
-func (r Report) Passed() bool {
-	return !finding.HasErrors(r.Interfaces) && !finding.HasErrors(r.Addresses)
+// HasErrors reports whether a check of the node found an error; warnings
+// alone do not fail a node.
+func (r Report) HasErrors() bool {
+	return finding.HasErrors(r.Interfaces) || finding.HasErrors(r.Addresses)
 }
 
 // CheckNode checks one node (its config cfg, running or not) against

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storagegrid/storagegrid/finding"
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/netcheck"
 )
@@ -192,10 +193,8 @@ func (mg *migration) preflight(ctx context.Context) error {
 		return err
 	}
 	mg.rep.Checked(c)
-	for _, f := range c.Findings {
-		if f.Severity == SeverityError {
-			return fail.Invalidf("the network interfaces of node %s do not match on %s", mg.name, host)
-		}
+	if finding.HasErrors(c.Findings) {
+		return fail.Invalidf("the network interfaces of node %s do not match on %s", mg.name, host)
 	}
 	return nil
 }

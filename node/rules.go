@@ -6,25 +6,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/storagegrid/storagegrid/finding"
 )
-
-// Severity grades a finding of validate.
-type Severity string
-
-// The severities, spelt as validate prints them.
-const (
-	SeverityError   Severity = "ERROR"
-	SeverityWarning Severity = "WARNING"
-)
-
-// Finding is one problem validate reports: `  ERROR: KEY = VALUE` and a
-// reason underneath.
-type Finding struct {
-	Severity Severity `json:"severity"`
-	Key      string   `json:"key,omitempty"`
-	Value    string   `json:"value,omitempty"`
-	Message  string   `json:"message"`
-}
 
 // keyValues is what the rules read: a node config file.
 type keyValues interface {
@@ -46,8 +30,8 @@ var interfaceTargetKey = regexp.MustCompile(`^INTERFACE_TARGET_\d{4}$`)
 
 // CheckKeys checks every key's syntax and allowed value, and the keys each
 // node type requires. It does not look at the host (devices, interfaces).
-func CheckKeys(c keyValues) []Finding {
-	var fs []Finding
+func CheckKeys(c keyValues) []finding.Finding {
+	var fs []finding.Finding
 	nodeType, _ := c.Get("NODE_TYPE")
 	for _, k := range c.Keys() {
 		v, _ := c.Get(k)
@@ -61,9 +45,9 @@ func CheckKeys(c keyValues) []Finding {
 	return fs
 }
 
-func checkKeyValue(nodeType, k, v string) []Finding {
-	bad := func(format string, a ...any) []Finding {
-		return []Finding{{Severity: SeverityError, Key: k, Value: v, Message: fmt.Sprintf(format, a...)}}
+func checkKeyValue(nodeType, k, v string) []finding.Finding {
+	bad := func(format string, a ...any) []finding.Finding {
+		return []finding.Finding{finding.Errorf(k, v, format, a...)}
 	}
 	switch {
 	case k == "NODE_TYPE":
@@ -106,7 +90,7 @@ func checkKeyValue(nodeType, k, v string) []Finding {
 			return bad("%s needs an interface name", k)
 		}
 	default:
-		return []Finding{{Severity: SeverityWarning, Key: k, Value: v, Message: k + " is not a known key; it is kept but ignored"}}
+		return []finding.Finding{finding.Warningf(k, v, "%s is not a known key; it is kept but ignored", k)}
 	}
 	return nil
 }
@@ -119,22 +103,22 @@ func knownType(t string) bool {
 	return false
 }
 
-func checkDevicePath(k, v string) []Finding {
+func checkDevicePath(k, v string) []finding.Finding {
 	if !strings.HasPrefix(v, "/") {
-		return []Finding{{Severity: SeverityError, Key: k, Value: v, Message: v + " is not an absolute device path"}}
+		return []finding.Finding{finding.Errorf(k, v, "%s is not an absolute device path", v)}
 	}
 	return nil
 }
 
-func checkRequired(c keyValues, nodeType string) []Finding {
+func checkRequired(c keyValues, nodeType string) []finding.Finding {
 	need := []string{"NODE_TYPE", "BLOCK_DEVICE_VAR_LOCAL", "GRID_NETWORK_TARGET"}
 	if nodeType == AdminNode {
 		need = append(need, "ADMIN_ROLE", "BLOCK_DEVICE_AUDIT_LOGS", "BLOCK_DEVICE_TABLES")
 	}
-	var fs []Finding
+	var fs []finding.Finding
 	for _, k := range need {
 		if _, ok := c.Get(k); !ok {
-			fs = append(fs, Finding{Severity: SeverityError, Key: k, Message: k + " is required but missing"})
+			fs = append(fs, finding.Errorf(k, "", "%s is required but missing", k))
 		}
 	}
 	return fs
@@ -142,7 +126,7 @@ func checkRequired(c keyValues, nodeType string) []Finding {
 
 // checkRangeDBs enforces the RANGEDB numbering: storage nodes need _00 (or
 // _000), numbers run without gaps up to 15, and one file uses one form.
-func checkRangeDBs(c keyValues, nodeType string) []Finding {
+func checkRangeDBs(c keyValues, nodeType string) []finding.Finding {
 	var nums []int
 	widths := map[int]bool{}
 	for _, k := range c.Keys() {
@@ -157,27 +141,23 @@ func checkRangeDBs(c keyValues, nodeType string) []Finding {
 	if nodeType != StorageNode {
 		return nil
 	}
-	var fs []Finding
+	var fs []finding.Finding
 	if len(widths) > 1 {
-		fs = append(fs, Finding{Severity: SeverityError, Key: "BLOCK_DEVICE_RANGEDB_nn",
-			Message: "RANGEDB keys mix two-digit and three-digit numbering; use one form"})
+		fs = append(fs, finding.Errorf("BLOCK_DEVICE_RANGEDB_nn", "", "RANGEDB keys mix two-digit and three-digit numbering; use one form"))
 	}
 	sort.Ints(nums)
 	if len(nums) == 0 || nums[0] != 0 {
-		fs = append(fs, Finding{Severity: SeverityError, Key: "BLOCK_DEVICE_RANGEDB_00",
-			Message: "storage nodes need BLOCK_DEVICE_RANGEDB_00"})
+		fs = append(fs, finding.Errorf("BLOCK_DEVICE_RANGEDB_00", "", "storage nodes need BLOCK_DEVICE_RANGEDB_00"))
 	}
 	for i, n := range nums {
+		key := fmt.Sprintf("BLOCK_DEVICE_RANGEDB_%02d", n)
 		switch {
 		case n > 15:
-			fs = append(fs, Finding{Severity: SeverityError, Key: fmt.Sprintf("BLOCK_DEVICE_RANGEDB_%02d", n),
-				Message: "RANGEDB numbers run from 00 to 15"})
+			fs = append(fs, finding.Errorf(key, "", "RANGEDB numbers run from 00 to 15"))
 		case i > 0 && n == nums[i-1]:
-			fs = append(fs, Finding{Severity: SeverityError, Key: fmt.Sprintf("BLOCK_DEVICE_RANGEDB_%02d", n),
-				Message: "RANGEDB number given in both two-digit and three-digit form"})
+			fs = append(fs, finding.Errorf(key, "", "RANGEDB number given in both two-digit and three-digit form"))
 		case i > 0 && n > nums[i-1]+1:
-			fs = append(fs, Finding{Severity: SeverityError, Key: fmt.Sprintf("BLOCK_DEVICE_RANGEDB_%02d", n),
-				Message: fmt.Sprintf("RANGEDB numbering has a gap before %02d", n)})
+			fs = append(fs, finding.Errorf(key, "", "RANGEDB numbering has a gap before %02d", n))
 		}
 	}
 	return fs

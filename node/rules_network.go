@@ -6,14 +6,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/storagegrid/storagegrid/finding"
 )
 
 var macPattern = regexp.MustCompile(`^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$`)
 
 // checkNetworkValue checks the syntax of one {GRID,ADMIN,CLIENT}_NETWORK_* value.
-func checkNetworkValue(k, v string) []Finding {
-	bad := func(format string, a ...any) []Finding {
-		return []Finding{{Severity: SeverityError, Key: k, Value: v, Message: fmt.Sprintf(format, a...)}}
+func checkNetworkValue(k, v string) []finding.Finding {
+	bad := func(format string, a ...any) []finding.Finding {
+		return []finding.Finding{finding.Errorf(k, v, format, a...)}
 	}
 	net, field, _ := strings.Cut(k, "_NETWORK_")
 	switch field {
@@ -60,7 +62,7 @@ func checkNetworkValue(k, v string) []Finding {
 
 // checkNetwork checks the keys of one network together: a static network
 // needs an address and mask, and its gateway must be inside its subnet.
-func checkNetwork(c keyValues, net string) []Finding {
+func checkNetwork(c keyValues, net string) []finding.Finding {
 	get := func(f string) (string, bool) { return c.Get(net + "_NETWORK_" + f) }
 	mode, ok := get("CONFIG")
 	if !ok {
@@ -70,7 +72,7 @@ func checkNetwork(c keyValues, net string) []Finding {
 	if mode != "STATIC" || (!hasTarget && net != "GRID") {
 		return nil
 	}
-	var fs []Finding
+	var fs []finding.Finding
 	ip, hasIP := get("IP")
 	mask, hasMask := get("MASK")
 	// A slice, not a map: findings must come out in the same order every run.
@@ -80,7 +82,7 @@ func checkNetwork(c keyValues, net string) []Finding {
 	}{{"IP", hasIP}, {"MASK", hasMask}} {
 		if !f.has {
 			k := net + "_NETWORK_" + f.name
-			fs = append(fs, Finding{Severity: SeverityError, Key: k, Message: k + " is required when " + net + "_NETWORK_CONFIG is STATIC"})
+			fs = append(fs, finding.Errorf(k, "", "%s is required when %s_NETWORK_CONFIG is STATIC", k, net))
 		}
 	}
 	gw, hasGW := get("GATEWAY")
@@ -94,20 +96,19 @@ func checkNetwork(c keyValues, net string) []Finding {
 	prefix := netip.PrefixFrom(netip.MustParseAddr(ip), bits).Masked()
 	if !prefix.Contains(netip.MustParseAddr(gw)) {
 		k := net + "_NETWORK_GATEWAY"
-		fs = append(fs, Finding{Severity: SeverityError, Key: k, Value: gw,
-			Message: fmt.Sprintf("%s is not inside the subnet %s of %s_NETWORK_IP", gw, prefix, net)})
+		fs = append(fs, finding.Errorf(k, gw, "%s is not inside the subnet %s of %s_NETWORK_IP", gw, prefix, net))
 	}
 	return fs
 }
 
 // checkESL checks ADMIN_NETWORK_ESL: a comma-separated list of CIDR subnets.
-func checkESL(k, v string) []Finding {
-	var fs []Finding
+func checkESL(k, v string) []finding.Finding {
+	var fs []finding.Finding
 	for _, s := range strings.Split(v, ",") {
 		s = strings.TrimSpace(s)
 		p, err := netip.ParsePrefix(s)
 		if err != nil || !p.Addr().Is4() {
-			fs = append(fs, Finding{Severity: SeverityError, Key: k, Value: v, Message: s + " is not a valid IPv4 subnet in CIDR form (e.g. 10.0.0.0/16)"})
+			fs = append(fs, finding.Errorf(k, v, "%s is not a valid IPv4 subnet in CIDR form (e.g. 10.0.0.0/16)", s))
 		}
 	}
 	return fs
@@ -117,27 +118,27 @@ var ramPattern = regexp.MustCompile(`^([0-9]+)([kKmMgGtT]?)$`)
 
 // checkRAM checks MAXIMUM_RAM: a positive number with an optional
 // k/m/g/t suffix, at least 1 GiB since no node type runs in less.
-func checkRAM(k, v string) []Finding {
+func checkRAM(k, v string) []finding.Finding {
 	m := ramPattern.FindStringSubmatch(v)
 	if m == nil {
-		return []Finding{{Severity: SeverityError, Key: k, Value: v, Message: v + " is not a valid amount of memory (e.g. 24g, 24576m)"}}
+		return []finding.Finding{finding.Errorf(k, v, "%s is not a valid amount of memory (e.g. 24g, 24576m)", v)}
 	}
 	n, err := strconv.ParseUint(m[1], 10, 64)
 	shift := map[string]uint{"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[strings.ToLower(m[2])]
 	if err != nil || n == 0 || n > (1<<62)>>shift || n<<shift < 1<<30 {
-		return []Finding{{Severity: SeverityError, Key: k, Value: v, Message: v + " is out of range (at least 1g)"}}
+		return []finding.Finding{finding.Errorf(k, v, "%s is out of range (at least 1g)", v)}
 	}
 	return nil
 }
 
 // checkPortRemap checks PORT_REMAP and PORT_REMAP_INBOUND: comma-separated
 // NETWORK/PROTOCOL/PORT/REMAPPED entries.
-func checkPortRemap(k, v string) []Finding {
-	var fs []Finding
+func checkPortRemap(k, v string) []finding.Finding {
+	var fs []finding.Finding
 	for _, e := range strings.Split(v, ",") {
 		e = strings.TrimSpace(e)
 		if msg := remapProblem(e); msg != "" {
-			fs = append(fs, Finding{Severity: SeverityError, Key: k, Value: v, Message: msg})
+			fs = append(fs, finding.Errorf(k, v, "%s", msg))
 		}
 	}
 	return fs

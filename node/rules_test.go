@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/storagegrid/storagegrid/finding"
 )
 
 // kv is an ordered key/value list standing in for a parsed config file.
@@ -54,7 +56,7 @@ func set(c kv, k, v string) kv {
 	return out
 }
 
-func messages(fs []Finding, sev Severity) []string {
+func messages(fs []finding.Finding, sev finding.Severity) []string {
 	var out []string
 	for _, f := range fs {
 		if f.Severity == sev {
@@ -104,7 +106,7 @@ func TestEachBadValueIsAnError(t *testing.T) {
 		{"BLOCK_DEVICE_RANGEDB_00", "", "need BLOCK_DEVICE_RANGEDB_00"},
 	}
 	for _, tc := range cases {
-		got := strings.Join(messages(CheckKeys(set(storage(), tc.key, tc.value)), SeverityError), "\n")
+		got := strings.Join(messages(CheckKeys(set(storage(), tc.key, tc.value)), finding.Error), "\n")
 		if !strings.Contains(got, tc.want) {
 			t.Errorf("%s = %q: errors %q, want one containing %q", tc.key, tc.value, got, tc.want)
 		}
@@ -114,7 +116,7 @@ func TestEachBadValueIsAnError(t *testing.T) {
 func TestRangeDBNumbering(t *testing.T) {
 	gap := set(storage(), "BLOCK_DEVICE_RANGEDB_01", "")
 	gap = append(gap, [2]string{"BLOCK_DEVICE_RANGEDB_02", "/dev/sdc"})
-	if got := messages(CheckKeys(gap), SeverityError); len(got) != 1 || !strings.Contains(got[0], "gap before 02") {
+	if got := messages(CheckKeys(gap), finding.Error); len(got) != 1 || !strings.Contains(got[0], "gap before 02") {
 		t.Fatalf("gap: %q", got)
 	}
 	three := kv{}
@@ -128,11 +130,11 @@ func TestRangeDBNumbering(t *testing.T) {
 		t.Fatalf("three-digit form rejected: %+v", fs)
 	}
 	mixed := append(storage(), [2]string{"BLOCK_DEVICE_RANGEDB_002", "/dev/sdd"})
-	if got := strings.Join(messages(CheckKeys(mixed), SeverityError), "\n"); !strings.Contains(got, "mix two-digit and three-digit") {
+	if got := strings.Join(messages(CheckKeys(mixed), finding.Error), "\n"); !strings.Contains(got, "mix two-digit and three-digit") {
 		t.Fatalf("mixed: %q", got)
 	}
 	over := append(storage(), [2]string{"BLOCK_DEVICE_RANGEDB_16", "/dev/sdq"})
-	if got := strings.Join(messages(CheckKeys(over), SeverityError), "\n"); !strings.Contains(got, "run from 00 to 15") {
+	if got := strings.Join(messages(CheckKeys(over), finding.Error), "\n"); !strings.Contains(got, "run from 00 to 15") {
 		t.Fatalf("over: %q", got)
 	}
 }
@@ -140,14 +142,14 @@ func TestRangeDBNumbering(t *testing.T) {
 func TestAdminRequirementsAndUnknownKeys(t *testing.T) {
 	admin := kv{{"NODE_TYPE", AdminNode}, {"BLOCK_DEVICE_VAR_LOCAL", "/dev/a"},
 		{"GRID_NETWORK_TARGET", "eth0"}, {"GRID_NETWORK_CONFIG", "DHCP"}, {"FAVOURITE_COLOUR", "blue"}}
-	errs := messages(CheckKeys(admin), SeverityError)
+	errs := messages(CheckKeys(admin), finding.Error)
 	want := []string{"ADMIN_ROLE: ADMIN_ROLE is required but missing",
 		"BLOCK_DEVICE_AUDIT_LOGS: BLOCK_DEVICE_AUDIT_LOGS is required but missing",
 		"BLOCK_DEVICE_TABLES: BLOCK_DEVICE_TABLES is required but missing"}
 	if strings.Join(errs, "|") != strings.Join(want, "|") {
 		t.Fatalf("errors %q, want %q", errs, want)
 	}
-	warns := messages(CheckKeys(admin), SeverityWarning)
+	warns := messages(CheckKeys(admin), finding.Warning)
 	if len(warns) != 1 || !strings.HasPrefix(warns[0], "FAVOURITE_COLOUR:") {
 		t.Fatalf("warnings %q", warns)
 	}
@@ -164,7 +166,7 @@ func TestCheckUnique(t *testing.T) {
 		t.Fatalf("distinct nodes: %+v", fs)
 	}
 	s3 = set(s3, "GRID_NETWORK_IP", "10.1.0.13")
-	got := messages(CheckUnique([]Named{{"dc1-sn2", s2}, {"dc1-sn3", s3}}, nil), SeverityError)
+	got := messages(CheckUnique([]Named{{"dc1-sn2", s2}, {"dc1-sn3", s3}}, nil), finding.Error)
 	if len(got) != 1 || got[0] != "GRID_NETWORK_IP: dc1-sn2 and dc1-sn3 have the same GRID_NETWORK_IP" {
 		t.Fatalf("same IP: %q", got)
 	}
@@ -176,7 +178,7 @@ func TestCheckUnique(t *testing.T) {
 		return p, true
 	}
 	s3 = set(s3, "GRID_NETWORK_IP", "10.1.0.14")
-	got = messages(CheckUnique([]Named{{"dc1-sn2", s2}, {"dc1-sn3", s3}}, id), SeverityError)
+	got = messages(CheckUnique([]Named{{"dc1-sn2", s2}, {"dc1-sn3", s3}}, id), finding.Error)
 	if len(got) != 1 || !strings.Contains(got[0], "dc1-sn2 BLOCK_DEVICE_RANGEDB_00 and dc1-sn3 BLOCK_DEVICE_RANGEDB_01 use the same device") {
 		t.Fatalf("same device: %q", got)
 	}

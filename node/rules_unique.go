@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/storagegrid/storagegrid/finding"
 )
 
 // Named pairs a node's name with its config, for checks across nodes.
@@ -23,7 +25,7 @@ type use struct{ node, key, value string }
 // CheckUnique reports values that must be unique on a host but occur
 // twice: IP addresses, MAC addresses and block devices, both by path and,
 // when id is not nil, by the device the path resolves to.
-func CheckUnique(nodes []Named, id DeviceID) []Finding {
+func CheckUnique(nodes []Named, id DeviceID) []finding.Finding {
 	groups := map[string][]use{}
 	for _, n := range nodes {
 		for _, k := range n.Config.Keys() {
@@ -38,7 +40,7 @@ func CheckUnique(nodes []Named, id DeviceID) []Finding {
 		classes = append(classes, c)
 	}
 	sort.Strings(classes)
-	var fs []Finding
+	var fs []finding.Finding
 	for _, c := range classes {
 		fs = append(fs, duplicates(c, groups[c])...)
 	}
@@ -64,14 +66,16 @@ func uniqueClasses(k, v string, id DeviceID) []string {
 	return nil
 }
 
-func duplicates(class string, uses []use) []Finding {
-	var fs []Finding
+func duplicates(class string, uses []use) []finding.Finding {
+	var fs []finding.Finding
 	for i := 1; i < len(uses); i++ {
 		a, b := uses[0], uses[i]
 		if class[:4] == "dev " && a.value == b.value {
 			continue // the same path is already reported by its "path" class
 		}
-		fs = append(fs, Finding{Severity: SeverityError, Key: b.key, Value: b.value, Message: sameMessage(class, a, b)})
+		f := finding.Errorf(b.key, b.value, "%s", sameMessage(class, a, b))
+		f.Node = b.node
+		fs = append(fs, f)
 	}
 	return fs
 }

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"github.com/storagegrid/storagegrid/blockdev"
+	"github.com/storagegrid/storagegrid/finding"
 	"github.com/storagegrid/storagegrid/hostid"
 	"github.com/storagegrid/storagegrid/netcheck"
 )
@@ -14,10 +16,10 @@ import (
 // CheckResult is one check of validate: a runbook line ("Confirming
 // existence of node DC1-S3") and what it found. No findings prints PASSED.
 type CheckResult struct {
-	Check    string    `json:"check"` // existence, importable, misnamed, config, unique
-	Title    string    `json:"title"`
-	Node     string    `json:"node,omitempty"`
-	Findings []Finding `json:"findings"`
+	Check    string            `json:"check"` // existence, importable, misnamed, config, unique, network
+	Title    string            `json:"title"`
+	Node     string            `json:"node,omitempty"`
+	Findings []finding.Finding `json:"findings"`
 }
 
 // Report is the outcome of one validate command.
@@ -27,18 +29,29 @@ type Report struct {
 	Warnings int           `json:"warnings"`
 }
 
+// add counts c's findings and names c's node in those that name none,
+// so that every finding about a node says which, as net check's do.
 func (r *Report) add(c CheckResult) {
-	if c.Findings == nil {
-		c.Findings = []Finding{}
-	}
+	c.Findings = c.withNode()
 	for _, f := range c.Findings {
-		if f.Severity == SeverityError {
+		if f.Severity == finding.Error {
 			r.Errors++
 		} else {
 			r.Warnings++
 		}
 	}
 	r.Checks = append(r.Checks, c)
+}
+
+func (c CheckResult) withNode() []finding.Finding {
+	out := make([]finding.Finding, len(c.Findings))
+	for i, f := range c.Findings {
+		if f.Node == "" {
+			f.Node = c.Node
+		}
+		out[i] = f
+	}
+	return out
 }
 
 // validator holds what the checks of one validate command share: the
@@ -103,7 +116,7 @@ func (m *Manager) Validate(name string) (Report, error) {
 	}
 	exists := CheckResult{Check: "existence", Title: "Confirming existence of node " + name, Node: name}
 	if err := m.reg.Exists(name); err != nil {
-		exists.Findings = []Finding{{Severity: SeverityError, Message: err.Error()}}
+		exists.Findings = []finding.Finding{{Severity: finding.Error, Message: err.Error()}}
 		r.add(exists)
 		return r, nil
 	}
@@ -125,7 +138,7 @@ func (m *Manager) ValidateAll() (Report, error) {
 	}
 	misnamed := CheckResult{Check: "misnamed", Title: "Checking for misnamed node configuration files"}
 	for _, w := range warnings {
-		misnamed.Findings = append(misnamed.Findings, Finding{Severity: SeverityWarning, Message: w.String()})
+		misnamed.Findings = append(misnamed.Findings, finding.Finding{Severity: finding.Warning, Message: w.String()})
 	}
 	r.add(misnamed)
 	var nodes []Named
@@ -156,7 +169,7 @@ func (m *Manager) ValidateFile(name, file string, config io.Reader) (Report, err
 	}
 	importable := CheckResult{Check: "importable", Title: fmt.Sprintf("Confirming node %s can be imported", name), Node: name}
 	if err := m.reg.Exists(name); err == nil {
-		importable.Findings = []Finding{{Severity: SeverityError,
+		importable.Findings = []finding.Finding{{Severity: finding.Error,
 			Message: fmt.Sprintf("node %s is already configured on this host (%s): import would refuse it", name, m.reg.Path(name))}}
 	} else if !errors.Is(err, ErrUnknownNode) {
 		return r, err
@@ -186,6 +199,9 @@ func (v *validator) checkOne(r *Report, name, file string, cfg *Config, parseErr
 // that do not parse are left out (their own check reports them).
 func (v *validator) installed(skip string) ([]Named, error) {
 	names, _, err := v.m.reg.Names()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // a host with no nodes yet: a migration target, say
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -204,15 +220,15 @@ func (v *validator) installed(skip string) ([]Named, error) {
 // uniqueFor reports the duplicated unique values that involve node name:
 // the findings over all nodes less those among the others alone. The node
 // goes last so that each finding shows its own key and value.
-func uniqueFor(cfg *Config, name string, others []Named, id DeviceID) []Finding {
+func uniqueFor(cfg *Config, name string, others []Named, id DeviceID) []finding.Finding {
 	if cfg == nil {
 		return nil
 	}
-	rest := map[Finding]int{}
+	rest := map[finding.Finding]int{}
 	for _, f := range CheckUnique(others, id) {
 		rest[f]++
 	}
-	var out []Finding
+	var out []finding.Finding
 	for _, f := range CheckUnique(append(others[:len(others):len(others)], Named{Name: name, Config: cfg}), id) {
 		if rest[f] > 0 {
 			rest[f]--
@@ -229,7 +245,7 @@ func uniqueFor(cfg *Config, name string, others []Named, id DeviceID) []Finding 
 func (v *validator) configCheck(name, file string, cfg *Config, parseErr error, installed bool) CheckResult {
 	c := CheckResult{Check: "config", Node: name}
 	if parseErr != nil {
-		c.Findings = []Finding{{Severity: SeverityError, Message: parseErr.Error()}}
+		c.Findings = []finding.Finding{{Severity: finding.Error, Message: parseErr.Error()}}
 		return c
 	}
 	c.Findings = append(CheckKeys(cfg), v.deviceFindings(name, cfg, installed)...)
@@ -240,28 +256,28 @@ func (v *validator) configCheck(name, file string, cfg *Config, parseErr error, 
 // deviceFindings checks every BLOCK_DEVICE_* path: it exists, is a block
 // device (a file only with allow_files, and then with a warning), and the
 // var-local device can hold the node's record and holds no other node's.
-func (v *validator) deviceFindings(name string, cfg *Config, installed bool) []Finding {
-	var fs []Finding
+func (v *validator) deviceFindings(name string, cfg *Config, installed bool) []finding.Finding {
+	var fs []finding.Finding
 	for _, k := range cfg.Keys() {
 		path, _ := cfg.Get(k)
 		if !strings.HasPrefix(k, "BLOCK_DEVICE_") || !strings.HasPrefix(path, "/") {
 			continue // not a device, or a path CheckKeys already rejects
 		}
-		bad := func(sev Severity, format string, a ...any) {
-			fs = append(fs, Finding{Severity: sev, Key: k, Value: path, Message: fmt.Sprintf(format, a...)})
+		bad := func(sev finding.Severity, format string, a ...any) {
+			fs = append(fs, finding.Finding{Severity: sev, Key: k, Value: path, Message: fmt.Sprintf(format, a...)})
 		}
 		dev, err := v.probe(path)
 		if err != nil {
-			bad(SeverityError, "%v", err)
+			bad(finding.Error, "%v", err)
 			continue
 		}
 		if dev.Kind == blockdev.File {
-			bad(SeverityWarning, "%s is a regular file, not a block device: accepted only because "+
+			bad(finding.Warning, "%s is a regular file, not a block device: accepted only because "+
 				"[devices] allow_files is set (sandboxes and demos)", path)
 		}
 		if k == VarLocalKey {
 			if msg := v.recordProblem(name, dev, installed); msg != "" {
-				bad(SeverityError, "%s", msg)
+				bad(finding.Error, "%s", msg)
 			}
 		}
 	}
@@ -291,14 +307,14 @@ func (v *validator) recordProblem(name string, dev blockdev.Device, installed bo
 
 // notAgain drops the findings about keys that already have an error: an
 // MTU of 9300 is invalid, and need not also be too large for the link.
-func notAgain(have, more []Finding) []Finding {
+func notAgain(have, more []finding.Finding) []finding.Finding {
 	bad := map[string]bool{}
 	for _, f := range have {
-		if f.Severity == SeverityError && f.Key != "" {
+		if f.Severity == finding.Error && f.Key != "" {
 			bad[f.Key] = true
 		}
 	}
-	var out []Finding
+	var out []finding.Finding
 	for _, f := range more {
 		if !bad[f.Key] {
 			out = append(out, f)

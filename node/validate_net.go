@@ -3,6 +3,7 @@ package node
 import (
 	"strings"
 
+	"github.com/storagegrid/storagegrid/finding"
 	"github.com/storagegrid/storagegrid/netcheck"
 )
 
@@ -10,7 +11,7 @@ import (
 // names (*_NETWORK_TARGET, INTERFACE_TARGET_nnnn): it exists, is up with
 // carrier, is no bond or bridge, and its MTU fits (netcheck.Check).
 // Names that are not interface names at all are CheckKeys' to report.
-func (v *validator) networkFindings(name string, cfg *Config) []Finding {
+func (v *validator) networkFindings(name string, cfg *Config) []finding.Finding {
 	reqs, err := netcheck.Requirements(name, cfg, false)
 	if err != nil {
 		return nil // no target at all: CheckKeys reports GRID_NETWORK_TARGET
@@ -23,9 +24,9 @@ func (v *validator) networkFindings(name string, cfg *Config) []Finding {
 	}
 	view, err := v.view()
 	if err != nil {
-		return []Finding{{Severity: SeverityError, Message: "cannot read this host's network interfaces: " + err.Error()}}
+		return []finding.Finding{{Severity: finding.Error, Message: "cannot read this host's network interfaces: " + err.Error()}}
 	}
-	return fromNetcheck(netcheck.Check(view, valid))
+	return netcheck.Check(view, valid)
 }
 
 // view reads this host's network view once per validate command.
@@ -38,19 +39,6 @@ func (v *validator) view() (*netcheck.View, error) {
 		v.netView, v.netErr = read()
 	}
 	return v.netView, v.netErr
-}
-
-// fromNetcheck turns netcheck's findings into validate's.
-func fromNetcheck(fs []netcheck.Finding) []Finding {
-	var out []Finding
-	for _, f := range fs {
-		sev := SeverityWarning
-		if f.Severity == netcheck.Error {
-			sev = SeverityError
-		}
-		out = append(out, Finding{Severity: sev, Key: f.Key, Value: f.Value, Message: f.Message})
-	}
-	return out
 }
 
 // CompareNetwork tells whether the node could run on the host whose
@@ -71,5 +59,5 @@ func (m *Manager) CompareNetwork(name string, cfg *Config, other *netcheck.View)
 	}
 	rep := netcheck.CompareNode(name, cfg, local, other)
 	return CheckResult{Check: "network", Node: name, Title: "Comparing network interfaces of node " + name + " with " + where,
-		Findings: fromNetcheck(append(rep.Interfaces, rep.Addresses...))}, nil
+		Findings: append(rep.Interfaces, rep.Addresses...)}, nil
 }

@@ -9,12 +9,13 @@ import (
 	"github.com/storagegrid/storagegrid/blockdev"
 )
 
-// findings flattens a report into "check: SEVERITY KEY: message" lines.
+// findings flattens a report into "check: SEVERITY KEY: message" lines,
+// the severity spelt as printed.
 func findings(r Report) []string {
 	var out []string
 	for _, c := range r.Checks {
 		for _, f := range c.Findings {
-			out = append(out, c.Check+": "+string(f.Severity)+" "+f.Key+": "+f.Message)
+			out = append(out, c.Check+": "+strings.ToUpper(string(f.Severity))+" "+f.Key+": "+f.Message)
 		}
 	}
 	return out
@@ -97,6 +98,14 @@ func TestValidateDeviceAndInterfaceProblems(t *testing.T) {
 	if r.Errors != 7 || r.Warnings != 1 {
 		t.Fatalf("%d errors, %d warnings", r.Errors, r.Warnings)
 	}
+	// Every finding names its node, the interface checks' as the others'.
+	for _, c := range r.Checks {
+		for _, f := range c.Findings {
+			if f.Node != "DC1-S3" {
+				t.Errorf("%s finding about node %q, want DC1-S3: %+v", c.Check, f.Node, f)
+			}
+		}
+	}
 }
 
 func TestValidateReportsTheRecordOfAnotherNodeOrHost(t *testing.T) {
@@ -133,6 +142,9 @@ func TestValidateMissingAndMisnamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantFindings(t, r, "misnamed: WARNING : ignoring /etc/storagegrid/nodes/my-file.txt")
+	if f := r.Checks[0].Findings[0]; f.Node != "" {
+		t.Fatalf("a misnamed file is no node's, yet its finding names node %q", f.Node)
+	}
 	if r.Errors != 0 {
 		t.Fatalf("a misnamed file is an error: %+v", r)
 	}
@@ -170,6 +182,11 @@ func TestValidateUniqueValues(t *testing.T) {
 	unique = r.Checks[len(r.Checks)-1]
 	if unique.Title != "Checking for duplication of unique values between nodes" || len(unique.Findings) != 2 {
 		t.Fatalf("all: %+v", unique)
+	}
+	// The check line names no node: each finding names the node whose
+	// value repeats another's.
+	if got := unique.Findings[0].Node + " " + unique.Findings[1].Node; got != "DC1-GW2 DC1-GW4" {
+		t.Fatalf("all: findings about nodes %s, want DC1-GW2 DC1-GW4: %+v", got, unique.Findings)
 	}
 }
 

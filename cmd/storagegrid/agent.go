@@ -72,6 +72,10 @@ func agentRunCommand(g *globals, opts *agentOptions) *cli.Command {
 			if err != nil {
 				return err
 			}
+			if cfg.Server == "" {
+				g.warnf("agent.server is not set: events are only spooled in %s (at most %d bytes)",
+					g.root.Strip(cfg.SpoolDir), cfg.SpoolMax)
+			}
 			return a.Run(c.Context, agent.Notifier{})
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -107,6 +108,9 @@ func commands(g *globals) []*cli.Command {
 func inheritGlobals(g *globals, cmds []*cli.Command) {
 	for _, cmd := range cmds {
 		inheritGlobals(g, cmd.Subcommands)
+		if len(cmd.Subcommands) > 0 && cmd.Action == nil {
+			cmd.Action = needSubcommand
+		}
 		if cmd.OnUsageError == nil {
 			cmd.OnUsageError = usageError
 		}
@@ -126,6 +130,15 @@ func inheritGlobals(g *globals, cmds []*cli.Command) {
 			return nil
 		}
 	}
+}
+
+// needSubcommand is the action of a command group run alone: the help,
+// and a usage error, so that a script that forgot the subcommand fails.
+func needSubcommand(c *cli.Context) error {
+	if err := cli.ShowSubcommandHelp(c); err != nil {
+		return err
+	}
+	return fail.Usagef("%s needs a subcommand", strings.TrimPrefix(c.Command.HelpName, c.App.Name+" "))
 }
 
 func hasFlag(flags []cli.Flag, name string) bool {

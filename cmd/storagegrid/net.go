@@ -93,7 +93,9 @@ func netCheckCommand(g *globals) *cli.Command {
 			"   $ sudo storagegrid net check DC1-S3\n" +
 			"   Checking network interfaces of node DC1-S3... PASSED\n" +
 			"   Checking for duplicate IP addresses of node DC1-S3... PASSED\n" +
-			"Exit code 3 when any check finds an error.",
+			"A check that finds anything lists it instead of PASSED (ERROR or WARNING\n" +
+			"lines, as node validate prints them). Exit code 3 when any check finds an\n" +
+			"error; warnings alone exit 0.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "no-arp", Usage: "skip the duplicate-address probes (which need root)"},
 		},
@@ -176,7 +178,8 @@ func netCompareCommand(g *globals) *cli.Command {
 			"and those whose MTU, type or VLAN id differ from this host's:\n" +
 			"   $ storagegrid net compare --file host-b.json DC1-S3\n" +
 			"   Comparing network interfaces of node DC1-S3 with host-b... PASSED\n" +
-			"Exit code 3 when a node would miss an interface.",
+			"A different MTU or link type is a warning: the line has no PASSED, the exit\n" +
+			"code stays 0. Exit code 3 when a node would miss an interface.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"},
 				Usage: "read the other host's view from `FILE` (written there by 'storagegrid --output json net show')"},
@@ -268,7 +271,7 @@ func withFailedReports(err error, reports []netcheck.Report) error {
 func failedReports(reports []netcheck.Report) error {
 	var failed []string
 	for _, r := range reports {
-		if !r.Passed() {
+		if r.HasErrors() {
 			failed = append(failed, r.Node)
 		}
 	}

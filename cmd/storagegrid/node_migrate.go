@@ -163,7 +163,7 @@ func (p migrationPrinter) Step(s node.MigrationStep) { p.g.textf("%s\n", s) }
 
 func (p migrationPrinter) Checked(c node.CheckResult) {
 	if !p.g.jsonOutput() {
-		p.g.printReport(node.Report{Checks: []node.CheckResult{c}})
+		p.g.printCheck(c.Title, c.Findings)
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -30,10 +29,10 @@ func nodeValidateCommand(g *globals) *cli.Command {
 			"   Confirming existence of node DC1-S3... PASSED\n" +
 			"   Checking configuration file /etc/storagegrid/nodes/DC1-S3.conf for node DC1-S3... PASSED\n" +
 			"   Checking for duplication of unique values... PASSED\n" +
-			"A failing check lists its findings instead of PASSED:\n" +
+			"A check that finds anything lists its findings instead of PASSED:\n" +
 			"     ERROR: GRID_NETWORK_IP = 10.1.3\n" +
 			"            10.1.3 is not a valid IPv4 address\n" +
-			"Exit status 3 when errors were found; warnings alone pass.\n" +
+			"Exit status 3 when errors were found; warnings alone exit 0.\n" +
 			"--file checks a config not installed here as if it had been imported, e.g. on\n" +
 			"the target host before a migration (NAME defaults to PATH's NAME.conf):\n" +
 			"   $ storagegrid node validate --file - DC1-S3 < DC1-S3.conf",
@@ -73,7 +72,9 @@ func runNodeValidate(g *globals, opts *nodeValidateOptions) error {
 	if g.jsonOutput() {
 		err = g.printJSON(r)
 	} else {
-		g.printReport(r)
+		for _, c := range r.Checks {
+			g.printCheck(c.Title, c.Findings)
+		}
 	}
 	if r.Errors > 0 {
 		return fail.Invalidf("validation of %s found %s", subject, plural(r.Errors, "error"))
@@ -104,34 +105,4 @@ func validateFile(g *globals, mgr *node.Manager, opts *nodeValidateOptions) (str
 	}
 	r, err := mgr.ValidateFile(name, shown, in)
 	return "node " + name + " from " + shown, r, err
-}
-
-// printReport prints validate's runbook lines: each check, then PASSED or
-// its findings.
-func (g *globals) printReport(r node.Report) {
-	for _, c := range r.Checks {
-		if len(c.Findings) == 0 {
-			g.printf("%s... PASSED\n", c.Title)
-			continue
-		}
-		g.printf("%s...\n", c.Title)
-		for _, f := range c.Findings {
-			g.printFinding(f)
-		}
-	}
-}
-
-// printFinding prints `  ERROR: KEY = VALUE` and the reason underneath,
-// aligned after the label; a finding about no key is one line.
-func (g *globals) printFinding(f node.Finding) {
-	label := fmt.Sprintf("  %s: ", f.Severity)
-	if f.Key == "" {
-		g.printf("%s%s\n", label, f.Message)
-		return
-	}
-	subject := f.Key
-	if f.Value != "" {
-		subject += " = " + f.Value
-	}
-	g.printf("%s%s\n%s%s\n", label, subject, strings.Repeat(" ", len(label)), f.Message)
 }

@@ -68,16 +68,18 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// printCheck prints a runbook check line, PASSED unless a finding is an
-// error, then each finding under it (`  ERROR: KEY = VALUE` over its
-// reason). Every command that checks a node's config prints through it,
-// so the lines read the same whichever check found the problem.
+// printCheck prints a runbook check line, then each finding under it
+// (`  ERROR: KEY = VALUE` over its reason). The line ends in PASSED only
+// when the check found nothing: a warning is worth a look, so it must not
+// sit under a PASSED (whether the command fails is the errors' business,
+// not the line's). Every command that checks a node's config prints
+// through it, so the lines read the same whichever check found the problem.
 func (g *globals) printCheck(title string, fs []finding.Finding) {
-	if finding.HasErrors(fs) {
-		g.printf("%s...\n", title)
-	} else {
+	if len(fs) == 0 {
 		g.printf("%s... PASSED\n", title)
+		return
 	}
+	g.printf("%s...\n", title)
 	for _, f := range fs {
 		g.printf("%s", f.Text())
 	}

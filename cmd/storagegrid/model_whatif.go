@@ -10,7 +10,8 @@ import (
 )
 
 // The what-if checks: model check-migrate and model ok-to-stop. Their
-// printer, printVerdict, is in model.go.
+// printer, printVerdict, is in model.go; checkMigrateLine, shared with
+// node migrate, in node_migrate.go.
 
 type modelCheckMigrateOptions struct{ to string }
 
@@ -36,9 +37,7 @@ func modelCheckMigrateCommand(g *globals) *cli.Command {
 				return fail.Usagef("check-migrate needs --to HOST (see '%s --help')", c.Command.HelpName)
 			}
 			return g.modelWhatIf(c, func(cl *model.Client) (model.Verdict, error) { return cl.CheckMigrate(c.Context, args[0], o.to) },
-				func(v model.Verdict) string {
-					return fmt.Sprintf("Checking migration of node %s from %s to %s...", v.Node, v.From, v.To)
-				})
+				checkMigrateLine)
 		},
 	}
 }

@@ -24,7 +24,9 @@ const JournalDir = "/var/lib/storagegrid/archive"
 // JournalName is the file name of node nodeID's journal in JournalDir.
 func JournalName(nodeID string) string { return "recover-" + nodeID + ".jsonl" }
 
-// LockDir holds the per-node recovery locks on a host (under --root).
+// LockDir holds the per-node recovery locks on a host (under --root):
+// the directory of the grid nodes' locks, named "archive-NODE_ID" so
+// they cannot collide with those.
 const LockDir = "/run/storagegrid/lock"
 
 // lockWait is how long OpenNodeJournal waits for another command on the

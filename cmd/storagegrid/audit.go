@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -179,14 +178,6 @@ func auditScanCommand(g *globals) *cli.Command {
 			return finishOutput(p, err)
 		},
 	}
-}
-
-// out is where command output goes: nowhere with --quiet.
-func (g *globals) out() io.Writer {
-	if g.quiet {
-		return io.Discard
-	}
-	return g.stdout
 }
 
 // messagePrinter streams messages as a table, a JSON array, NDJSON, or

@@ -52,7 +52,7 @@ func (g *globals) modelIngest(c *cli.Context, o *modelIngestOptions) error {
 			return err
 		}
 		acks = append(acks, ack)
-		g.printf("%s: host %s, %d stored, %d duplicates, %d stale; acknowledged up to epoch %d seq %d\n",
+		g.textf("%s: host %s, %d stored, %d duplicates, %d stale; acknowledged up to epoch %d seq %d\n",
 			path, ack.Host, ack.Stored, ack.Duplicates, ack.Stale, ack.Epoch, ack.Seq)
 	}
 	if g.jsonOutput() {

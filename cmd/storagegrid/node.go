@@ -150,14 +150,6 @@ func runNodeList(g *globals) error {
 	return nil
 }
 
-// textf prints human progress lines, which JSON output leaves out so that
-// stdout stays one document.
-func (g *globals) textf(format string, a ...any) {
-	if !g.jsonOutput() {
-		g.printf(format, a...)
-	}
-}
-
 // nodesFor sets up the lifecycle manager and expands the node names of a
 // command line.
 func (g *globals) nodesFor(args []string) (*node.Manager, *settings.Settings, []string, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 
 	"github.com/storagegrid/storagegrid/finding"
@@ -83,4 +84,20 @@ func (g *globals) printCheck(title string, fs []finding.Finding) {
 	for _, f := range fs {
 		g.printf("%s", f.Text())
 	}
+}
+
+// textf prints human progress lines, which JSON output leaves out so that
+// stdout stays one document.
+func (g *globals) textf(format string, a ...any) {
+	if !g.jsonOutput() {
+		g.printf(format, a...)
+	}
+}
+
+// out is where command output goes: nowhere with --quiet.
+func (g *globals) out() io.Writer {
+	if g.quiet {
+		return io.Discard
+	}
+	return g.stdout
 }

@@ -63,7 +63,7 @@ func OpenNodeJournal(ctx context.Context, root hostpath.Root, nodeID string) (*J
 	}
 	lctx, cancel := context.WithTimeout(ctx, lockWait)
 	defer cancel()
-	lock, err := flock.Acquire(lctx, root.Join(LockDir), "archive-"+nodeID)
+	lock, err := flock.Acquire(lctx, root, LockDir, "archive-"+nodeID)
 	if err != nil {
 		return nil, fail.Refusedf("another archive command for node %s is running (%v)", nodeID, err)
 	}

@@ -26,7 +26,7 @@ const shutdownGrace = 10 * time.Second
 func LockStore(ctx context.Context, dbPath string) (*flock.Lock, error) {
 	try, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	l, err := flock.Acquire(try, filepath.Dir(dbPath), filepath.Base(dbPath))
+	l, err := flock.Acquire(try, "", filepath.Dir(dbPath), filepath.Base(dbPath))
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil, fail.Refusedf("model store %s is in use (is 'storagegrid model serve' running on it?)", dbPath)
 	}

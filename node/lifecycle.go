@@ -67,7 +67,7 @@ func LockNode(ctx context.Context, root hostpath.Root, name string) (*flock.Lock
 	if err := ValidName(name); err != nil {
 		return nil, err
 	}
-	return flock.Acquire(ctx, root.Join(LockDir), "node-"+name)
+	return flock.Acquire(ctx, root, LockDir, "node-"+name)
 }
 
 // Status reports a configured node's config and run state. A config that

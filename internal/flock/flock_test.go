@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/storagegrid/storagegrid/internal/hostpath"
 )
 
 func TestMutualExclusion(t *testing.T) {
@@ -16,7 +18,7 @@ func TestMutualExclusion(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l, err := Acquire(context.Background(), dir, "DC1-S3")
+			l, err := Acquire(context.Background(), "", dir, "DC1-S3")
 			if err != nil {
 				t.Error(err)
 				return
@@ -41,14 +43,29 @@ func TestMutualExclusion(t *testing.T) {
 
 func TestAcquireHonoursContext(t *testing.T) {
 	dir := t.TempDir()
-	l, err := Acquire(context.Background(), dir, "n")
+	l, err := Acquire(context.Background(), "", dir, "n")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if _, err := Acquire(ctx, dir, "n"); err == nil {
+	if _, err := Acquire(ctx, "", dir, "n"); err == nil {
 		t.Fatal("second Acquire succeeded while the lock was held")
+	}
+}
+
+func TestErrorsNameTheHostPath(t *testing.T) {
+	root := hostpath.Root(t.TempDir())
+	l, err := Acquire(context.Background(), root, "/run/storagegrid/lock", "node-DC1-S3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = Acquire(ctx, root, "/run/storagegrid/lock", "node-DC1-S3")
+	if err == nil || err.Error() != "lock /run/storagegrid/lock/node-DC1-S3.lock: context deadline exceeded" {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -18,7 +18,7 @@ func (a *Agent) Run(ctx context.Context, n Notifier) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	triggers := a.startWatchers(ctx)
-	items, err := a.collectAll(ctx)
+	items, err := a.collect(ctx, a.names()...)
 	a.mu.Lock()
 	evs := a.tracker.Snapshot(items)
 	a.mu.Unlock()
@@ -97,14 +97,13 @@ func (a *Agent) startWatchers(ctx context.Context) <-chan string {
 // cycle collects the named collectors and spools what changed. A failing
 // collector keeps its last state (no false removals).
 func (a *Agent) cycle(ctx context.Context, names ...string) error {
+	items, _ := a.collect(ctx, names...) // failures are noted per collector
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out []wire.Event
 	for _, name := range names {
-		items, err := a.collectors[name].Collect(ctx)
-		a.lastErrs[name] = err
-		if err == nil {
-			out = append(out, a.tracker.Update(name, items)...)
+		if its, ok := items[name]; ok {
+			out = append(out, a.tracker.Update(name, its)...)
 		}
 	}
 	a.last = time.Now()

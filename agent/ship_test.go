@@ -89,8 +89,9 @@ func TestShipperOutageLosesNothing(t *testing.T) {
 	sh := &Shipper{Spool: spool, Client: http.DefaultClient, URL: "http://" + ln.Addr().String(),
 		Token: "tok", Host: "h1", BatchMax: 100, MaxWait: 200 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go sh.Run(ctx)
+	done := make(chan struct{})
+	go func() { sh.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done }) // before the spool directory goes
 
 	rc.set(true)
 	spoolEvents(t, spool, tr, 250)

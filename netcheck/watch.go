@@ -49,15 +49,37 @@ type WatchOptions struct {
 // changes after Watch returns are reported: read a View first for the
 // current state.
 func Watch(ctx context.Context, opts WatchOptions) (<-chan Event, error) {
-	ns := netns.None()
-	if opts.Namespace != nil {
-		ns = *opts.Namespace
-	}
 	h, err := handle(opts.Namespace)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	links, addrs, err := subscribe(ctx, opts)
+	if err != nil {
+		cancel()
+		h.Close()
+		return nil, err
+	}
+	out := make(chan Event, watchBufSize)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); forwardLinks(ctx, links, out) }()
+	go func() { defer wg.Done(); forwardAddrs(ctx, h, addrs, out) }()
+	go func() {
+		wg.Wait()
+		h.Close()
+		cancel()
+		close(out)
+	}()
+	return out, nil
+}
+
+// subscribe opens the link and address subscriptions, which end with ctx.
+func subscribe(ctx context.Context, opts WatchOptions) (chan netlink.LinkUpdate, chan netlink.AddrUpdate, error) {
+	ns := netns.None()
+	if opts.Namespace != nil {
+		ns = *opts.Namespace
+	}
 	onErr := func(err error) {
 		// Closing the subscription sockets at the end makes their
 		// readers fail; that is not worth reporting.
@@ -69,52 +91,41 @@ func Watch(ctx context.Context, opts WatchOptions) (<-chan Event, error) {
 	addrs := make(chan netlink.AddrUpdate, watchBufSize)
 	if err := netlink.LinkSubscribeWithOptions(links, ctx.Done(), netlink.LinkSubscribeOptions{
 		Namespace: &ns, ErrorCallback: onErr}); err != nil {
-		cancel()
-		h.Close()
-		return nil, netlinkError("subscribing to link changes", err)
+		return nil, nil, netlinkError("subscribing to link changes", err)
 	}
 	if err := netlink.AddrSubscribeWithOptions(addrs, ctx.Done(), netlink.AddrSubscribeOptions{
 		Namespace: &ns, ErrorCallback: onErr}); err != nil {
-		cancel()
-		h.Close()
 		drain(links)
-		return nil, netlinkError("subscribing to address changes", err)
+		return nil, nil, netlinkError("subscribing to address changes", err)
 	}
-	out := make(chan Event, watchBufSize)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		for u := range links {
-			ev := Event{Change: LinkChanged, Link: linkFrom(u.Link)}
-			if u.Header.Type == unix.RTM_DELLINK {
-				ev.Change = LinkRemoved
-			}
-			send(ctx, out, ev)
+	return links, addrs, nil
+}
+
+func forwardLinks(ctx context.Context, links <-chan netlink.LinkUpdate, out chan<- Event) {
+	for u := range links {
+		ev := Event{Change: LinkChanged, Link: linkFrom(u.Link)}
+		if u.Header.Type == unix.RTM_DELLINK {
+			ev.Change = LinkRemoved
 		}
-	}()
-	go func() {
-		defer wg.Done()
-		for u := range addrs {
-			ev := Event{Change: AddrRemoved, Link: Link{Index: u.LinkIndex}}
-			if u.NewAddr {
-				ev.Change = AddrAdded
-			}
-			if l, err := h.LinkByIndex(u.LinkIndex); err == nil {
-				ev.Link.Name = l.Attrs().Name
-			}
-			a := addrFrom(&u.LinkAddress, u.Scope)
-			ev.Addr = &a
-			send(ctx, out, ev)
+		send(ctx, out, ev)
+	}
+}
+
+// forwardAddrs names each address's link through h, since address
+// updates carry only the link's index.
+func forwardAddrs(ctx context.Context, h *netlink.Handle, addrs <-chan netlink.AddrUpdate, out chan<- Event) {
+	for u := range addrs {
+		ev := Event{Change: AddrRemoved, Link: Link{Index: u.LinkIndex}}
+		if u.NewAddr {
+			ev.Change = AddrAdded
 		}
-	}()
-	go func() {
-		wg.Wait()
-		h.Close()
-		cancel()
-		close(out)
-	}()
-	return out, nil
+		if l, err := h.LinkByIndex(u.LinkIndex); err == nil {
+			ev.Link.Name = l.Attrs().Name
+		}
+		a := addrFrom(&u.LinkAddress, u.Scope)
+		ev.Addr = &a
+		send(ctx, out, ev)
+	}
 }
 
 // send delivers ev unless the watch has ended. The forwarding loops keep

@@ -266,16 +266,7 @@ func classify(err error) error {
 // resolved under root.
 func ClientFor(m settings.Model, root hostpath.Root, server string) (*Client, error) {
 	if server == "" {
-		server = m.Server
-	}
-	if server == "" {
-		server = "http://" + m.Listen
-		if m.TLSCert != "" {
-			server = "https://" + m.Listen
-		}
-		if path, ok := strings.CutPrefix(m.Listen, "unix:"); ok {
-			server = "unix:" + root.Join(path)
-		}
+		server = settingsServer(m, root)
 	}
 	token := ""
 	if m.ClientTokenFile != "" {
@@ -294,4 +285,25 @@ func ClientFor(m settings.Model, root hostpath.Root, server string) (*Client, er
 	}
 	c.http.Transport = tlsTransport(cfg)
 	return c, nil
+}
+
+// settingsServer is the server the settings name: model.server, else this
+// host's own model.listen. A unix: socket there is a host path, resolved
+// under root like every path in the settings.
+func settingsServer(m settings.Model, root hostpath.Root) string {
+	server := m.Server
+	if server == "" {
+		switch {
+		case strings.HasPrefix(m.Listen, "unix:"):
+			server = m.Listen
+		case m.TLSCert != "":
+			server = "https://" + m.Listen
+		default:
+			server = "http://" + m.Listen
+		}
+	}
+	if path, ok := strings.CutPrefix(server, "unix:"); ok {
+		return "unix:" + root.Join(path)
+	}
+	return server
 }

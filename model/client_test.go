@@ -118,6 +118,14 @@ func TestUnixSocketServer(t *testing.T) {
 	if err != nil || len(hs2) != 1 || hs2[0].Host != hosts[0].id || strings.Join(hs2[0].Nodes, ",") != "DC1-GW1" {
 		t.Fatalf("hosts = %+v, %v", hs2, err)
 	}
+	// model.server naming the socket is a host path too, like model.listen.
+	m.Listen, m.Server = "127.0.0.1:1", "unix:/run/model.sock"
+	if cl, err = ClientFor(m, hostpath.Root(root), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Hosts(context.Background()); err != nil {
+		t.Fatalf("model.server unix socket under --root: %v", err)
+	}
 }
 
 // IngestFile takes saved batches plain or gzipped, and sends nothing

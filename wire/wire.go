@@ -7,7 +7,9 @@
 //
 // Events travel in batches: NDJSON (one JSON object per line), usually
 // gzip-compressed (HTTP Content-Encoding: gzip), POSTed to IngestPath with
-// "Authorization: Bearer TOKEN", the token of the sending host. The first
+// "Authorization: Bearer TOKEN", the token of the sending host, and/or over
+// mutual TLS with a client certificate naming the host (common name or DNS
+// name); the receiver decides which it requires. The first
 // line is the batch header, every other line is one event:
 //
 //	{"wire":1,"host":"dc1-h1","events":2}

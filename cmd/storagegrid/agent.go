@@ -34,7 +34,9 @@ func agentCommand(g *globals) *cli.Command {
 		Description: "The agent collects metrics (CPU, memory, load, disks, network, temperatures),\n" +
 			"inventory (links, addresses, routes, block devices with WWIDs, nodes) and every\n" +
 			"change, keeps unsent events in a durable spool and ships them to the model\n" +
-			"server. Settings live in the [agent] table of storagegrid.toml.\n\n" +
+			"server, authenticated by a bearer token (agent.token_file) and/or a client\n" +
+			"certificate (agent.tls_cert, mutual TLS). Settings live in the [agent] table\n" +
+			"of storagegrid.toml.\n\n" +
 			"   storagegrid agent once -o json        # one snapshot, to stdout\n" +
 			"   storagegrid agent run                  # the daemon (systemd Type=notify)",
 		Subcommands: []*cli.Command{

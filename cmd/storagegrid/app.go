@@ -83,15 +83,16 @@ func newApp(g *globals) *cli.App {
 	}
 }
 
-// commands lists the command groups, one file each.
+// commands lists the command groups, one file each, in the order --help
+// shows them: the maintenance runbook's first, the daemons after.
 func commands(g *globals) []*cli.Command {
 	return []*cli.Command{
 		nodeCommand(g),
-		agentCommand(g),
 		netCommand(g),
-		vmwareCommand(g),
 		auditCommand(g),
 		archiveCommand(g),
+		vmwareCommand(g),
+		agentCommand(g),
 		modelCommand(g),
 		completionCommand(g),
 		manCommand(g),

@@ -13,7 +13,7 @@ import (
 func nodeCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:  "node",
-		Usage: "show, start and stop the grid nodes configured on this host",
+		Usage: "status, start, stop, export, import, validate and migrate the grid nodes of this host",
 		Description: "Nodes are configured in /etc/storagegrid/nodes/NAME.conf (KEY = VALUE lines).\n" +
 			"The runbook's first step on every host:\n" +
 			"   storagegrid node status all",

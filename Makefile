@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/storagegrid
 PKGS    := ./...
 
-.PHONY: build test demo lint bench bench-agent bench-audit clean
+.PHONY: build test demo lint bench bench-agent bench-audit clean deb
 
 build:
 	$(GO) build -o $(BIN) ./cmd/storagegrid
@@ -12,6 +12,10 @@ build:
 # not run as root; CI runs as root.
 test: lint
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+# The Debian package (dpkg-deb only) in bin/, versioned from git describe.
+deb:
+	./contrib/packaging/build-deb.sh "$$(./contrib/packaging/deb-version.sh)" bin
 
 demo: build
 	./contrib/scripts/demo.sh $(BIN)

@@ -1,0 +1,86 @@
+#!/bin/sh
+# build-deb.sh VERSION [OUT_DIR]: build the storagegrid Debian package with
+# dpkg-deb alone (no debhelper), into OUT_DIR (default: bin), and print its
+# path. VERSION must be a valid Debian version; `make deb` derives one from
+# `git describe` with contrib/packaging/deb-version.sh.
+#
+# Reproducible: the binary is built with -trimpath, every file gets the
+# mtime SOURCE_DATE_EPOCH (default: the last commit's time) and an explicit
+# mode, and dpkg-deb sorts the tree and owns it as root:root.
+set -eu
+
+usage() {
+	echo "usage: $0 VERSION [OUT_DIR]" >&2
+	exit 2
+}
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
+version=$1
+out=${2:-bin}
+
+command -v dpkg-deb >/dev/null || { echo "build-deb.sh: dpkg-deb not found (apt-get install dpkg)" >&2; exit 1; }
+# Check before building anything: a bad version must leave nothing behind.
+if ! msg=$(dpkg --validate-version -- "$version" 2>&1); then
+	echo "build-deb.sh: VERSION $version is not a valid Debian version: $msg" >&2
+	exit 2
+fi
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+cd "$(dirname "$0")/../.."
+
+: "${SOURCE_DATE_EPOCH:=$(git log -1 --format=%ct)}"
+export SOURCE_DATE_EPOCH
+arch=$(dpkg --print-architecture)
+maintainer=${DEB_MAINTAINER:-storagegrid maintainers <storagegrid@example.invalid>}
+
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/storagegrid ./cmd/storagegrid
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+umask 022
+
+install -D -m 0755 bin/storagegrid "$stage/usr/bin/storagegrid"
+for unit in storagegrid-node@.service storagegrid-agent.service; do
+	install -D -m 0644 "contrib/systemd/$unit" "$stage/lib/systemd/system/$unit"
+done
+mkdir -p "$stage/usr/share/bash-completion/completions" \
+	"$stage/usr/share/zsh/vendor-completions" \
+	"$stage/usr/share/man/man8"
+bin/storagegrid completion bash >"$stage/usr/share/bash-completion/completions/storagegrid"
+bin/storagegrid completion zsh >"$stage/usr/share/zsh/vendor-completions/_storagegrid"
+bin/storagegrid man | gzip -9n >"$stage/usr/share/man/man8/storagegrid.8.gz"
+install -D -m 0644 contrib/storagegrid.toml "$stage/usr/share/doc/storagegrid/examples/storagegrid.toml"
+install -D -m 0644 contrib/packaging/copyright "$stage/usr/share/doc/storagegrid/copyright"
+
+mkdir -p "$stage/DEBIAN"
+for script in postinst prerm postrm; do
+	install -m 0755 "contrib/packaging/$script" "$stage/DEBIAN/$script"
+done
+# No Depends: the binary is static. The Recommends are what the systemd
+# runtime (dbus), the network checks (iproute2) and the loop-device and
+# namespace tooling (util-linux) use on a grid host.
+cat >"$stage/DEBIAN/control" <<CONTROL
+Package: storagegrid
+Version: $version
+Architecture: $arch
+Maintainer: $maintainer
+Installed-Size: $(du -sk --exclude=DEBIAN "$stage" | cut -f1)
+Section: admin
+Priority: optional
+Recommends: dbus, iproute2, util-linux
+Description: host-level tooling for the Linux hosts of a storage grid
+ One binary that sysadmins run with sudo during host maintenance (node
+ status, stop, export, import, validate, start; audit-log searches; archive
+ recovery; VMware autostart), and the same binary as a per-host agent and a
+ model server that keep a live cross-layer model of the fleet.
+ .
+ The systemd units are installed but neither enabled nor started.
+CONTROL
+chmod 0644 "$stage/DEBIAN/control"
+
+find "$stage" -type d -exec chmod 0755 {} +
+find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+
+deb="$out/storagegrid_${version}_${arch}.deb"
+dpkg-deb --build --root-owner-group "$stage" "$deb" >/dev/null
+echo "$deb"

@@ -33,22 +33,24 @@ export SOURCE_DATE_EPOCH
 arch=$(dpkg --print-architecture)
 maintainer=${DEB_MAINTAINER:-storagegrid maintainers <storagegrid@example.invalid>}
 
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/storagegrid ./cmd/storagegrid
-
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 umask 022
 
-install -D -m 0755 bin/storagegrid "$stage/usr/bin/storagegrid"
+# Built straight into the staging tree: bin/storagegrid (make build) stays.
+sg=$stage/usr/bin/storagegrid
+mkdir -p "$stage/usr/bin"
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$sg" ./cmd/storagegrid
+chmod 0755 "$sg"
 for unit in storagegrid-node@.service storagegrid-agent.service; do
 	install -D -m 0644 "contrib/systemd/$unit" "$stage/lib/systemd/system/$unit"
 done
 mkdir -p "$stage/usr/share/bash-completion/completions" \
 	"$stage/usr/share/zsh/vendor-completions" \
 	"$stage/usr/share/man/man8"
-bin/storagegrid completion bash >"$stage/usr/share/bash-completion/completions/storagegrid"
-bin/storagegrid completion zsh >"$stage/usr/share/zsh/vendor-completions/_storagegrid"
-bin/storagegrid man | gzip -9n >"$stage/usr/share/man/man8/storagegrid.8.gz"
+"$sg" completion bash >"$stage/usr/share/bash-completion/completions/storagegrid"
+"$sg" completion zsh >"$stage/usr/share/zsh/vendor-completions/_storagegrid"
+"$sg" man | gzip -9n >"$stage/usr/share/man/man8/storagegrid.8.gz"
 install -D -m 0644 contrib/storagegrid.toml "$stage/usr/share/doc/storagegrid/examples/storagegrid.toml"
 install -D -m 0644 contrib/packaging/copyright "$stage/usr/share/doc/storagegrid/copyright"
 

@@ -13,8 +13,11 @@ import (
 // and whenever a watcher says something changed, while the shipper sends
 // in the background. It returns when ctx ends, or when the spool cannot
 // be written (then nothing collected could be kept, so it must not go on
-// pretending).
+// pretending). It returns only after its background goroutines have
+// ended, so nothing writes to the spool once it has returned.
 func (a *Agent) Run(ctx context.Context, n Notifier) error {
+	var bg sync.WaitGroup
+	defer bg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	triggers := a.startWatchers(ctx)
@@ -31,7 +34,7 @@ func (a *Agent) Run(ctx context.Context, n Notifier) error {
 	defer n.Stopping()
 
 	errc := make(chan error, 2)
-	a.startBackground(ctx, n, errc)
+	a.startBackground(ctx, &bg, n, errc)
 	tick := time.NewTicker(a.cfg.Interval)
 	defer tick.Stop()
 	for {
@@ -52,18 +55,18 @@ func (a *Agent) Run(ctx context.Context, n Notifier) error {
 	}
 }
 
-func (a *Agent) startBackground(ctx context.Context, n Notifier, errc chan<- error) {
+func (a *Agent) startBackground(ctx context.Context, bg *sync.WaitGroup, n Notifier, errc chan<- error) {
 	if a.cfg.Server != "" {
-		go a.shipper.Run(ctx)
+		bg.Go(func() { a.shipper.Run(ctx) })
 	}
 	if a.cfg.MetricsListen != "" {
-		go func() {
+		bg.Go(func() {
 			if err := serveMetrics(ctx, a.cfg.MetricsListen, newHealth(a)); err != nil {
 				errc <- fmt.Errorf("metrics: %w", err)
 			}
-		}()
+		})
 	}
-	go n.Watchdog(ctx, func() bool { return time.Since(a.lastCycle()) < 3*a.cfg.Interval })
+	bg.Go(func() { n.Watchdog(ctx, func() bool { return time.Since(a.lastCycle()) < 3*a.cfg.Interval }) })
 }
 
 // startWatchers starts every collector that can watch for changes and

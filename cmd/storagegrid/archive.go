@@ -177,11 +177,3 @@ func resultLine(r archive.Result) string {
 }
 
 func requests(n int) string { return plural(n, "request") + " cancelled" }
-
-// plural counts n things: "1 object", "2 objects".
-func plural(n int, thing string) string {
-	if n == 1 {
-		return "1 " + thing
-	}
-	return fmt.Sprintf("%d %ss", n, thing)
-}

@@ -101,3 +101,11 @@ func (g *globals) out() io.Writer {
 	}
 	return g.stdout
 }
+
+// plural counts n things: "1 object", "2 objects".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}

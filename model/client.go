@@ -20,6 +20,7 @@ import (
 
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/internal/tlsfiles"
 	"github.com/storagegrid/storagegrid/settings"
 	"github.com/storagegrid/storagegrid/wire"
 )
@@ -279,11 +280,12 @@ func ClientFor(m settings.Model, root hostpath.Root, server string) (*Client, er
 	if err != nil || !strings.HasPrefix(c.base, "https:") {
 		return c, err
 	}
-	cfg, err := clientTLS(root, pemSetting{"model.client_tls_cert", m.ClientTLSCert}, pemSetting{"model.client_tls_key", m.ClientTLSKey}, pemSetting{"model.tls_ca", m.TLSCA})
+	cfg, err := tlsfiles.ClientConfig(root, tlsfiles.File{Key: "model.client_tls_cert", Path: m.ClientTLSCert},
+		tlsfiles.File{Key: "model.client_tls_key", Path: m.ClientTLSKey}, tlsfiles.File{Key: "model.tls_ca", Path: m.TLSCA})
 	if err != nil || cfg == nil {
 		return c, err
 	}
-	c.http.Transport = tlsTransport(cfg)
+	c.http.Transport = tlsfiles.Transport(cfg)
 	return c, nil
 }
 

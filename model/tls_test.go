@@ -207,7 +207,7 @@ func mtlsFleet(t *testing.T, tokens string) (string, *tlsServer) {
 // send posts host's snapshot through an agent's client configured by a.
 func (ts *tlsServer) send(t *testing.T, root string, a settings.Agent, host, token string) (wire.Ack, error) {
 	t.Helper()
-	c, err := AgentClient(a, hostpath.Root(root))
+	c, err := agent.HTTPClient(a, hostpath.Root(root))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestAgentShipsOverMutualTLS(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(nodes, "DC1-S1.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	client, err := AgentClient(agentSettings("h1"), hostpath.Root(root))
+	client, err := agent.HTTPClient(agentSettings("h1"), hostpath.Root(root))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +444,7 @@ func TestTLSSettingsRefused(t *testing.T) {
 	if _, err := LoadServerTLS(m, r); err == nil || !strings.Contains(err.Error(), "private key does not match public key") {
 		t.Fatalf("mismatched key: %v", err)
 	}
-	if _, err := AgentClient(settings.Agent{TLSCert: tlsPath("h1.crt")}, r); err == nil || err.Error() != "agent.tls_cert and agent.tls_key go together" {
+	if _, err := agent.HTTPClient(settings.Agent{TLSCert: tlsPath("h1.crt")}, r); err == nil || err.Error() != "agent.tls_cert and agent.tls_key go together" {
 		t.Fatalf("certificate without key: %v", err)
 	}
 	if stls, err := LoadServerTLS(settings.Defaults().Model, r); stls != nil || err != nil || stls.RequiresClientCerts() {

@@ -12,7 +12,6 @@ import (
 	"github.com/storagegrid/storagegrid/agent"
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
-	"github.com/storagegrid/storagegrid/model"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
@@ -174,7 +173,7 @@ func (g *globals) agentConfig(c *cli.Context, opts *agentOptions) (agent.Config,
 	if cfg.Token, err = readToken(g.root, a.TokenFile); err != nil {
 		return cfg, err
 	}
-	cfg.Client, err = model.AgentClient(a, g.root)
+	cfg.Client, err = agent.HTTPClient(a, g.root)
 	return cfg, err
 }
 

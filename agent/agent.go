@@ -50,6 +50,7 @@ type Agent struct {
 
 	mu       sync.Mutex
 	last     time.Time
+	cycles   uint64 // completed, counting the first snapshot
 	lastErrs map[string]error
 }
 
@@ -145,9 +146,16 @@ func (a *Agent) spoolEvents(evs []wire.Event) error {
 }
 
 func (a *Agent) lastCycle() time.Time {
+	t, _ := a.cycleStats()
+	return t
+}
+
+// cycleStats is when the last collection cycle completed, and how many
+// have.
+func (a *Agent) cycleStats() (time.Time, uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.last
+	return a.last, a.cycles
 }
 
 func (a *Agent) seq() uint64 {

@@ -16,7 +16,7 @@ import (
 type health struct {
 	agent *Agent
 
-	spoolRecords, spoolBytes, dropped, sent, errs, lastShip, lastCollect, seq *prometheus.Desc
+	spoolRecords, spoolBytes, dropped, sent, errs, lastShip, lastCollect, cycles, seq *prometheus.Desc
 }
 
 func newHealth(a *Agent) *health {
@@ -31,12 +31,13 @@ func newHealth(a *Agent) *health {
 		errs:         d("ship_errors_total", "Failed attempts to ship a batch."),
 		lastShip:     d("last_ship_timestamp_seconds", "When a batch was last acknowledged (0: never)."),
 		lastCollect:  d("last_collection_timestamp_seconds", "When the collectors last completed a cycle."),
+		cycles:       d("collection_cycles_total", "Collection cycles completed: the first snapshot, each interval, each change a watcher reported."),
 		seq:          d("sequence", "The last sequence number of the current epoch."),
 	}
 }
 
 func (h *health) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{h.spoolRecords, h.spoolBytes, h.dropped, h.sent, h.errs, h.lastShip, h.lastCollect, h.seq} {
+	for _, d := range []*prometheus.Desc{h.spoolRecords, h.spoolBytes, h.dropped, h.sent, h.errs, h.lastShip, h.lastCollect, h.cycles, h.seq} {
 		ch <- d
 	}
 }
@@ -54,7 +55,9 @@ func (h *health) Collect(ch chan<- prometheus.Metric) {
 	counter(h.sent, float64(st.Sent))
 	counter(h.errs, float64(st.Errors))
 	gauge(h.lastShip, unixSeconds(st.LastSuccess))
-	gauge(h.lastCollect, unixSeconds(h.agent.lastCycle()))
+	last, cycles := h.agent.cycleStats()
+	gauge(h.lastCollect, unixSeconds(last))
+	counter(h.cycles, float64(cycles))
 	gauge(h.seq, float64(h.agent.seq()))
 }
 

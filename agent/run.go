@@ -110,12 +110,14 @@ func (a *Agent) cycle(ctx context.Context, names ...string) error {
 		}
 	}
 	a.last = time.Now()
+	a.cycles++
 	return a.spoolEvents(out)
 }
 
 func (a *Agent) markCycle() {
 	a.mu.Lock()
 	a.last = time.Now()
+	a.cycles++
 	a.mu.Unlock()
 }
 

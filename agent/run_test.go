@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,22 +54,20 @@ func TestRunSnapshotReadyShipAndMetrics(t *testing.T) {
 		defer rc.mu.Unlock()
 		return len(rc.order) > 100 && a.spool.Stats().Records == 0
 	})
+	// The counter proves the loop runs on after the snapshot: wait for a
+	// second cycle (the interval is 50 ms).
 	var body string
 	waitFor(t, func() bool {
-		resp, err := http.Get("http://" + metricsAddr + "/metrics")
-		if err != nil {
-			return false
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		body = string(b)
-		return true
+		body = scrape("http://" + metricsAddr + "/metrics")
+		return strings.Contains(body, "storagegrid_agent_collection_cycles_total") &&
+			metricValue(t, body, "storagegrid_agent_collection_cycles_total") >= 2
 	})
 	for _, want := range []string{"storagegrid_agent_spool_events", "storagegrid_agent_shipped_events_total", "storagegrid_agent_last_ship_timestamp_seconds"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -87,4 +86,31 @@ func TestMetricsRefusesNonLoopback(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// scrape returns the body at url, "" when it cannot.
+func scrape(url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// metricValue is the value of an unlabelled metric in a /metrics body.
+func metricValue(t *testing.T, body, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics lacks %s", name)
+	return 0
 }

@@ -25,6 +25,10 @@ type agentOptions struct {
 	hostID   string
 }
 
+func init() {
+	register(60, agentCommand)
+}
+
 func agentCommand(g *globals) *cli.Command {
 	opts := &agentOptions{}
 	return &cli.Command{

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -57,14 +58,9 @@ func newApp(g *globals) *cli.App {
 	cmds := commands(g)
 	inheritGlobals(g, cmds)
 	return &cli.App{
-		Name:  "storagegrid",
-		Usage: "host-level tooling for the Linux hosts of a storage grid",
-		Description: "Run with sudo on a grid host during maintenance, as in the runbook:\n" +
-			"   storagegrid node status all\n" +
-			"   storagegrid node stop DC1-S3\n" +
-			"   storagegrid --force node import /dev/mapper/sgws-dc1-s3-var-local\n\n" +
-			"Exit codes: 0 ok, 1 failed, 2 usage, 3 validation errors, 4 partial,\n" +
-			"5 refused for safety (--force may override), 130 interrupted.",
+		Name:                   "storagegrid",
+		Usage:                  appUsage,
+		Description:            appDescription + exitCodesHelp,
 		Reader:                 g.stdin,
 		Writer:                 g.stdout,
 		ErrWriter:              g.stderr,
@@ -83,20 +79,32 @@ func newApp(g *globals) *cli.App {
 	}
 }
 
-// commands lists the command groups, one file each, in the order --help
-// shows them: the maintenance runbook's first, the daemons after.
+// exitCodesHelp ends the app's description in every build.
+const exitCodesHelp = "Exit codes: 0 ok, 1 failed, 2 usage, 3 validation errors, 4 partial,\n" +
+	"5 refused for safety (--force may override), 130 interrupted."
+
+// commandGroup is a top-level command, registered by the file that builds
+// it, node_exporter-style; a build tag can then leave whole groups out
+// (the agent-only build, flavor_agent.go).
+type commandGroup struct {
+	order int // its place in --help: the maintenance runbook's first, the daemons after
+	build func(*globals) *cli.Command
+}
+
+var commandGroups []commandGroup
+
+func register(order int, build func(*globals) *cli.Command) {
+	commandGroups = append(commandGroups, commandGroup{order, build})
+}
+
+// commands builds the registered groups in --help order.
 func commands(g *globals) []*cli.Command {
-	return []*cli.Command{
-		nodeCommand(g),
-		netCommand(g),
-		auditCommand(g),
-		archiveCommand(g),
-		vmwareCommand(g),
-		agentCommand(g),
-		modelCommand(g),
-		completionCommand(g),
-		manCommand(g),
+	groups := slices.SortedFunc(slices.Values(commandGroups), func(a, b commandGroup) int { return a.order - b.order })
+	cmds := make([]*cli.Command, len(groups))
+	for i, grp := range groups {
+		cmds[i] = grp.build(g)
 	}
+	return cmds
 }
 
 // inheritGlobals lets the global flags also follow a command

@@ -1,3 +1,5 @@
+//go:build !agentonly
+
 package main
 
 import (
@@ -17,6 +19,10 @@ import (
 // archive_console.go (cancel, object-lost), archive_tsm.go,
 // archive_journal.go and archive_adesim.go. This file holds what they
 // share.
+
+func init() {
+	register(40, archiveCommand)
+}
 
 func archiveCommand(g *globals) *cli.Command {
 	return &cli.Command{

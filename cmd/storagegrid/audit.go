@@ -1,3 +1,5 @@
+//go:build !agentonly
+
 package main
 
 import (
@@ -12,6 +14,10 @@ import (
 	"github.com/storagegrid/storagegrid/audit"
 	"github.com/storagegrid/storagegrid/internal/fail"
 )
+
+func init() {
+	register(30, auditCommand)
+}
 
 func auditCommand(g *globals) *cli.Command {
 	return &cli.Command{

@@ -1,3 +1,5 @@
+//go:build !agentonly
+
 package main
 
 import (
@@ -21,6 +23,7 @@ const debEpoch = "1700000000"
 // tar prints it.
 var debFiles = map[string]string{
 	"./usr/bin/storagegrid":                                 "-rwxr-xr-x",
+	"./usr/lib/storagegrid/storagegrid-agent":               "-rwxr-xr-x",
 	"./lib/systemd/system/storagegrid-node@.service":        "-rw-r--r--",
 	"./lib/systemd/system/storagegrid-agent.service":        "-rw-r--r--",
 	"./usr/share/bash-completion/completions/storagegrid":   "-rw-r--r--",
@@ -186,6 +189,7 @@ func checkDebFiles(t *testing.T, root string) {
 		t.Errorf("storagegrid --help from the package:\n%s", help)
 	}
 	checkNoBuildPaths(t, bin)
+	checkAgentBuild(t, filepath.Join(root, "usr/lib/storagegrid/storagegrid-agent"))
 
 	man, err := os.Open(filepath.Join(root, "usr/share/man/man8/storagegrid.8.gz"))
 	if err != nil {
@@ -229,6 +233,20 @@ func checkDebFiles(t *testing.T, root string) {
 		if strings.HasSuffix(shipped, ".service") {
 			checkUnitRefs(t, root, shipped, string(got))
 		}
+	}
+}
+
+// checkAgentBuild: the agent unit's binary is the agent-only build, and
+// runs the agent.
+func checkAgentBuild(t *testing.T, bin string) {
+	help := runOut(t, "", bin, "--help")
+	if !strings.Contains(help, "agent-only build") || strings.Contains(help, "node status") {
+		t.Errorf("storagegrid-agent --help is not the agent-only build's:\n%s", help)
+	}
+	checkNoBuildPaths(t, bin)
+	out := runOut(t, "", bin, "--root", t.TempDir(), "agent", "once", "--host-id", "deb-test", "--enable", "memory", "-o", "ndjson")
+	if !strings.Contains(out, `"host":"deb-test"`) {
+		t.Errorf("storagegrid-agent agent once printed no event of host deb-test:\n%.300s", out)
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build !agentonly
+
 package main
 
 import (
@@ -17,6 +19,11 @@ var bashCompletion string
 
 //go:embed completion.zsh
 var zshCompletion string
+
+func init() {
+	register(80, completionCommand)
+	register(81, manCommand)
+}
 
 func completionCommand(g *globals) *cli.Command {
 	return &cli.Command{

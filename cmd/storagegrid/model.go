@@ -1,3 +1,5 @@
+//go:build !agentonly
+
 package main
 
 import (
@@ -17,6 +19,10 @@ import (
 // model_whatif.go (check-migrate, ok-to-stop), model_ingest.go and
 // model_backup.go (backup, restore, compact). This file holds what they
 // share.
+
+func init() {
+	register(70, modelCommand)
+}
 
 func modelCommand(g *globals) *cli.Command {
 	return &cli.Command{

@@ -1,3 +1,5 @@
+//go:build !agentonly
+
 package main
 
 import (
@@ -13,6 +15,10 @@ import (
 	"github.com/storagegrid/storagegrid/netcheck"
 	"github.com/storagegrid/storagegrid/node"
 )
+
+func init() {
+	register(20, netCommand)
+}
 
 func netCommand(g *globals) *cli.Command {
 	return &cli.Command{

@@ -1,3 +1,5 @@
+//go:build !agentonly
+
 package main
 
 import (
@@ -9,6 +11,10 @@ import (
 	"github.com/storagegrid/storagegrid/node"
 	"github.com/storagegrid/storagegrid/settings"
 )
+
+func init() {
+	register(10, nodeCommand)
+}
 
 func nodeCommand(g *globals) *cli.Command {
 	return &cli.Command{

@@ -1,3 +1,5 @@
+//go:build !agentonly
+
 package main
 
 import (
@@ -13,6 +15,10 @@ import (
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/vmware"
 )
+
+func init() {
+	register(50, vmwareCommand)
+}
 
 func vmwareCommand(g *globals) *cli.Command {
 	return &cli.Command{

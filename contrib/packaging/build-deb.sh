@@ -37,11 +37,15 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 umask 022
 
-# Built straight into the staging tree: bin/storagegrid (make build) stays.
+# Built straight into the staging tree: bin/ (make build) stays. The agent
+# unit runs the agent-only build, installed where packages keep programs
+# that are not for typing.
 sg=$stage/usr/bin/storagegrid
-mkdir -p "$stage/usr/bin"
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$sg" ./cmd/storagegrid
-chmod 0755 "$sg"
+sga=$stage/usr/lib/storagegrid/storagegrid-agent
+mkdir -p "$stage/usr/bin" "$stage/usr/lib/storagegrid"
+CGO_ENABLED=0 ./contrib/scripts/build.sh full "$sg" -trimpath -ldflags "-s -w"
+CGO_ENABLED=0 ./contrib/scripts/build.sh agent "$sga" -trimpath -ldflags "-s -w"
+chmod 0755 "$sg" "$sga"
 for unit in storagegrid-node@.service storagegrid-agent.service; do
 	install -D -m 0644 "contrib/systemd/$unit" "$stage/lib/systemd/system/$unit"
 done

@@ -1,0 +1,26 @@
+#!/bin/sh
+# build.sh FLAVOR OUT [GO BUILD FLAGS...]: build one flavor of storagegrid
+# into OUT. The one place that says what each flavor is; the Makefile, the
+# Debian package and bench/agent.sh all build through it.
+#
+#   full   every command: the tool operators run (bin/storagegrid)
+#   agent  only the agent commands, for the per-host daemon
+#          (bin/storagegrid-agent); why: cmd/storagegrid/flavor_agent.go
+set -eu
+
+usage() {
+	echo "usage: $0 full|agent OUT [GO BUILD FLAGS...]" >&2
+	exit 2
+}
+[ $# -ge 2 ] || usage
+flavor=$1 out=$2
+shift 2
+case $flavor in
+full) tags= ;;
+# urfave_cli_no_docs drops urfave/cli's man-page renderer (blackfriday);
+# the agent build has no man or completion command to need it.
+agent) tags=agentonly,urfave_cli_no_docs ;;
+*) usage ;;
+esac
+cd "$(dirname "$0")/../.."
+exec "${GO:-go}" build -tags "$tags" "$@" -o "$out" ./cmd/storagegrid

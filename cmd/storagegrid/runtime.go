@@ -20,7 +20,14 @@ const systemdBusEnv = "STORAGEGRID_SYSTEMD_BUS"
 func (g *globals) newRuntime(s *settings.Settings) (node.Runtime, error) {
 	switch runtimeKind(g.root, s.Runtime.Kind) {
 	case "systemd":
-		return node.NewSystemd(os.Getenv(systemdBusEnv)), nil
+		bus := os.Getenv(systemdBusEnv)
+		if bus == "" && g.root != "/" {
+			// The nodes under --root are not this machine's, but its
+			// systemd would be asked to start and stop them.
+			return nil, fail.Refusedf("runtime.kind = \"systemd\" with --root %s would drive this machine's systemd; "+
+				"set %s to a stand-in manager's bus, or use runtime.kind = \"process\"", g.root, systemdBusEnv)
+		}
+		return node.NewSystemd(bus), nil
 	default:
 		sup, err := g.selfCommand("node", "supervise")
 		if err != nil {

@@ -14,9 +14,6 @@ import (
 	"github.com/storagegrid/storagegrid/wire"
 )
 
-// Version is reported in the host entity.
-const Version = "0.1.0"
-
 // Config is what the agent needs to run.
 type Config struct {
 	Host          string        // host id sent with every event

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/procfs"
 
 	"github.com/storagegrid/storagegrid/hostid"
+	"github.com/storagegrid/storagegrid/internal/buildinfo"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
@@ -37,7 +38,7 @@ func (c *hostCollector) Collect(context.Context) ([]Item, error) {
 		wire.FieldHostname: name,
 		wire.FieldUUID:     uuid,
 		wire.FieldCPUs:     strconv.Itoa(runtime.NumCPU()),
-		"agent_version":    Version,
+		"agent_version":    buildinfo.Version,
 	}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/storagegrid/storagegrid/internal/buildinfo"
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
 	"github.com/storagegrid/storagegrid/settings"
@@ -55,6 +56,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func newApp(g *globals) *cli.App {
+	// urfave's default also takes -v, which reads as "verbose".
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and the commit it was built from"}
 	cmds := commands(g)
 	inheritGlobals(g, cmds)
 	return &cli.App{
@@ -64,7 +67,7 @@ func newApp(g *globals) *cli.App {
 		Reader:                 g.stdin,
 		Writer:                 g.stdout,
 		ErrWriter:              g.stderr,
-		HideVersion:            true,
+		Version:                buildinfo.String() + versionNote,
 		UseShortOptionHandling: true,
 		EnableBashCompletion:   true,
 		Flags:                  globalFlags(),

@@ -189,6 +189,10 @@ func checkDebFiles(t *testing.T, root string) {
 		t.Errorf("storagegrid --help from the package:\n%s", help)
 	}
 	checkNoBuildPaths(t, bin)
+	// Built from this git checkout, so stamped with its commit.
+	if v := runOut(t, "", bin, "--version"); !strings.HasPrefix(v, "storagegrid version ") || !strings.Contains(v, " (git ") {
+		t.Errorf("storagegrid --version from the package: %q", v)
+	}
 	checkAgentBuild(t, filepath.Join(root, "usr/lib/storagegrid/storagegrid-agent"))
 
 	man, err := os.Open(filepath.Join(root, "usr/share/man/man8/storagegrid.8.gz"))
@@ -244,6 +248,9 @@ func checkAgentBuild(t *testing.T, bin string) {
 		t.Errorf("storagegrid-agent --help is not the agent-only build's:\n%s", help)
 	}
 	checkNoBuildPaths(t, bin)
+	if v := runOut(t, "", bin, "--version"); !strings.Contains(v, "[agent-only build]") {
+		t.Errorf("storagegrid-agent --version: %q", v)
+	}
 	out := runOut(t, "", bin, "--root", t.TempDir(), "agent", "once", "--host-id", "deb-test", "--enable", "memory", "-o", "ndjson")
 	if !strings.Contains(out, `"host":"deb-test"`) {
 		t.Errorf("storagegrid-agent agent once printed no event of host deb-test:\n%.300s", out)

@@ -17,3 +17,6 @@ const appUsage = "the storagegrid per-host agent (agent-only build; the full too
 
 const appDescription = "This build holds only the agent commands, so that the daemon on every\n" +
 	"host stays small; everything else is in the full storagegrid binary.\n\n"
+
+// versionNote follows the version in --version.
+const versionNote = " [agent-only build]"

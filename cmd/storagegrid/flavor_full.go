@@ -8,3 +8,6 @@ const appDescription = "Run with sudo on a grid host during maintenance, as in t
 	"   storagegrid node status all\n" +
 	"   storagegrid node stop DC1-S3\n" +
 	"   storagegrid --force node import /dev/mapper/sgws-dc1-s3-var-local\n\n"
+
+// versionNote follows the version in --version.
+const versionNote = ""

@@ -22,5 +22,10 @@ full) tags= ;;
 agent) tags=agentonly,urfave_cli_no_docs ;;
 *) usage ;;
 esac
+case $out in /*) ;; *) out=$PWD/$out ;; esac
 cd "$(dirname "$0")/../.."
-exec "${GO:-go}" build -tags "$tags" "$@" -o "$out" ./cmd/storagegrid
+# Stamp the commit (storagegrid --version) from a git checkout, even where
+# GOFLAGS says -buildvcs=false; a source tree without git builds unstamped.
+vcs=
+if git rev-parse --git-dir >/dev/null 2>&1; then vcs=-buildvcs=true; fi
+exec "${GO:-go}" build $vcs -tags "$tags" "$@" -o "$out" ./cmd/storagegrid

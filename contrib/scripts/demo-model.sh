@@ -4,9 +4,13 @@
 # runs where and whether a maintenance step is safe. No real grid needed;
 # everything listens on 127.0.0.1 only.
 # Usage: contrib/scripts/demo-model.sh [path/to/storagegrid]
+# The agents run the agent-only build next to it (storagegrid-agent, as the
+# agent unit does) when there is one, else storagegrid itself.
 set -euo pipefail
 
 bin=$(realpath "${1:-bin/storagegrid}")
+agent_bin=$(dirname "$bin")/storagegrid-agent
+[ -x "$agent_bin" ] || agent_bin=$bin
 work=$(mktemp -d "${TMPDIR:-/tmp}/storagegrid-model-demo.XXXXXX")
 port=$((20000 + RANDOM % 20000))
 server="http://127.0.0.1:$port"
@@ -93,7 +97,7 @@ pids+=($!)
 on dc1-h1 node start all
 on dc1-h2 node start all
 for h in dc1-h1 dc1-h2; do
-  "$bin" --root "$work/$h" agent run >"$work/$h.agent.log" 2>&1 &
+  "$agent_bin" --root "$work/$h" agent run >"$work/$h.agent.log" 2>&1 &
   pids+=($!)
 done
 wait_for 'DC1-ARC1.*Running'

@@ -58,7 +58,15 @@ type Spool struct {
 	segs    []*segment // oldest first; the last one is appended to
 	acked   key
 	dropped int64
+	// frames is Append's buffer, kept between batches: each collection
+	// cycle appends about as much as the last, and reusing it spares the
+	// agent's small heap that much garbage per cycle.
+	frames []byte
 }
+
+// maxKeptFrames bounds the buffer kept after a batch, so that one large
+// snapshot does not pin its size for the life of the agent.
+const maxKeptFrames = 1 << 20
 
 type segment struct {
 	path    string

@@ -17,12 +17,15 @@ func (s *Spool) Append(recs []Record) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var buf []byte
+	buf := s.frames[:0]
 	for _, r := range recs {
 		if len(r.Data) > maxRecord {
 			return fmt.Errorf("spool: event seq %d is %d bytes, over the %d-byte limit", r.Seq, len(r.Data), maxRecord)
 		}
 		buf = appendFrame(buf, r)
+	}
+	if cap(buf) <= maxKeptFrames {
+		s.frames = buf
 	}
 	seg, err := s.writable()
 	if err != nil {

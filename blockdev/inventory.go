@@ -3,6 +3,7 @@ package blockdev
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -94,12 +95,25 @@ func sysBlockDevice(dir string) (BlockDevice, error) {
 	return d, nil
 }
 
+// readSysfs reads a short attribute ("259:0", a sector count). sysfs
+// reports every attribute as 4 KiB long, so os.ReadFile would allocate
+// that much per read, for every device, at every agent cycle; a sysfs
+// attribute comes whole in one read, and these fit in 64 bytes.
 func readSysfs(dir, name string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, name))
+	f, err := os.Open(filepath.Join(dir, name))
 	if err != nil {
 		return "", fmt.Errorf("block device %s: %w", filepath.Base(dir), err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	defer f.Close()
+	var b [64]byte
+	n, err := f.Read(b[:])
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("block device %s: %w", filepath.Base(dir), err)
+	}
+	if n == len(b) {
+		return "", fmt.Errorf("block device %s: %s is longer than %d bytes", filepath.Base(dir), name, len(b))
+	}
+	return strings.TrimSpace(string(b[:n])), nil
 }
 
 // addAliases attaches every entry of dir that resolves to a known block

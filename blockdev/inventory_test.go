@@ -66,6 +66,8 @@ func TestInventoryRejectsMalformedSysfs(t *testing.T) {
 		{map[string]string{"dev": "8\n", "size": "1\n"}},
 		{map[string]string{"dev": "8:x\n", "size": "1\n"}},
 		{map[string]string{"dev": "8:0\n", "size": "lots\n"}},
+		{map[string]string{"dev": "8:0\n", "size": ""}},
+		{map[string]string{"dev": "8:0\n", "size": strings.Repeat("9", 80) + "\n"}},
 	} {
 		sys := t.TempDir()
 		sysfsDevice(t, sys, "sdz", c.files)

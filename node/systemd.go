@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"strconv"
 	"sync"
@@ -88,6 +90,7 @@ func (s *Systemd) Start(ctx context.Context, name string) error {
 	}
 	ch := make(chan string, 1)
 	if _, err := c.StartUnitContext(ctx, unit, "replace", ch); err != nil {
+		s.forgetIfBroken(c, err)
 		return fmt.Errorf("node %s: start %s: %w", name, unit, err)
 	}
 	res, err := s.await(ctx, c, ch, nil)
@@ -139,6 +142,7 @@ func (s *Systemd) Stop(ctx context.Context, name string, opts StopOptions) error
 	}
 	ch := make(chan string, 1)
 	if _, err := c.StopUnitContext(ctx, unit, "replace", ch); err != nil {
+		s.forgetIfBroken(c, err)
 		return fmt.Errorf("node %s: stop %s: %w", name, unit, err)
 	}
 	var expired <-chan time.Time
@@ -205,6 +209,7 @@ func (s *Systemd) State(ctx context.Context, name string) (RunState, error) {
 func (s *Systemd) unitState(ctx context.Context, c *sdbus.Conn, unit string) (active, sub string, err error) {
 	props, err := c.GetUnitPropertiesContext(ctx, unit)
 	if err != nil {
+		s.forgetIfBroken(c, err)
 		return "", "", fmt.Errorf("read state of %s: %w", unit, err)
 	}
 	if load, _ := props["LoadState"].(string); load == "not-found" {
@@ -333,6 +338,27 @@ func dialSystemdBus(address string) (*dbus.Conn, error) {
 		return nil, err
 	}
 	return conn, nil
+}
+
+// forgetIfBroken drops c when err says its socket is gone, so that the
+// next call dials anew. godbus marks a connection closed only once its
+// reader goroutine sees the end, which can come after a write has
+// already failed with EPIPE.
+func (s *Systemd) forgetIfBroken(c *sdbus.Conn, err error) {
+	if !brokenConn(err) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == c {
+		c.Close()
+		s.conn = nil
+	}
+}
+
+func brokenConn(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, dbus.ErrClosed)
 }
 
 func (s *Systemd) lostError() error {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -28,11 +30,12 @@ func TestScripts(t *testing.T) {
 		Dir:   "testdata/script",
 		Setup: sandboxSetup,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"exits":   exits,
-			"vcsim":   vcsimCmd,
-			"devices": devices,
-			"loopdev": loopdev,
-			"tcpport": tcpport,
+			"exits":    exits,
+			"vcsim":    vcsimCmd,
+			"devices":  devices,
+			"loopdev":  loopdev,
+			"tcpport":  tcpport,
+			"waitfile": waitfile,
 		},
 		Condition: scriptCondition,
 	})
@@ -69,6 +72,26 @@ wait_up() {
   done
 }
 `
+
+// waitfile FILE REGEXP waits, up to 10 s, until FILE (in $WORK) matches
+// REGEXP: how a transcript syncs with a command it runs in the background,
+// whose output testscript shows only once the command ends.
+func waitfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitfile FILE REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	if err != nil {
+		ts.Fatalf("waitfile: %v", err)
+	}
+	var data []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if data, _ = os.ReadFile(ts.MkAbs(args[0])); re.Match(data) {
+			return
+		}
+	}
+	ts.Fatalf("waitfile: %s does not match %q after 10s; it holds:\n%s", args[0], args[1], data)
+}
 
 // exits N PROG ARGS... runs PROG like exec and checks its exit code is N,
 // keeping stdout and stderr for the assertions that follow.

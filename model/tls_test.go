@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -18,11 +19,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/storagegrid/storagegrid/agent"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/internal/tlsfiles"
 	"github.com/storagegrid/storagegrid/settings"
 	"github.com/storagegrid/storagegrid/wire"
 )
@@ -127,8 +130,9 @@ func (ca *testCA) client(name, cn string, dns ...string) {
 // fleetPKI is the fleet's CA with a server certificate for 127.0.0.1,
 // client certificates for h1 (by common name) and h2 (by DNS name), and
 // one for h3, a host the server does not list; plus an expired h1
-// certificate and one for h1 from a CA the server does not trust.
-func fleetPKI(t *testing.T, root string) {
+// certificate and one for h1 from a CA the server does not trust. It
+// returns the fleet's CA, to sign CRLs.
+func fleetPKI(t *testing.T, root string) *testCA {
 	ca := newTestCA(t, root, "ca")
 	ca.issue("server", leafSpec{cn: "model", ips: []net.IP{net.ParseIP("127.0.0.1")}, usage: x509.ExtKeyUsageServerAuth})
 	ca.client("h1", "h1")
@@ -137,6 +141,7 @@ func fleetPKI(t *testing.T, root string) {
 	ca.issue("expired", leafSpec{cn: "h1", usage: x509.ExtKeyUsageClientAuth,
 		from: time.Now().Add(-48 * time.Hour), to: time.Now().Add(-24 * time.Hour)})
 	newTestCA(t, root, "rogue-ca").client("rogue", "h1")
+	return ca
 }
 
 func tlsPath(name string) string { return tlsDir + "/" + name }
@@ -162,6 +167,30 @@ type tlsServer struct {
 	url   string
 	store *SQLiteStore
 	tls   *ServerTLS
+	log   *serverLog
+}
+
+// serverLog is what the server logs: its failed handshakes.
+type serverLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *serverLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// wantLogged waits for the server to have logged s n times: it logs a
+// failed handshake after the client has seen it fail.
+func (ts *tlsServer) wantLogged(t *testing.T, s string, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("the server to log %d times %s", n, s), func() bool {
+		ts.log.mu.Lock()
+		defer ts.log.mu.Unlock()
+		return strings.Count(ts.log.buf.String(), s) >= n
+	})
 }
 
 func startTLSServer(t *testing.T, root string, m settings.Model, tokens string) *tlsServer {
@@ -186,14 +215,15 @@ func startTLSServer(t *testing.T, root string, m settings.Model, tokens string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: srv.Handler(), ErrorLog: log.New(io.Discard, "", 0)}
+	logged := &serverLog{}
+	hs := &http.Server{Handler: srv.Handler(), ErrorLog: log.New(logged, "", 0)}
 	go hs.Serve(stls.Listener(ln))
 	t.Cleanup(func() {
 		hs.Close()
 		srv.Close()
 		store.Close()
 	})
-	return &tlsServer{url: "https://" + ln.Addr().String(), store: store, tls: stls}
+	return &tlsServer{url: "https://" + ln.Addr().String(), store: store, tls: stls, log: logged}
 }
 
 // mtlsFleet is a server with mutual TLS whose tokens file holds tokens,
@@ -463,5 +493,201 @@ func TestTLSSettingsRefused(t *testing.T) {
 	_, err = NewServer(context.Background(), Config{Store: store, Tokens: toks, StaleAfter: time.Hour})
 	if err == nil || !strings.Contains(err.Error(), `tokens file tokens: host h2 is listed without a token ("h2 -"), which needs client certificates`) {
 		t.Fatalf("tokenless host without client certificates: %v", err)
+	}
+}
+
+// crl writes NAME, a CRL of the CA in PEM valid until next, revoking the
+// certificates NAME.crt of revoked; der writes it as one DER CRL instead.
+func (ca *testCA) crl(name string, next time.Time, der bool, revoked ...string) {
+	ca.t.Helper()
+	tmpl := &x509.RevocationList{Number: serial(ca.t), ThisUpdate: next.Add(-2 * time.Hour), NextUpdate: next}
+	for _, r := range revoked {
+		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries,
+			x509.RevocationListEntry{SerialNumber: readCert(ca.t, ca.root, r).SerialNumber, RevocationTime: time.Now()})
+	}
+	data, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.cert, ca.key)
+	if err != nil {
+		ca.t.Fatal(err)
+	}
+	if !der {
+		data = pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: data})
+	}
+	if err := os.WriteFile(filepath.Join(ca.root, tlsPath(name)), data, 0o644); err != nil {
+		ca.t.Fatal(err)
+	}
+}
+
+func readCert(t *testing.T, root, name string) *x509.Certificate {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, tlsPath(name+".crt")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pem.Decode(data)
+	if b == nil {
+		t.Fatalf("%s.crt holds no PEM block", name)
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// crlFleet is mtlsFleet with model.tls_client_crl set to crl.pem, a CRL
+// of the fleet's CA revoking the certificates of revoked.
+func crlFleet(t *testing.T, tokens string, revoked ...string) (string, *testCA, *tlsServer) {
+	root := t.TempDir()
+	ca := fleetPKI(t, root)
+	ca.crl("crl.pem", time.Now().Add(time.Hour), false, revoked...)
+	m := mtlsSettings()
+	m.TLSClientCRL = tlsPath("crl.pem")
+	return root, ca, startTLSServer(t, root, m, tokens)
+}
+
+// wantRevoked checks that err is a connection the server cut, not one of
+// its answers, and that the server has by now refused the revoked
+// certificate NAME.crt n times. The client may see the alert or, when
+// it writes after the server closed, a broken pipe: the server's log
+// says why.
+func (ts *tlsServer) wantRevoked(t *testing.T, root, what string, err error, name, cn string, n int) {
+	t.Helper()
+	var se *wire.StatusError
+	if err == nil || errors.As(err, &se) {
+		t.Fatalf("%s: %v, want a failed handshake", what, err)
+	}
+	msg := fmt.Sprintf("client certificate serial %s (CN %s) is revoked (model.tls_client_crl)", hexSerial(readCert(t, root, name).SerialNumber), cn)
+	ts.wantLogged(t, msg, n)
+}
+
+// TestRevokedClientCertificateRefused: the CA signed h1's certificate and
+// h2's, the CRL revokes h1's: h1 cannot even complete a handshake, h2
+// ships as before, and the server says which certificate it refused.
+func TestRevokedClientCertificateRefused(t *testing.T) {
+	root, _, ts := crlFleet(t, "h1 -\nh2 -\n", "h1")
+
+	_, err := ts.send(t, root, agentSettings("h1"), "h1", "")
+	ts.wantRevoked(t, root, "revoked h1", err, "h1", "h1", 1)
+	if ack, err := ts.send(t, root, agentSettings("h2"), "h2", ""); err != nil || ack.Stored == 0 {
+		t.Fatalf("h2, not revoked: %+v, %v", ack, err)
+	}
+	ts.wantStreams(t, "h2")
+}
+
+// TestRevokeByReload: a certificate accepted before is refused once a
+// new CRL revoking it is reloaded (here a DER one), resumed TLS sessions
+// included; a reload that fails keeps the CRL in force.
+func TestRevokeByReload(t *testing.T) {
+	root, ca, ts := crlFleet(t, "h1 -\nh2 -\n")
+	h1 := resumingClient(t, root, ts, "h1")
+	if st, err := h1(); err != nil || st.DidResume {
+		t.Fatalf("h1 before the revocation: resumed %v, %v", st != nil && st.DidResume, err)
+	}
+	if st, err := h1(); err != nil || !st.DidResume {
+		t.Fatalf("h1 again: resumed %v, %v; want a resumed session", st != nil && st.DidResume, err)
+	}
+
+	ca.crl("crl.pem", time.Now().Add(time.Hour), true, "h1")
+	if err := ts.tls.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h1()
+	ts.wantRevoked(t, root, "h1 resuming after the revocation", err, "h1", "h1", 1)
+	_, err = ts.send(t, root, agentSettings("h1"), "h1", "")
+	ts.wantRevoked(t, root, "h1 after the revocation", err, "h1", "h1", 2)
+
+	// A CRL that revokes nothing but is out of date does not undo it.
+	ca.crl("crl.pem", time.Now().Add(-time.Minute), false)
+	if err := ts.tls.Reload(); err == nil || !strings.Contains(err.Error(), "model.tls_client_crl /etc/storagegrid/tls/crl.pem") {
+		t.Fatalf("reload with an out-of-date CRL: %v", err)
+	}
+	_, err = ts.send(t, root, agentSettings("h1"), "h1", "")
+	ts.wantRevoked(t, root, "h1 after a failed reload", err, "h1", "h1", 3)
+	if _, err := ts.send(t, root, agentSettings("h2"), "h2", ""); err != nil {
+		t.Fatalf("h2 after a failed reload: %v", err)
+	}
+}
+
+// resumingClient is a client presenting NAME.crt that keeps TLS session
+// tickets, one new connection a request; each call asks the server once
+// and returns the connection's state.
+func resumingClient(t *testing.T, root string, ts *tlsServer, name string) func() (*tls.ConnectionState, error) {
+	t.Helper()
+	a := agentSettings(name)
+	cert, err := tls.LoadX509KeyPair(filepath.Join(root, a.TLSCert), filepath.Join(root, a.TLSKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(readCert(t, root, "ca"))
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{
+		RootCAs: pool, Certificates: []tls.Certificate{cert}, ClientSessionCache: tls.NewLRUClientSessionCache(1)}}}
+	return func() (*tls.ConnectionState, error) {
+		resp, err := c.Get(ts.url + "/api/v1/hosts")
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		return resp.TLS, nil
+	}
+}
+
+// TestCRLRefusedAtLoad: a CRL the client CA did not sign, one out of
+// date, and a file without a CRL are refused before anything listens,
+// with the setting and the path as the settings spell them.
+func TestCRLRefusedAtLoad(t *testing.T) {
+	root := t.TempDir()
+	ca := fleetPKI(t, root)
+	next := time.Now().Add(-time.Minute)
+	ca.crl("stale.pem", next, false)
+	newTestCA(t, root, "other-ca").crl("other.pem", time.Now().Add(time.Hour), false)
+	os.WriteFile(filepath.Join(root, tlsPath("junk.pem")), []byte("not a CRL\n"), 0o644)
+	for file, want := range map[string]string{
+		"other.pem":  "model.tls_client_crl /etc/storagegrid/tls/other.pem: CRL 1 (issuer CN=other-ca) is not signed by a CA of model.tls_client_ca /etc/storagegrid/tls/ca.crt",
+		"stale.pem":  "model.tls_client_crl /etc/storagegrid/tls/stale.pem: CRL 1 (issuer CN=ca) is out of date since its NextUpdate " + stamp(next) + "; issue a fresh one",
+		"ca.crt":     `model.tls_client_crl /etc/storagegrid/tls/ca.crt holds no CRL (PEM "X509 CRL" blocks or one DER CRL)`,
+		"junk.pem":   `model.tls_client_crl /etc/storagegrid/tls/junk.pem holds no CRL (PEM "X509 CRL" blocks or one DER CRL): x509: malformed crl`,
+		"absent.pem": "model.tls_client_crl /etc/storagegrid/tls/absent.pem: no such file or directory",
+	} {
+		m := mtlsSettings()
+		m.TLSClientCRL = tlsPath(file)
+		if _, err := LoadServerTLS(m, hostpath.Root(root)); err == nil || err.Error() != want {
+			t.Errorf("%s: %v\nwant %s", file, err, want)
+		}
+	}
+	m := mtlsSettings()
+	m.TLSClientCA, m.TLSClientCRL = "", tlsPath("stale.pem")
+	if _, err := LoadServerTLS(m, hostpath.Root(root)); err == nil || err.Error() != "model.tls_client_crl needs model.tls_client_ca" {
+		t.Fatalf("CRL without a client CA: %v", err)
+	}
+}
+
+// TestCRLOutOfDateOrMissing: a CRL that goes out of date after it was
+// loaded, or a client CA without a CRL, cannot vouch for a certificate:
+// the handshake check refuses it rather than let it through.
+func TestCRLOutOfDateOrMissing(t *testing.T) {
+	root := t.TempDir()
+	ca := fleetPKI(t, root)
+	ca.crl("crl.pem", time.Now().Add(-time.Minute), false, "h3")
+	cas := []*x509.Certificate{ca.cert, readCert(t, root, "rogue-ca")}
+	crl := tlsfiles.File{Key: "model.tls_client_crl", Path: tlsPath("crl.pem")}
+	rev, err := loadRevocations(hostpath.Root(root), crl, tlsfiles.File{}, cas, time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := func(leaf, issuer string) tls.ConnectionState {
+		return tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{readCert(t, root, leaf), readCert(t, root, issuer)}}}
+	}
+	for _, c := range []struct{ leaf, issuer, want string }{
+		{"h1", "ca", "(CN h1): model.tls_client_crl /etc/storagegrid/tls/crl.pem: the CRL of CN=ca is out of date since its NextUpdate"},
+		{"rogue", "rogue-ca", "(CN h1): model.tls_client_crl /etc/storagegrid/tls/crl.pem holds no CRL of its issuer CN=rogue-ca"},
+	} {
+		if err := rev.verifyConnection(chain(c.leaf, c.issuer)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.leaf, err, c.want)
+		}
+	}
+	if err := rev.verifyConnection(tls.ConnectionState{}); err == nil {
+		t.Error("no verified chain: accepted")
 	}
 }

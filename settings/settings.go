@@ -122,6 +122,9 @@ type Model struct {
 	// certificates signed by it; a certificate's common name or DNS
 	// names say which hosts it may send for.
 	TLSClientCA string `toml:"tls_client_ca"`
+	// TLSClientCRL, when set, holds the CRLs of the client CA: a
+	// certificate they revoke is refused although the CA signed it.
+	TLSClientCRL string `toml:"tls_client_crl"`
 	// TLSCA is the CA clients trust for the server's certificate (the
 	// system's when empty); ClientTLSCert and ClientTLSKey are the
 	// certificate clients present to a server that requires one.
@@ -266,6 +269,9 @@ func (m *Model) check(name string) error {
 	}
 	if m.TLSClientCA != "" && m.TLSCert == "" {
 		return fmt.Errorf("%s: model.tls_client_ca needs model.tls_cert and model.tls_key", name)
+	}
+	if m.TLSClientCRL != "" && m.TLSClientCA == "" {
+		return fmt.Errorf("%s: model.tls_client_crl needs model.tls_client_ca", name)
 	}
 	if m.TLSCert != "" && strings.HasPrefix(m.Listen, "unix:") {
 		return fmt.Errorf("%s: model.tls_cert: TLS is for TCP listeners; model.listen %q is a Unix socket", name, m.Listen)

@@ -108,4 +108,13 @@ func TestModelSection(t *testing.T) {
 			t.Errorf("%q: err = %v", body, err)
 		}
 	}
+	// A CRL revokes certificates of the client CA: without one it means nothing.
+	body := "[model]\ntls_cert = \"/s.crt\"\ntls_key = \"/s.key\"\ntls_client_crl = \"/crl.pem\"\n"
+	if _, err := Load(write(t, body), false); err == nil || !strings.HasSuffix(err.Error(), ": model.tls_client_crl needs model.tls_client_ca") {
+		t.Errorf("tls_client_crl without tls_client_ca: err = %v", err)
+	}
+	s, err = Load(write(t, body+"tls_client_ca = \"/ca.crt\"\n"), false)
+	if err != nil || s.Model.TLSClientCRL != "/crl.pem" {
+		t.Fatalf("tls_client_crl with tls_client_ca: %q, %v", s.Model.TLSClientCRL, err)
+	}
 }

@@ -34,8 +34,9 @@ func modelServeCommand(g *globals) *cli.Command {
 			"model.tls_client_ca every client must present a certificate signed by that\n" +
 			"CA, and an agent's certificate (common name or DNS name) must name the host\n" +
 			"it sends for. A host listed with a token must send it as well; a host listed\n" +
-			"as \"HOST -\" is let in by its certificate alone. SIGHUP reloads the tokens\n" +
-			"and the certificates. Example:\n" +
+			"as \"HOST -\" is let in by its certificate alone. model.tls_client_crl names\n" +
+			"CRLs of the client CA; a certificate they revoke fails the handshake. SIGHUP\n" +
+			"reloads the tokens, the certificates and the CRLs. Example:\n" +
 			"   storagegrid model serve --listen 10.0.0.5:9470\n" +
 			"Retention runs every model.compact_every.",
 		Flags: []cli.Flag{

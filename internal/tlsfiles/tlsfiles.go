@@ -9,6 +9,7 @@ package tlsfiles
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -73,15 +74,48 @@ func KeyPair(root hostpath.Root, cert, key File) (tls.Certificate, error) {
 
 // CertPool reads a bundle of CA certificates.
 func CertPool(root hostpath.Root, ca File) (*x509.CertPool, error) {
+	certs, err := CACerts(root, ca)
+	if err != nil {
+		return nil, err
+	}
+	return Pool(certs), nil
+}
+
+// CACerts reads a bundle of CA certificates, for a caller that checks
+// more than chains against them (the CRLs they sign). Like
+// x509.CertPool.AppendCertsFromPEM it skips PEM blocks that are not
+// certificates, so that both read a bundle alike.
+func CACerts(root hostpath.Root, ca File) ([]*x509.Certificate, error) {
 	data, err := ca.Read(root, false)
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
+	var certs []*x509.Certificate
+	for {
+		var b *pem.Block
+		if b, data = pem.Decode(data); b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" || len(b.Headers) != 0 {
+			continue
+		}
+		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
+			certs = append(certs, c)
+		}
+	}
+	if len(certs) == 0 {
 		return nil, fmt.Errorf("%s %s holds no PEM certificate", ca.Key, ca.Path)
 	}
-	return pool, nil
+	return certs, nil
+}
+
+// Pool makes certs the CAs a tls.Config verifies chains against.
+func Pool(certs []*x509.Certificate) *x509.CertPool {
+	pool := x509.NewCertPool()
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool
 }
 
 // ClientConfig is the configuration of a client that trusts the CAs in

@@ -77,7 +77,7 @@ func newApp(g *globals) *cli.App {
 		// Printing and exit codes happen in run, in one place.
 		ExitErrHandler: func(*cli.Context, error) {},
 		CommandNotFound: func(c *cli.Context, name string) {
-			g.notFound = fail.Usagef("unknown command %q; see '%s --help'", name, c.Command.HelpName)
+			g.notFound = fail.Usagef("unknown command %q; see '%s --help'%s", name, c.Command.HelpName, notFoundHint)
 		},
 	}
 }

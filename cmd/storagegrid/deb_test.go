@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -254,6 +255,13 @@ func checkAgentBuild(t *testing.T, bin string) {
 	checkNoBuildPaths(t, bin)
 	if v := runOut(t, "", bin, "--version"); !strings.Contains(v, "[agent-only build]") {
 		t.Errorf("storagegrid-agent --version: %q", v)
+	}
+	// An operator who types a full-binary command is told where it is.
+	cmd := exec.Command(bin, "node", "status")
+	msg, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(msg), "agent-only build; the other commands are in /usr/bin/storagegrid") {
+		t.Errorf("storagegrid-agent node status: %v\n%s", err, msg)
 	}
 	out := runOut(t, "", bin, "--root", t.TempDir(), "agent", "once", "--host-id", "deb-test", "--enable", "memory", "-o", "ndjson")
 	if !strings.Contains(out, `"host":"deb-test"`) {

@@ -20,3 +20,6 @@ const appDescription = "This build holds only the agent commands, so that the da
 
 // versionNote follows the version in --version.
 const versionNote = " [agent-only build]"
+
+// notFoundHint follows the unknown-command error.
+const notFoundHint = " (this is the agent-only build; the other commands are in /usr/bin/storagegrid)"

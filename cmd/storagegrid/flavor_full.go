@@ -11,3 +11,6 @@ const appDescription = "Run with sudo on a grid host during maintenance, as in t
 
 // versionNote follows the version in --version.
 const versionNote = ""
+
+// notFoundHint follows the unknown-command error.
+const notFoundHint = ""

@@ -55,9 +55,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitCode(err)
 }
 
-func newApp(g *globals) *cli.App {
-	// urfave's default also takes -v, which reads as "verbose".
+func init() {
+	// urfave's default also takes -v, which reads as "verbose". Set once
+	// here: it is a package variable, and tests build apps concurrently.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and the commit it was built from"}
+}
+
+func newApp(g *globals) *cli.App {
 	cmds := commands(g)
 	inheritGlobals(g, cmds)
 	return &cli.App{

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/storagegrid/storagegrid/node"
+	"github.com/storagegrid/storagegrid/nodekey"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
@@ -46,7 +47,9 @@ func (c *nodesCollector) Collect(ctx context.Context) ([]Item, error) {
 			f[wire.FieldConfigState] = string(node.Invalid)
 		} else {
 			for _, k := range cfg.Keys() {
-				f[k], _ = cfg.Get(k)
+				if !nodekey.Secret(k) { // a password (hash) never leaves the host
+					f[k], _ = cfg.Get(k)
+				}
 			}
 		}
 		if c.mgr != nil {

@@ -102,7 +102,7 @@ func Probe(path string, opts Options) (Device, error) {
 		d.Identity = Identity{Major: unix.Major(st.Dev), Minor: unix.Minor(st.Dev), Inode: st.Ino}
 		d.Size = st.Size
 	default:
-		return Device{}, fmt.Errorf("%s is %s, not a block device", path, describe(typ))
+		return Device{}, fmt.Errorf("%s is not a valid block device: it is %s", path, describe(typ))
 	}
 	d.ID = d.Identity.String()
 	return d, nil
@@ -114,9 +114,9 @@ func statError(path, real string, err error) error {
 		return fmt.Errorf("%s: symlink loop", path)
 	case errors.Is(err, fs.ErrNotExist):
 		if target, lerr := os.Readlink(real); lerr == nil {
-			return notFound(fmt.Sprintf("%s: symlink to %s, which does not exist", path, target))
+			return notFound(fmt.Sprintf("%s does not exist (a symlink to %s, which does not exist)", path, target))
 		}
-		return notFound(path + ": no such device")
+		return notFound(path + " does not exist")
 	}
 	return fmt.Errorf("%s: %w", path, err)
 }

@@ -42,7 +42,7 @@ func TestProbeRegularFilesOnlyWhenAllowed(t *testing.T) {
 	root := hostpath.Root(t.TempDir())
 	p := sparseFile(t, root, "/var/lib/sg/var-local.img", 2<<20)
 	_, err := Probe(p, Options{Root: root})
-	wantErr(t, err, p+" is a regular file", "allow_files")
+	wantErr(t, err, p+" is not a valid block device: it is a regular file", "allow_files")
 
 	allow := Options{Root: root, AllowFiles: true}
 	d := mustProbe(t, p, allow)
@@ -82,12 +82,12 @@ func TestProbeRejectsWhatIsNotADevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []struct{ path, want string }{
-		{"/dev/mapper/dir", "/dev/mapper/dir is a directory, not a block device"},
+		{"/dev/mapper/dir", "/dev/mapper/dir is not a valid block device: it is a directory"},
 		{"/dev/mapper/loop-a", "/dev/mapper/loop-a: symlink loop"},
-		{"/dev/mapper/missing", "/dev/mapper/missing: no such device"},
-		{"/dev/mapper/dangling", "/dev/mapper/dangling: symlink to /dev/no-such-device-here, which does not exist"},
-		{"/dev/mapper/null", "/dev/mapper/null is a character device, not a block device"},
-		{"/dev/mapper/fifo", "/dev/mapper/fifo is a named pipe, not a block device"},
+		{"/dev/mapper/missing", "/dev/mapper/missing does not exist"},
+		{"/dev/mapper/dangling", "/dev/mapper/dangling does not exist (a symlink to /dev/no-such-device-here, which does not exist)"},
+		{"/dev/mapper/null", "/dev/mapper/null is not a valid block device: it is a character device"},
+		{"/dev/mapper/fifo", "/dev/mapper/fifo is not a valid block device: it is a named pipe"},
 	}
 	for _, c := range cases {
 		_, err := Probe(c.path, Options{Root: root, AllowFiles: true})

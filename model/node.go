@@ -1,12 +1,11 @@
 package model
 
 import (
-	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/storagegrid/storagegrid/nodekey"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
@@ -69,7 +68,9 @@ func nodeFrom(e *Entity) *Node {
 		n.RunState = "Unknown"
 	}
 	n.ConfigState = e.Fields[wire.FieldConfigState]
-	n.MaxRAM, _ = parseRAM(n.Config["MAXIMUM_RAM"])
+	if v := n.Config["MAXIMUM_RAM"]; v != "" {
+		n.MaxRAM, _ = nodekey.ParseRAM(v) // a bad value is validate's to report
+	}
 	for _, k := range sortedConfigKeys(n.Config) {
 		v := n.Config[k]
 		switch {
@@ -78,7 +79,7 @@ func nodeFrom(e *Entity) *Node {
 		case strings.HasSuffix(k, "_NETWORK_TARGET") && networkEnabled(n.Config, strings.TrimSuffix(k, "_TARGET")):
 			n.Interfaces = append(n.Interfaces, NodeInterface{Key: k, Name: v})
 		case strings.HasPrefix(k, "INTERFACE_TARGET_"):
-			name, _, _ := strings.Cut(v, ",")
+			name, _ := nodekey.InterfaceTarget(v)
 			n.Interfaces = append(n.Interfaces, NodeInterface{Key: k, Name: name})
 		}
 	}
@@ -110,25 +111,6 @@ func siteOf(name string, cfg map[string]string) string {
 	}
 	site, _, _ := strings.Cut(name, "-")
 	return site
-}
-
-// parseRAM reads MAXIMUM_RAM: a number of bytes with an optional k, m, g
-// or t suffix (binary multiples), e.g. 24g.
-func parseRAM(s string) (int64, error) {
-	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "" {
-		return 0, nil
-	}
-	mult := int64(1)
-	if i := strings.IndexAny(s, "kmgt"); i == len(s)-1 || (i >= 0 && s[i+1:] == "b") {
-		mult = int64(1) << (10 * (strings.IndexByte("kmgt", s[i]) + 1))
-		s = s[:i]
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("MAXIMUM_RAM %q is not a size", s)
-	}
-	return n * mult, nil
 }
 
 func sortedConfigKeys(cfg map[string]string) []string {

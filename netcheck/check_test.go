@@ -43,9 +43,9 @@ func TestRequirements(t *testing.T) {
 			Address: netip.MustParsePrefix("10.1.0.3/24"), Static: true},
 		{Node: "DC1-S3", Key: "ADMIN_NETWORK_TARGET", Interface: "eth1", Network: "ADMIN", MTU: DefaultMTU, MTUDefaulted: true},
 		// A malformed MTU is the validator's to report: no MTU check here.
-		// An IP without CONFIG is static; without MASK a host prefix.
-		{Node: "DC1-S3", Key: "CLIENT_NETWORK_TARGET", Interface: "eth2", Network: "CLIENT",
-			Address: netip.MustParsePrefix("192.168.7.9/32"), Static: true},
+		// An IP without CONFIG is not used: the Client Network is
+		// DISABLED unless CLIENT_NETWORK_CONFIG says otherwise.
+		{Node: "DC1-S3", Key: "CLIENT_NETWORK_TARGET", Interface: "eth2", Network: "CLIENT"},
 		{Node: "DC1-S3", Key: "INTERFACE_TARGET_0001", Interface: "ens224"},
 		{Node: "DC1-S3", Key: "INTERFACE_TARGET_0002", Interface: "ens256"},
 	}
@@ -88,7 +88,7 @@ func checkNS(t *testing.T) *testNS {
 	n.add(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br1"}})
 	n.veth("mem0", "mem0p", nil) // enslaved to br1
 	n.master("mem0", "br1")
-	n.veth("small0", "small0p", nil) // MTU 1300, below the default 1400
+	n.veth("small0", "small0p", nil) // MTU 1300, below the default 1500
 	n.mtu("small0", 1300)
 	n.up("ok0", "ok0p", "dn0p", "nc0", "mem0", "mem0p", "small0", "small0p")
 	return n
@@ -117,7 +117,7 @@ func TestCheck(t *testing.T) {
 		{"GRID_NETWORK_TARGET", "ok0", "9216", []string{
 			"error|GRID_NETWORK_MTU|9216|GRID_NETWORK_MTU 9216 is above the MTU 9000 of interface ok0"}},
 		{"GRID_NETWORK_TARGET", "small0", "", []string{
-			"error|GRID_NETWORK_TARGET|small0|the default GRID_NETWORK_MTU 1400 is above the MTU 1300 of interface small0; set GRID_NETWORK_MTU or raise the interface MTU"}},
+			"error|GRID_NETWORK_TARGET|small0|the default GRID_NETWORK_MTU 1500 is above the MTU 1300 of interface small0; set GRID_NETWORK_MTU or raise the interface MTU"}},
 		{"GRID_NETWORK_TARGET", "small0", "1280", nil},
 		{"GRID_NETWORK_TARGET", "bond0.1001-extra", "", []string{
 			"error|GRID_NETWORK_TARGET|bond0.1001-extra|bond0.1001-extra is not a valid interface name: longer than 15 characters"}},

@@ -9,11 +9,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/storagegrid/storagegrid/nodekey"
 )
 
 // DefaultMTU is the MTU a node uses on a network whose *_NETWORK_MTU
 // key is absent.
-const DefaultMTU = 1400
+const DefaultMTU = nodekey.DefaultMTU
 
 // ErrNoTargets is returned for a node that names no interface at all.
 var ErrNoTargets = errors.New("no network targets")
@@ -83,12 +85,12 @@ func Requirements(node string, cfg KeyValues, running bool) ([]Requirement, erro
 		return strings.TrimSpace(v)
 	}
 	var out []Requirement
-	for _, nw := range []string{"GRID", "ADMIN", "CLIENT"} {
+	for _, nw := range nodekey.Networks {
 		target := get(nw + "_NETWORK_TARGET")
 		if target == "" {
 			continue
 		}
-		out = append(out, networkRequirement(node, nw, target, get, running))
+		out = append(out, networkRequirement(node, nw, target, cfg.Get, running))
 	}
 	var extra []string
 	for _, k := range cfg.Keys() {
@@ -99,8 +101,8 @@ func Requirements(node string, cfg KeyValues, running bool) ([]Requirement, erro
 	sort.Strings(extra)
 	for _, k := range extra {
 		// The value is "IFNAME" or "IFNAME, description".
-		name, _, _ := strings.Cut(get(k), ",")
-		out = append(out, Requirement{Node: node, Key: k, Interface: strings.TrimSpace(name), Running: running})
+		name, _ := nodekey.InterfaceTarget(get(k))
+		out = append(out, Requirement{Node: node, Key: k, Interface: name, Running: running})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("node %s: %w (set GRID_NETWORK_TARGET to the host interface for its Grid Network)", node, ErrNoTargets)
@@ -108,17 +110,19 @@ func Requirements(node string, cfg KeyValues, running bool) ([]Requirement, erro
 	return out, nil
 }
 
-func networkRequirement(node, nw, target string, getKey func(string) string, running bool) Requirement {
+func networkRequirement(node, nw, target string, getKey nodekey.Getter, running bool) Requirement {
 	r := Requirement{Node: node, Key: nw + "_NETWORK_TARGET", Interface: target, Network: nw, Running: running}
-	get := func(suffix string) string { return getKey(r.networkKey(suffix)) }
+	get := func(suffix string) string {
+		v, _ := getKey(r.networkKey(suffix))
+		return strings.TrimSpace(v)
+	}
 	if v := get("MTU"); v == "" {
 		r.MTU, r.MTUDefaulted = DefaultMTU, true
 	} else if mtu, err := strconv.Atoi(v); err == nil && mtu > 0 {
 		r.MTU = mtu
 	}
 	ip := get("IP")
-	config := strings.ToUpper(get("CONFIG"))
-	r.Static = config == "STATIC" || (config == "" && ip != "")
+	r.Static = nodekey.Mode(getKey, nw) == nodekey.Static
 	if addr, err := netip.ParseAddr(ip); err == nil && addr.Is4() && r.Static {
 		r.Address = netip.PrefixFrom(addr, maskBits(get("MASK")))
 	}

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+
+	"github.com/storagegrid/storagegrid/nodekey"
 )
 
 // maxConfigSize bounds what ParseConfig reads: a node config is a few
@@ -81,7 +84,9 @@ func parseLine(raw string) (line, error) {
 	}
 	key, value, ok := strings.Cut(text, "=")
 	if !ok {
-		return line{}, fmt.Errorf("%q is not a KEY = VALUE line", text)
+		// Only the first word is shown: the rest may be a password.
+		first, _, _ := strings.Cut(text, " ")
+		return line{}, fmt.Errorf("the line starting %q has no '=': write KEY = VALUE", first)
 	}
 	key, value = strings.TrimSpace(key), strings.TrimSpace(value)
 	if err := checkKeySyntax(key); err != nil {
@@ -178,6 +183,18 @@ func (c *Config) Delete(key string) bool {
 		}
 	}
 	return true
+}
+
+// FileMode is the mode its file gets when this tool writes it: 0600 when
+// it holds a secret (a temporary installation password or its hash), so
+// that only root reads it, else 0644 as the installer leaves node configs.
+func (c *Config) FileMode() os.FileMode {
+	for k := range c.index {
+		if nodekey.Secret(k) {
+			return 0o600
+		}
+	}
+	return 0o644
 }
 
 // Bytes renders the config. An unmodified config renders exactly as it

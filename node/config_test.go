@@ -128,7 +128,7 @@ func TestParseConfigErrorsNameFileAndLine(t *testing.T) {
 		line int
 		msg  string
 	}{
-		{"A = 1\nGRID_NETWORK_IP 10.1.0.7\n", 2, `"GRID_NETWORK_IP 10.1.0.7" is not a KEY = VALUE line`},
+		{"A = 1\nGRID_NETWORK_IP 10.1.0.7\n", 2, `the line starting "GRID_NETWORK_IP" has no '=': write KEY = VALUE`},
 		{"A = 1\n\nB = 2\nA = 3\n", 4, "duplicate key A (first set on line 1)"},
 		{"# c\n = value\n", 2, "missing key before '='"},
 		{"GRID NETWORK = x\n", 1, `invalid key "GRID NETWORK"`},

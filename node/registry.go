@@ -160,7 +160,7 @@ func (r *Registry) Write(name string, c *Config) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("node config directory %s: %w", ConfigDir, unwrapPath(err))
 	}
-	if err := atomicfile.Write(filepath.Join(dir, name+".conf"), c.Bytes(), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, name+".conf"), c.Bytes(), c.FileMode()); err != nil {
 		return fmt.Errorf("%s: %w", r.Path(name), unwrapPath(err))
 	}
 	return nil

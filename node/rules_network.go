@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/storagegrid/storagegrid/finding"
+	"github.com/storagegrid/storagegrid/nodekey"
 )
 
 var macPattern = regexp.MustCompile(`^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$`)
@@ -29,13 +30,19 @@ func checkNetworkValue(k, v string) []finding.Finding {
 		}
 	case "MASK":
 		if _, ok := maskBits(v); !ok {
-			return bad("%s is not a valid IPv4 netmask", v)
+			return bad("%s is not a valid IPv4 subnet mask", v)
 		}
 	case "CONFIG":
-		if v != "STATIC" && v != "DHCP" && (net == "GRID" || v != "DISABLED") {
+		switch strings.ToUpper(v) {
+		case nodekey.Static, nodekey.DHCP:
+		case nodekey.Disabled:
+			if net == "GRID" {
+				return bad("%s is not a valid %s (STATIC or DHCP)", v, k)
+			}
+		default:
 			allowed := "STATIC or DHCP"
 			if net != "GRID" {
-				allowed = "STATIC, DHCP or DISABLED"
+				allowed = "DHCP, STATIC or DISABLED"
 			}
 			return bad("%s is not a valid %s (%s)", v, k, allowed)
 		}
@@ -46,46 +53,65 @@ func checkNetworkValue(k, v string) []finding.Finding {
 		}
 	case "MAC":
 		if !macPattern.MatchString(v) {
-			return bad("%s is not a valid MAC address", v)
+			return bad("%s is not a valid MAC address (6 pairs of hexadecimal digits separated by colons)", v)
 		}
 	case "TARGET_TYPE":
-		if v != "Interface" {
-			return bad("%s is not a valid %s (Interface)", v, k)
+		if !strings.EqualFold(v, "Interface") {
+			return bad("%s is not a valid %s (Interface is the only supported value)", v, k)
 		}
 	case "TARGET_TYPE_INTERFACE_CLONE_MAC":
-		if v != "true" && v != "false" {
-			return bad("%s is not a valid %s (true or false)", v, k)
+		if !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+			return bad("%s is not a valid %s (True or False)", v, k)
 		}
 	}
 	return nil
 }
 
-// checkNetwork checks the keys of one network together: a static network
-// needs an address and mask, and its gateway must be inside its subnet.
+// checkNetwork checks the keys of one network together, by its mode
+// (nodekey.Mode: the Grid Network is STATIC, the others DISABLED when
+// *_NETWORK_CONFIG is absent). A STATIC network needs an address and
+// mask, the Grid Network a gateway, and the gateway must be on the
+// subnet; an enabled Admin or Client Network needs its target; address
+// keys of a network that is not STATIC are ignored, which is worth a
+// warning ("don't specify it for other values").
 func checkNetwork(c keyValues, net string) []finding.Finding {
-	get := func(f string) (string, bool) { return c.Get(net + "_NETWORK_" + f) }
-	mode, ok := get("CONFIG")
-	if !ok {
-		mode = "STATIC"
-	}
-	_, hasTarget := get("TARGET")
-	if mode != "STATIC" || (!hasTarget && net != "GRID") {
-		return nil
-	}
+	key := func(f string) string { return net + "_NETWORK_" + f }
+	get := func(f string) (string, bool) { return c.Get(key(f)) }
+	mode := nodekey.Mode(c.Get, net)
 	var fs []finding.Finding
-	ip, hasIP := get("IP")
-	mask, hasMask := get("MASK")
-	// A slice, not a map: findings must come out in the same order every run.
-	for _, f := range []struct {
-		name string
-		has  bool
-	}{{"IP", hasIP}, {"MASK", hasMask}} {
-		if !f.has {
-			k := net + "_NETWORK_" + f.name
-			fs = append(fs, finding.Errorf(k, "", "%s is required when %s_NETWORK_CONFIG is STATIC", k, net))
+	if _, hasTarget := get("TARGET"); !hasTarget && net != "GRID" && (mode == nodekey.Static || mode == nodekey.DHCP) {
+		fs = append(fs, finding.Errorf(key("TARGET"), "", "%s is required when %s is %s", key("TARGET"), key("CONFIG"), mode))
+	}
+	if net == "ADMIN" {
+		if _, esl := get("ESL"); esl {
+			if _, gw := get("GATEWAY"); !gw {
+				fs = append(fs, finding.Errorf(key("GATEWAY"), "", "ADMIN_NETWORK_GATEWAY is required when ADMIN_NETWORK_ESL is specified"))
+			}
 		}
 	}
+	if mtu, ok := get("MTU"); ok && mode == nodekey.DHCP {
+		fs = append(fs, finding.Warningf(key("MTU"), mtu, "%s is not used when %s is DHCP", key("MTU"), key("CONFIG")))
+	}
+	if mode != nodekey.Static {
+		for _, f := range []string{"IP", "MASK", "GATEWAY"} {
+			if v, ok := get(f); ok {
+				fs = append(fs, finding.Warningf(key(f), v, "%s is ignored: %s is %s%s", key(f), key("CONFIG"), mode, defaulted(c, net)))
+			}
+		}
+		return fs
+	}
+	ip, hasIP := get("IP")
+	mask, hasMask := get("MASK")
 	gw, hasGW := get("GATEWAY")
+	if !hasIP {
+		fs = append(fs, finding.Errorf(key("IP"), "", "%s is required when %s is STATIC", key("IP"), key("CONFIG")))
+	}
+	if hasIP && !hasMask {
+		fs = append(fs, finding.Errorf(key("MASK"), "", "%s is required when %s is specified and %s is STATIC", key("MASK"), key("IP"), key("CONFIG")))
+	}
+	if net == "GRID" && !hasGW {
+		fs = append(fs, finding.Errorf(key("GATEWAY"), "", "GRID_NETWORK_GATEWAY is required (a Grid Network without a gateway uses X.Y.Z.1 or this node's GRID_NETWORK_IP)"))
+	}
 	if !hasIP || !hasMask || !hasGW || !validIPv4(ip) || !validIPv4(gw) {
 		return fs
 	}
@@ -95,64 +121,77 @@ func checkNetwork(c keyValues, net string) []finding.Finding {
 	}
 	prefix := netip.PrefixFrom(netip.MustParseAddr(ip), bits).Masked()
 	if !prefix.Contains(netip.MustParseAddr(gw)) {
-		k := net + "_NETWORK_GATEWAY"
-		fs = append(fs, finding.Errorf(k, gw, "%s is not inside the subnet %s of %s_NETWORK_IP", gw, prefix, net))
+		fs = append(fs, finding.Errorf(key("GATEWAY"), gw, "%s is not on the local subnet", gw))
 	}
 	return fs
 }
 
-// checkESL checks ADMIN_NETWORK_ESL: a comma-separated list of CIDR subnets.
+// defaulted explains a mode that comes from the default, not the file.
+func defaulted(c keyValues, net string) string {
+	if _, ok := c.Get(net + "_NETWORK_CONFIG"); ok {
+		return ""
+	}
+	return " (the default when " + net + "_NETWORK_CONFIG is absent)"
+}
+
+// checkESL checks ADMIN_NETWORK_ESL: a comma-separated list of IPv4
+// subnets in CIDR notation.
 func checkESL(k, v string) []finding.Finding {
-	var fs []finding.Finding
 	for _, s := range strings.Split(v, ",") {
-		s = strings.TrimSpace(s)
-		p, err := netip.ParsePrefix(s)
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
 		if err != nil || !p.Addr().Is4() {
-			fs = append(fs, finding.Errorf(k, v, "%s is not a valid IPv4 subnet in CIDR form (e.g. 10.0.0.0/16)", s))
+			return []finding.Finding{finding.Errorf(k, v, "Could not parse subnet list")}
 		}
-	}
-	return fs
-}
-
-var ramPattern = regexp.MustCompile(`^([0-9]+)([kKmMgGtT]?)$`)
-
-// checkRAM checks MAXIMUM_RAM: a positive number with an optional
-// k/m/g/t suffix, at least 1 GiB since no node type runs in less.
-func checkRAM(k, v string) []finding.Finding {
-	m := ramPattern.FindStringSubmatch(v)
-	if m == nil {
-		return []finding.Finding{finding.Errorf(k, v, "%s is not a valid amount of memory (e.g. 24g, 24576m)", v)}
-	}
-	n, err := strconv.ParseUint(m[1], 10, 64)
-	shift := map[string]uint{"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[strings.ToLower(m[2])]
-	if err != nil || n == 0 || n > (1<<62)>>shift || n<<shift < 1<<30 {
-		return []finding.Finding{finding.Errorf(k, v, "%s is out of range (at least 1g)", v)}
 	}
 	return nil
 }
 
-// checkPortRemap checks PORT_REMAP and PORT_REMAP_INBOUND: comma-separated
-// NETWORK/PROTOCOL/PORT/REMAPPED entries.
+// remapForms are the documented forms of the two remap keys: PORT_REMAP
+// names the port the node uses, then the port it becomes; the inbound
+// key the other way round.
+var remapForms = map[string]string{
+	"PORT_REMAP":         "network type/protocol/default port used by grid node/new port (e.g. client/tcp/18082/443)",
+	"PORT_REMAP_INBOUND": "network type/protocol/remapped port/default port used by grid node (e.g. grid/tcp/3022/22)",
+}
+
+// checkPortRemap checks PORT_REMAP and PORT_REMAP_INBOUND: a
+// comma-separated list of remaps in the key's own form, no port remapped
+// twice. An empty value removes every remap (the documented procedure).
 func checkPortRemap(k, v string) []finding.Finding {
 	var fs []finding.Finding
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	seen := map[string]string{}
 	for _, e := range strings.Split(v, ",") {
 		e = strings.TrimSpace(e)
-		if msg := remapProblem(e); msg != "" {
+		msg := remapProblem(k, e)
+		if msg == "" {
+			// The port a remap is for: the node's own port for
+			// PORT_REMAP, the port that arrives for the inbound key.
+			parts := strings.Split(e, "/")
+			from := strings.Join(parts[:3], "/")
+			if prev, dup := seen[from]; dup {
+				msg = fmt.Sprintf("%s remaps %s again (after %s)", e, from, prev)
+			}
+			seen[from] = e
+		}
+		if msg != "" {
 			fs = append(fs, finding.Errorf(k, v, "%s", msg))
 		}
 	}
 	return fs
 }
 
-func remapProblem(e string) string {
+func remapProblem(k, e string) string {
 	parts := strings.Split(e, "/")
 	if len(parts) != 4 {
-		return e + " is not of the form network/protocol/port/remapped-port (e.g. client/tcp/18082/443)"
+		return fmt.Sprintf("%q is not of the form %s", e, remapForms[k])
 	}
 	switch parts[0] {
 	case "grid", "admin", "client":
 	default:
-		return parts[0] + " is not a network (grid, admin or client) in " + e
+		return parts[0] + " is not a network type (grid, admin or client) in " + e
 	}
 	if parts[1] != "tcp" && parts[1] != "udp" {
 		return parts[1] + " is not a protocol (tcp or udp) in " + e

@@ -78,7 +78,7 @@ func (m *Manager) Export(ctx context.Context, name string) (ExportResult, error)
 			return res, err
 		}
 	}
-	if err := m.keepCopy(name, cfg.Bytes()); err != nil {
+	if err := m.keepCopy(name, cfg); err != nil {
 		return res, err
 	}
 	rec := blockdev.Record{Node: name, HostUUID: host, State: blockdev.Exported, Config: cfg.Bytes()}
@@ -88,12 +88,12 @@ func (m *Manager) Export(ctx context.Context, name string) (ExportResult, error)
 	return res, m.reg.Remove(name)
 }
 
-func (m *Manager) keepCopy(name string, config []byte) error {
+func (m *Manager) keepCopy(name string, cfg *Config) error {
 	dir := m.root.Join(ExportDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("node %s: %s: %w", name, ExportDir, unwrapPath(err))
 	}
-	if err := atomicfile.Write(filepath.Join(dir, name+".conf"), config, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, name+".conf"), cfg.Bytes(), cfg.FileMode()); err != nil {
 		return fmt.Errorf("node %s: keep a copy in %s: %w", name, ExportDir, unwrapPath(err))
 	}
 	return nil

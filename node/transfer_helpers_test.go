@@ -71,7 +71,7 @@ func (f *fixture) attach(dev, target string) {
 func (f *fixture) configure(name, dev string) string {
 	f.t.Helper()
 	text := "# " + name + "\nNODE_TYPE = VM_API_Gateway\nBLOCK_DEVICE_VAR_LOCAL = " + dev + "\n" +
-		"GRID_NETWORK_TARGET = eth0\nGRID_NETWORK_IP = 10.1.0.7\nGRID_NETWORK_MASK = 255.255.255.0\n"
+		"GRID_NETWORK_TARGET = eth0\nGRID_NETWORK_IP = 10.1.0.7\nGRID_NETWORK_MASK = 255.255.255.0\nGRID_NETWORK_GATEWAY = 10.1.0.1\n"
 	writeFile(f.t, f.root.Join(ConfigDir+"/"+name+".conf"), text)
 	return text
 }

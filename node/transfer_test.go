@@ -268,9 +268,9 @@ func TestImportOfBadDevices(t *testing.T) {
 	}{
 		{"/dev/mapper/empty", blockdev.ErrNoRecord, "/dev/mapper/empty holds no storagegrid node record"},
 		{"/dev/mapper/small", blockdev.ErrTooSmall, "need at least 1048576 bytes, found 4096"},
-		{"/dev/mapper/a-directory", nil, "/dev/mapper/a-directory is a directory, not a block device"},
+		{"/dev/mapper/a-directory", nil, "/dev/mapper/a-directory is not a valid block device: it is a directory"},
 		{"/dev/mapper/loop-a", nil, "/dev/mapper/loop-a: symlink loop"},
-		{"/dev/mapper/missing", nil, "/dev/mapper/missing: no such device"},
+		{"/dev/mapper/missing", nil, "/dev/mapper/missing does not exist"},
 	}
 	for _, tc := range cases {
 		_, err := f.mgr.Import(bg, tc.dev)

@@ -59,7 +59,7 @@ func TestValidateAValidNodePasses(t *testing.T) {
 			t.Fatalf("titles %q", titles(r))
 		}
 		if strings.HasSuffix(target, ".img") {
-			wantFindings(t, r, "config: ERROR BLOCK_DEVICE_VAR_LOCAL: "+varLocal+" is a regular file (files are accepted only with [devices] allow_files)")
+			wantFindings(t, r, "config: ERROR BLOCK_DEVICE_VAR_LOCAL: "+varLocal+" is not a valid block device: it is a regular file (files are accepted only with [devices] allow_files)")
 			return
 		}
 		wantFindings(t, r)
@@ -78,7 +78,7 @@ func TestValidateDeviceAndInterfaceProblems(t *testing.T) {
 	writeFile(t, f.root.Join(ConfigDir+"/DC1-S3.conf"), "NODE_TYPE = VM_Storage_Node\n"+
 		"BLOCK_DEVICE_VAR_LOCAL = /dev/mapper/small\nGRID_NETWORK_TARGET = bond0.1002\n"+
 		"CLIENT_NETWORK_TARGET = bond0\nCLIENT_NETWORK_CONFIG = DHCP\nINTERFACE_TARGET_0001 = eth0, fabric\n"+
-		"GRID_NETWORK_IP = 10.1.3\nGRID_NETWORK_MASK = 255.255.255.0\n"+
+		"GRID_NETWORK_IP = 10.1.3\nGRID_NETWORK_MASK = 255.255.255.0\nGRID_NETWORK_GATEWAY = 10.1.0.1\n"+
 		"BLOCK_DEVICE_RANGEDB_00 = /dev/mapper/dir\nBLOCK_DEVICE_RANGEDB_01 = /dev/mapper/loop-a\n"+
 		"BLOCK_DEVICE_RANGEDB_02 = /dev/mapper/missing\n")
 	r, err := f.mgr.Validate("DC1-S3")
@@ -89,9 +89,9 @@ func TestValidateDeviceAndInterfaceProblems(t *testing.T) {
 		"config: ERROR GRID_NETWORK_IP: 10.1.3 is not a valid IPv4 address",
 		"config: WARNING BLOCK_DEVICE_VAR_LOCAL: /dev/mapper/small is a regular file",
 		"config: ERROR BLOCK_DEVICE_VAR_LOCAL: /dev/mapper/small is too small for the node record: need at least 1048576 bytes, found 65536",
-		"config: ERROR BLOCK_DEVICE_RANGEDB_00: /dev/mapper/dir is a directory, not a block device",
+		"config: ERROR BLOCK_DEVICE_RANGEDB_00: /dev/mapper/dir is not a valid block device: it is a directory",
 		"config: ERROR BLOCK_DEVICE_RANGEDB_01: /dev/mapper/loop-a: symlink loop",
-		"config: ERROR BLOCK_DEVICE_RANGEDB_02: /dev/mapper/missing: no such device",
+		"config: ERROR BLOCK_DEVICE_RANGEDB_02: /dev/mapper/missing does not exist",
 		"config: ERROR GRID_NETWORK_TARGET: bond0.1002 is not a valid interface.  See `ip link show`",
 		"config: ERROR CLIENT_NETWORK_TARGET: bond0 is a bond; do not use a bond or bridge directly",
 	)
@@ -161,7 +161,7 @@ func TestValidateUniqueValues(t *testing.T) {
 	f.attach("/dev/mapper/c", sharedFile(t, 2*mib))
 	node := func(name, dev, ip string) {
 		writeFile(t, f.root.Join(ConfigDir+"/"+name+".conf"), "NODE_TYPE = VM_API_Gateway\nBLOCK_DEVICE_VAR_LOCAL = "+dev+
-			"\nGRID_NETWORK_TARGET = eth0\nGRID_NETWORK_IP = "+ip+"\nGRID_NETWORK_MASK = 255.255.255.0\n")
+			"\nGRID_NETWORK_TARGET = eth0\nGRID_NETWORK_IP = "+ip+"\nGRID_NETWORK_MASK = 255.255.255.0\nGRID_NETWORK_GATEWAY = 10.1.0.1\n")
 	}
 	node("DC1-GW1", "/dev/mapper/a", "10.1.0.4")
 	node("DC1-GW2", "/dev/disk/by-id/a", "10.1.0.5")
@@ -208,5 +208,5 @@ func TestValidateFileAsIfImported(t *testing.T) {
 		t.Fatalf("%q: %q", titles(r), findings(r))
 	}
 	r, _ = f.mgr.ValidateFile("DC1-S3", "x.conf", strings.NewReader("NODE_TYPE VM_Storage_Node\n"))
-	wantFindings(t, r, "config: ERROR : x.conf:1: \"NODE_TYPE VM_Storage_Node\" is not a KEY = VALUE line")
+	wantFindings(t, r, "config: ERROR : x.conf:1: the line starting \"NODE_TYPE\" has no '=': write KEY = VALUE")
 }

@@ -91,7 +91,8 @@ func (m *Manager) Status(ctx context.Context, name string) (Status, error) {
 // Start starts a configured node unless it already runs. announce is
 // called once the node is known to need starting, just before the runtime
 // starts it (the CLI prints "Starting node NAME" there). An orphaned node
-// is refused (fail.Refused, ErrOrphaned).
+// is refused (fail.Refused, ErrOrphaned); so is a node that node validate
+// finds errors in (fail.Invalid, *ValidationError), --force or not.
 func (m *Manager) Start(ctx context.Context, name string, announce func()) (Outcome, error) {
 	if _, err := m.reg.Load(name); err != nil {
 		return "", usageIfUnknown(err)
@@ -109,6 +110,9 @@ func (m *Manager) Start(ctx context.Context, name string, announce func()) (Outc
 			"stop it first with 'storagegrid node stop %s'", name, ErrOrphaned, name))
 	case st == Running || st == Starting:
 		return AlreadyRunning, nil
+	}
+	if err := m.preflight(name); err != nil {
+		return "", err
 	}
 	undo, err := m.claim(name)
 	if err != nil {

@@ -70,10 +70,15 @@ func (f *fixture) attach(dev, target string) {
 // configure writes a gateway node's config with var-local dev.
 func (f *fixture) configure(name, dev string) string {
 	f.t.Helper()
-	text := "# " + name + "\nNODE_TYPE = VM_API_Gateway\nBLOCK_DEVICE_VAR_LOCAL = " + dev + "\n" +
-		"GRID_NETWORK_TARGET = eth0\nGRID_NETWORK_IP = 10.1.0.7\nGRID_NETWORK_MASK = 255.255.255.0\nGRID_NETWORK_GATEWAY = 10.1.0.1\n"
+	text := "# " + name + "\n" + gatewayConfig(dev)
 	writeFile(f.t, f.root.Join(ConfigDir+"/"+name+".conf"), text)
 	return text
+}
+
+// gatewayConfig is a valid gateway node config with var-local dev.
+func gatewayConfig(dev string) string {
+	return "NODE_TYPE = VM_API_Gateway\nBLOCK_DEVICE_VAR_LOCAL = " + dev + "\n" +
+		"GRID_NETWORK_TARGET = eth0\nGRID_NETWORK_IP = 10.1.0.7\nGRID_NETWORK_MASK = 255.255.255.0\nGRID_NETWORK_GATEWAY = 10.1.0.1\n"
 }
 
 func (f *fixture) device(dev string) blockdev.Device {

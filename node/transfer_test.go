@@ -53,7 +53,7 @@ func TestStartRefusesARecordActiveOnAnotherHost(t *testing.T) {
 	}
 	f.wantRecord(varLocal, blockdev.Active, otherHost)
 
-	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, Force: true})
+	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, Force: true, NetworkView: testView})
 	if _, err := f.mgr.Start(bg, "DC1-S3", func() {}); err != nil {
 		t.Fatalf("forced start: %v", err)
 	}
@@ -229,7 +229,7 @@ func TestSecondHostRefusedOnceTheFirstStarted(t *testing.T) {
 		for _, h := range []*fixture{a, b, c} {
 			h.attach(varLocal, target)
 		}
-		a.writeRec(varLocal, "DC1-S3", otherHost, blockdev.Exported, "NODE_TYPE = VM_Storage_Node\nBLOCK_DEVICE_VAR_LOCAL = "+varLocal+"\n")
+		a.writeRec(varLocal, "DC1-S3", otherHost, blockdev.Exported, gatewayConfig(varLocal))
 		for _, h := range []*fixture{a, b} {
 			if _, err := h.mgr.Import(bg, varLocal); err != nil {
 				t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/storagegrid/storagegrid/blockdev"
 	"github.com/storagegrid/storagegrid/finding"
 	"github.com/storagegrid/storagegrid/hostid"
+	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/netcheck"
 )
 
@@ -63,6 +64,9 @@ type validator struct {
 	probes  map[string]probe
 	netView *netcheck.View
 	netErr  error
+	// noRecord leaves the var-local record to the caller: start's claim
+	// decides about it, with --force.
+	noRecord bool
 }
 
 type probe struct {
@@ -123,6 +127,43 @@ func (m *Manager) Validate(name string) (Report, error) {
 	r.add(exists)
 	cfg, err := m.reg.Load(name)
 	return r, v.checkOne(&r, name, m.reg.Path(name), cfg, err, true)
+}
+
+// ValidationError is start's refusal of a node whose config validate
+// finds errors in; Report holds validate's checks, for printing.
+type ValidationError struct {
+	Node   string
+	Report Report
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("not starting node %s: its validation found %d error(s) (see 'storagegrid node validate %s')",
+		e.Node, e.Report.Errors, e.Node)
+}
+
+// preflight runs node validate NAME's checks before start runs anything,
+// so that a node never starts on a missing device or interface. The
+// record's owner is left to the claim, which refuses with the ownership
+// lines. Managers without host checks (SetOwnership), as the runtimes'
+// tests use, skip it.
+func (m *Manager) preflight(name string) error {
+	if m.own == nil {
+		return nil
+	}
+	var r Report
+	v, err := m.validatorFor(name)
+	if err != nil {
+		return err
+	}
+	v.noRecord = true
+	cfg, err := m.reg.Load(name)
+	if err := v.checkOne(&r, name, m.reg.Path(name), cfg, err, false); err != nil {
+		return err
+	}
+	if r.Errors > 0 {
+		return fail.With(fail.Invalid, &ValidationError{Node: name, Report: r})
+	}
+	return nil
 }
 
 // ValidateAll checks every node configured here, as `node validate all`.
@@ -275,7 +316,7 @@ func (v *validator) deviceFindings(name string, cfg *Config, installed bool) []f
 			bad(finding.Warning, "%s is a regular file, not a block device: accepted only because "+
 				"[devices] allow_files is set (sandboxes and demos)", path)
 		}
-		if k == VarLocalKey {
+		if k == VarLocalKey && !v.noRecord {
 			if msg := v.recordProblem(name, dev, installed); msg != "" {
 				bad(finding.Error, "%s", msg)
 			}

@@ -150,11 +150,27 @@ func inheritGlobals(g *globals, cmds []*cli.Command) {
 
 // needSubcommand is the action of a command group run alone: the help,
 // and a usage error, so that a script that forgot the subcommand fails.
+// urfave/cli runs it too for a subcommand it does not know ("node stpo"):
+// that is a usage error naming the nearest subcommand.
 func needSubcommand(c *cli.Context) error {
+	if name := c.Args().First(); name != "" {
+		return fail.Usagef("unknown command %q for %q%s (see '%s --help')", name, c.Command.HelpName,
+			nearestCommand(c.Command.VisibleCommands(), name), c.Command.HelpName)
+	}
 	if err := cli.ShowSubcommandHelp(c); err != nil {
 		return err
 	}
 	return fail.Usagef("%s needs a subcommand", strings.TrimPrefix(c.Command.HelpName, c.App.Name+" "))
+}
+
+// nearestCommand suggests the visible command closest to name, by
+// urfave/cli's own measure.
+func nearestCommand(cmds []*cli.Command, name string) string {
+	if cli.SuggestCommand == nil || len(cmds) == 0 {
+		return ""
+	}
+	s := cli.SuggestCommand(cmds, name) // "Did you mean %q?"
+	return "; " + strings.ToLower(s[:1]) + s[1:]
 }
 
 func hasFlag(flags []cli.Flag, name string) bool {

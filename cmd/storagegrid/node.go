@@ -92,6 +92,9 @@ func runNodeStatus(c *cli.Context, g *globals, opts *nodeStatusOptions) error {
 	if g.jsonOutput() {
 		return joinErr(err, g.printJSON(rows))
 	}
+	if len(rows) == 0 {
+		return err // no header over nothing: an unknown node, or none configured
+	}
 	g.printf("Name Config-State Run-State\n")
 	for _, r := range rows {
 		g.printf("%s %s %s\n", r.Name, r.ConfigState, r.RunState)
@@ -144,6 +147,9 @@ func runNodeList(g *globals) error {
 	}
 	if g.jsonOutput() {
 		return g.printJSON(rows)
+	}
+	if len(rows) == 0 {
+		return nil // as the host service: no nodes, no output at all
 	}
 	g.printf("%-18s %s\n%s\n", "Name", "Metadata-Volume", "================================================================")
 	for _, r := range rows {

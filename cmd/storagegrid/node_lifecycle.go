@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/storagegrid/storagegrid/finding"
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/node"
 )
@@ -15,8 +16,10 @@ import (
 // actionRow is one node in `node start|stop --output json`.
 type actionRow struct {
 	Name   string `json:"name"`
-	Result string `json:"result"` // started, already-running, stopped, killed, not-running, refused, failed
+	Result string `json:"result"` // started, already-running, stopped, killed, not-running, refused, invalid, failed
 	Error  string `json:"error,omitempty"`
+	// Findings: why start refused a node that validate finds errors in.
+	Findings []finding.Finding `json:"findings,omitempty"`
 }
 
 func resultRow(name string, out node.Outcome, err error) actionRow {
@@ -25,6 +28,14 @@ func resultRow(name string, out node.Outcome, err error) actionRow {
 		return actionRow{Name: name, Result: string(out)}
 	case fail.KindOf(err) == fail.Refused:
 		return actionRow{Name: name, Result: "refused", Error: err.Error()}
+	}
+	var invalid *node.ValidationError
+	if errors.As(err, &invalid) {
+		row := actionRow{Name: name, Result: "invalid", Error: err.Error()}
+		for _, c := range invalid.Report.Checks {
+			row.Findings = append(row.Findings, c.Findings...)
+		}
+		return row
 	}
 	return actionRow{Name: name, Result: "failed", Error: err.Error()}
 }
@@ -43,6 +54,9 @@ func nodeStartCommand(g *globals) *cli.Command {
 			"exits at once is reported as failed.\n" +
 			"   $ storagegrid node start DC1-S3\n" +
 			"   Starting node DC1-S3\n" +
+			"A node is validated first, as by 'node validate NAME': when that finds errors\n" +
+			"(a missing device or interface, a bad key) it is not started, its findings are\n" +
+			"printed and the exit code is 3; --force does not skip this.\n" +
 			"An ORPHANED node (payload running without its supervisor) is not started\n" +
 			"(exit 5); stop it first. With several nodes, failures do not stop the\n" +
 			"others and the exit code is 4 when some failed.",
@@ -64,7 +78,10 @@ func runNodeStart(c *cli.Context, g *globals, opts *nodeStartOptions) error {
 	err = g.eachNode(names, func(name string) error {
 		out, err := mgr.Start(c.Context, name, func() { g.textf("Starting node %s\n", name) })
 		rows = append(rows, resultRow(name, out, err))
+		var invalid *node.ValidationError
 		switch {
+		case errors.As(err, &invalid):
+			g.printReport(invalid.Report)
 		case errors.Is(err, node.ErrOrphaned):
 			g.textf("Not starting ORPHANED node %s\n", name)
 		case out == node.AlreadyRunning:

@@ -34,7 +34,8 @@ func nodeValidateCommand(g *globals) *cli.Command {
 			"A check that finds anything lists its findings instead of PASSED:\n" +
 			"     ERROR: GRID_NETWORK_IP = 10.1.3\n" +
 			"            10.1.3 is not a valid IPv4 address\n" +
-			"Exit status 3 when errors were found; warnings alone exit 0.\n" +
+			"Exit status 3 when errors were found; warnings alone exit 0, except with the\n" +
+			"global -q/--quiet (no output), where any warning or error exits 3.\n" +
 			"--file checks a config not installed here as if it had been imported, e.g. on\n" +
 			"the target host before a migration (NAME defaults to PATH's NAME.conf):\n" +
 			"   $ storagegrid node validate --file - DC1-S3 < DC1-S3.conf",
@@ -74,12 +75,16 @@ func runNodeValidate(g *globals, opts *nodeValidateOptions) error {
 	if g.jsonOutput() {
 		err = g.printJSON(r)
 	} else {
-		for _, c := range r.Checks {
-			g.printCheck(c.Title, c.Findings)
-		}
+		g.printReport(r)
 	}
 	if r.Errors > 0 {
 		return fail.Invalidf("validation of %s found %s", subject, plural(r.Errors, "error"))
+	}
+	if g.quiet && r.Warnings > 0 {
+		// The docs: "If you suppress the output, the command will have a
+		// non-zero exit value if any configuration warnings or errors
+		// were detected."
+		return fail.Invalidf("validation of %s found %s", subject, plural(r.Warnings, "warning"))
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	"github.com/storagegrid/storagegrid/finding"
+	"github.com/storagegrid/storagegrid/node"
 )
 
 // jsonOutput reports whether the user asked for JSON or NDJSON.
@@ -83,6 +84,16 @@ func (g *globals) printCheck(title string, fs []finding.Finding) {
 	g.printf("%s...\n", title)
 	for _, f := range fs {
 		g.printf("%s", f.Text())
+	}
+}
+
+// printReport prints validate's checks, in text mode only.
+func (g *globals) printReport(r node.Report) {
+	if g.jsonOutput() {
+		return
+	}
+	for _, c := range r.Checks {
+		g.printCheck(c.Title, c.Findings)
 	}
 }
 

@@ -4,10 +4,14 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,9 +21,60 @@ import (
 // TestMain lets testscript run the real binary's main as "storagegrid"
 // inside transcripts, in a subprocess, with real exit codes.
 func TestMain(m *testing.M) {
+	gridHost()
 	testscript.Main(m, map[string]func(){
 		"storagegrid": func() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
 	})
+}
+
+// gridHostEnv marks the test process as re-executed in a network
+// namespace of its own: "setup" until its links exist, then "ready".
+const gridHostEnv = "STORAGEGRID_TEST_GRID_HOST"
+
+// gridHost re-executes the test binary, as root, in a network namespace of
+// its own whose interfaces are a grid host's (lo up and the runbook's
+// bond0.1001, one end of a veth pair): node start validates a node's
+// interfaces first, as the host service does, and the transcripts' nodes
+// use bond0.1001. Everything the tests listen on is loopback, which the
+// namespace has. Without root or unshare the tests run here and those
+// that need root skip.
+func gridHost() {
+	switch os.Getenv(gridHostEnv) {
+	case "ready":
+		return
+	case "setup":
+		for _, args := range [][]string{
+			{"link", "set", "lo", "up"},
+			{"link", "add", "bond0.1001", "type", "veth", "peer", "name", "bond0p"},
+			{"link", "set", "bond0p", "up"},
+			{"link", "set", "bond0.1001", "up"},
+		} {
+			if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "grid host namespace: ip %v: %v: %s\n", args, err, out)
+				os.Exit(1)
+			}
+		}
+		os.Setenv(gridHostEnv, "ready")
+		return
+	}
+	// testscript runs this binary as the scripts' storagegrid too, with
+	// an environment of its own: those runs are in the namespace already.
+	if !strings.HasSuffix(os.Args[0], ".test") {
+		return
+	}
+	unshare, err := exec.LookPath("unshare")
+	_, ipErr := exec.LookPath("ip")
+	if os.Geteuid() != 0 || err != nil || ipErr != nil {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	argv := append([]string{"unshare", "--net", "--", exe}, os.Args[1:]...)
+	err = syscall.Exec(unshare, argv, append(os.Environ(), gridHostEnv+"=setup"))
+	fmt.Fprintf(os.Stderr, "grid host namespace: exec %s: %v\n", unshare, err)
+	os.Exit(1)
 }
 
 // TestScripts runs the CLI transcripts in testdata/script. Each one gets a
@@ -46,6 +101,11 @@ func TestScripts(t *testing.T) {
 func sandboxSetup(env *testscript.Env) error {
 	root := env.WorkDir + "/root"
 	env.Setenv("STORAGEGRID_ROOT", root)
+	vendor, err := filepath.Abs("../../node/testdata/vendor")
+	if err != nil {
+		return err
+	}
+	env.Setenv("VENDOR", vendor) // NetApp's example node configs (its README)
 	waitUp := env.WorkDir + "/.wait_up.sh"
 	env.Setenv("WAIT_UP", waitUp)
 	if err := os.WriteFile(waitUp, []byte(waitUpScript), 0o644); err != nil {

@@ -3,29 +3,12 @@
 # demo.sh once DC1-S3 is stopped. Usage: demo-migrate.sh STORAGEGRID HOST1_ROOT
 #
 # host1 is demo.sh's sandbox; host2 is a second root whose /dev/mapper
-# links to host1's device files, as two hosts see one shared storage. As
-# root, the migration runs in a private network namespace that has the
-# runbook's bond0.1001, so validate's interface check passes as on a grid
-# host; otherwise DC1-S3's grid network is pointed at lo.
+# links to host1's device files, as two hosts see one shared storage.
+# Both see the interfaces demo.sh set up (its network namespace).
 set -euo pipefail
 
 bin=$1
 host1=$2
-
-if [ -z "${SG_DEMO_NETNS:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
-  exec env SG_DEMO_NETNS=1 unshare --net "$0" "$@"
-fi
-if [ -n "${SG_DEMO_NETNS:-}" ]; then
-  ip link set lo up
-  ip link add bond0.1001 type veth peer name bond0p
-  ip link set bond0p up
-  ip link set bond0.1001 up
-  # A veth's carrier comes up asynchronously; validate would warn until then.
-  for _ in $(seq 300); do ip -o link show dev bond0.1001 | grep -q LOWER_UP && break; sleep 0.01; done
-else
-  echo "(not root: no network namespace with bond0.1001; DC1-S3's grid network uses lo)"
-  sed -i 's/^GRID_NETWORK_TARGET = .*/GRID_NETWORK_TARGET = lo/' "$host1/etc/storagegrid/nodes/DC1-S3.conf"
-fi
 
 host2=$(mktemp -d "${TMPDIR:-/tmp}/storagegrid-demo-host2.XXXXXX")
 cleanup() {

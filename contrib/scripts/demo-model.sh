@@ -65,13 +65,29 @@ EOF
   chmod 600 "$r/etc/storagegrid/agent-token"
   echo "$h demo-token-of-$h" >>"$work/tokens"
   for spec in "$@"; do
-    local name=${spec%%:*} type=${spec#*:} lower
+    local name=${spec%%:*} type=${spec#*:} lower dev
     lower=$(echo "$name" | tr '[:upper:]' '[:lower:]')
-    truncate -s 2G "$r/dev/mapper/sgws-$lower-var-local"
-    printf 'NODE_TYPE = %s\nBLOCK_DEVICE_VAR_LOCAL = /dev/mapper/sgws-%s-var-local\nGRID_NETWORK_TARGET = bond0.1001\n' \
-      "$type" "$lower" >"$r/etc/storagegrid/nodes/$name.conf"
+    dev=/dev/mapper/sgws-$lower
+    truncate -s 2G "$r$dev-var-local"
+    ip_last=$((ip_last + 1))
+    {
+      printf 'NODE_TYPE = %s\nBLOCK_DEVICE_VAR_LOCAL = %s-var-local\n' "$type" "$dev"
+      printf 'GRID_NETWORK_TARGET = %s\nGRID_NETWORK_IP = 10.1.0.%d\n' "${SG_DEMO_TARGET:-bond0.1001}" "$ip_last"
+      printf 'GRID_NETWORK_MASK = 255.255.255.0\nGRID_NETWORK_GATEWAY = 10.1.0.1\n'
+      case $type in
+      VM_Admin_Node)
+        truncate -s 1G "$r$dev-audit-logs" "$r$dev-tables"
+        printf 'ADMIN_ROLE = Primary\nBLOCK_DEVICE_AUDIT_LOGS = %s-audit-logs\nBLOCK_DEVICE_TABLES = %s-tables\n' "$dev" "$dev"
+        ;;
+      VM_Storage_Node)
+        truncate -s 4G "$r$dev-rangedb-0"
+        printf 'BLOCK_DEVICE_RANGEDB_00 = %s-rangedb-0\n' "$dev"
+        ;;
+      esac
+    } >"$r/etc/storagegrid/nodes/$name.conf"
   done
 }
+ip_last=10
 
 # wait_for TEXT: until `model nodes` shows TEXT (agents ship within a second or two).
 wait_for() {

@@ -20,6 +20,7 @@ type runningRuntime struct{}
 func (runningRuntime) Start(context.Context, string) error                  { return nil }
 func (runningRuntime) Stop(context.Context, string, node.StopOptions) error { return nil }
 func (runningRuntime) State(context.Context, string) (node.RunState, error) { return node.Running, nil }
+func (runningRuntime) Reload(context.Context, string) error                 { return nil }
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {

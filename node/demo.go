@@ -8,10 +8,14 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/netcheck"
 )
 
 // Health is the demo payload's answer on its health socket.
@@ -21,6 +25,12 @@ type Health struct {
 	PID      int       `json:"pid"`
 	VarLocal string    `json:"var_local"` // host path of the device it holds open
 	Since    time.Time `json:"since"`
+	// Interfaces are the host interfaces its config attaches, as of its
+	// start or last reload (SIGHUP); Reloads counts the reloads.
+	Interfaces []string `json:"interfaces"`
+	Reloads    int      `json:"reloads"`
+	// Recovery: it was started by force-recovery (RecoveryEnv).
+	Recovery bool `json:"recovery,omitempty"`
 }
 
 // HealthSocket is the host path of a node's health socket.
@@ -28,10 +38,15 @@ func HealthSocket(name string) string { return RunDir + "/nodes/" + name + "/hea
 
 // RunDemoPayload simulates a grid node until ctx ends: it holds the node's
 // BLOCK_DEVICE_VAR_LOCAL open (as a real node keeps its volume mounted)
-// and answers health checks on HealthSocket. When ctx ends (SIGTERM) it
-// shuts down gracefully: stops answering, removes the socket, closes the
-// device, and returns nil.
+// and answers health checks on HealthSocket. SIGHUP (node reload) makes
+// it re-read its config and attach the interfaces it names. When ctx ends
+// (SIGTERM) it shuts down gracefully: stops answering, removes the socket,
+// closes the device, and returns nil.
 func RunDemoPayload(ctx context.Context, root hostpath.Root, name string) error {
+	// First: until then a SIGHUP would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, err := NewRegistry(root).Load(name)
 	if err != nil {
 		return err
@@ -50,21 +65,67 @@ func RunDemoPayload(ctx context.Context, root hostpath.Root, name string) error 
 		return err
 	}
 	defer os.Remove(root.Join(HealthSocket(name)))
-	h := Health{Node: name, Status: "ok", PID: os.Getpid(), VarLocal: varLocal, Since: time.Now().UTC()}
-	go func() { <-ctx.Done(); ln.Close() }()
+	h := &demoHealth{h: Health{Node: name, Status: "ok", PID: os.Getpid(), VarLocal: varLocal, Since: time.Now().UTC(),
+		Interfaces: interfacesOf(name, cfg), Recovery: os.Getenv(RecoveryEnv) == "1"}}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				ln.Close()
+				return
+			case <-hup:
+				h.reload(root, name)
+			}
+		}
+	}()
 	serveHealth(ln, h)
 	return nil
 }
 
+// demoHealth is the demo payload's Health, changed by reloads while the
+// health socket reads it.
+type demoHealth struct {
+	mu sync.Mutex
+	h  Health
+}
+
+func (d *demoHealth) get() Health {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.h
+}
+
+// reload re-reads the node's config; one that no longer parses leaves the
+// interfaces as they were, as a node keeps running on its old config.
+func (d *demoHealth) reload(root hostpath.Root, name string) {
+	cfg, err := NewRegistry(root).Load(name)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err == nil {
+		d.h.Interfaces = interfacesOf(name, cfg)
+	}
+	d.h.Reloads++
+}
+
+// interfacesOf lists the host interfaces a node's config attaches.
+func interfacesOf(name string, cfg *Config) []string {
+	reqs, _ := netcheck.Requirements(name, cfg, true)
+	out := []string{}
+	for _, r := range reqs {
+		out = append(out, r.Interface)
+	}
+	return out
+}
+
 // serveHealth answers every connection with h until ln is closed.
-func serveHealth(ln net.Listener, h Health) {
+func serveHealth(ln net.Listener, h *demoHealth) {
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
 			return
 		}
 		conn.SetDeadline(time.Now().Add(time.Second))
-		json.NewEncoder(conn).Encode(h)
+		json.NewEncoder(conn).Encode(h.get())
 		conn.Close()
 	}
 }

@@ -61,6 +61,21 @@ func (p *Process) State(_ context.Context, name string) (RunState, error) {
 	return rec.runState(), nil
 }
 
+// Reload sends SIGHUP to the node's payload.
+func (p *Process) Reload(_ context.Context, name string) error {
+	rec, ok, err := readRecord(p.cfg.Root, name)
+	if err != nil {
+		return err
+	}
+	if !ok || rec.runState() != Running {
+		return fmt.Errorf("node %s: no running payload to reload", name)
+	}
+	if err := rec.Payload.signal(syscall.SIGHUP); err != nil {
+		return fmt.Errorf("node %s: reload: %w", name, err)
+	}
+	return nil
+}
+
 // Start launches a supervisor for the node in a new session, so that it
 // outlives this process and its terminal, then waits until the payload
 // has settled or ended. A node already running is left alone; one being

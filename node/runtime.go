@@ -41,4 +41,7 @@ type Runtime interface {
 	Stop(ctx context.Context, name string, opts StopOptions) error
 	// State reports the node's run state.
 	State(ctx context.Context, name string) (RunState, error)
+	// Reload asks the running payload to re-read its config (SIGHUP to
+	// its main process).
+	Reload(ctx context.Context, name string) error
 }

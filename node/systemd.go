@@ -258,6 +258,20 @@ func jobResultError(verb, unit, result string) error {
 	return fmt.Errorf("%s job for %s ended with result %q; see 'journalctl -u %s'", verb, unit, result, unit)
 }
 
+// Reload sends SIGHUP to the unit's main process, the payload that
+// 'node run-payload' became (as 'systemctl kill -s HUP --kill-who=main').
+func (s *Systemd) Reload(ctx context.Context, name string) error {
+	unit, c, err := s.open(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := c.KillUnitWithTarget(ctx, unit, sdbus.Main, int32(syscall.SIGHUP)); err != nil {
+		s.forgetIfBroken(c, err)
+		return fmt.Errorf("node %s: reload %s: %w", name, unit, err)
+	}
+	return nil
+}
+
 // killUnit sends SIGKILL to every process of the unit. A unit with nothing
 // left to kill is fine.
 func killUnit(ctx context.Context, c *sdbus.Conn, unit string) error {

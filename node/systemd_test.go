@@ -330,3 +330,22 @@ func TestSystemdBusGoneDuringStop(t *testing.T) {
 		t.Fatal("Stop still waits for a job result after the bus died")
 	}
 }
+
+// Reload signals the unit's main process (the payload run-payload became)
+// with SIGHUP, as 'systemctl kill -s HUP --kill-who=main'; it stays up.
+func TestSystemdReload(t *testing.T) {
+	f := newSystemdFixture(t)
+	unit := f.running(t, "DC1-S3")
+	if err := f.rt.Reload(systemdCtx(t), "DC1-S3"); err != nil {
+		t.Fatal(err)
+	}
+	want := "KillUnit " + unit + " main 1"
+	if calls := f.mgr.Calls(); calls[len(calls)-1] != want {
+		t.Fatalf("calls %q, want the last to be %q", calls, want)
+	}
+	wantSystemdState(t, f.rt, "DC1-S3", Running)
+	if err := f.rt.Stop(systemdCtx(t), "DC1-S3", StopOptions{Timeout: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	wantSystemdErr(t, f.rt.Reload(systemdCtx(t), "DC1-S3"), "node DC1-S3: reload "+unit)
+}

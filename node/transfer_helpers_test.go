@@ -28,17 +28,20 @@ func ownedFixture(t *testing.T, mode string) *fixture {
 	return f
 }
 
-// testView is a host with eth0 and the runbook's bond0.1001, so that
-// validate's interface checks pass for the test configs.
+// testView is a host with eth0, the runbook's bond0.1001 and the
+// interface-adding procedure's bond0.3206, so that validate's interface
+// checks pass for the test configs.
 func testView() (*netcheck.View, error) {
 	up := func(name string, typ netcheck.LinkType, index int) netcheck.Link {
 		return netcheck.Link{Name: name, Index: index, Type: typ, AdminUp: true, Carrier: true, MTU: 1500}
 	}
 	vlan := up("bond0.1001", netcheck.VLAN, 4)
 	vlan.VLANID, vlan.ParentIndex, vlan.Parent = 1001, 3, "bond0"
+	client := up("bond0.3206", netcheck.VLAN, 5)
+	client.VLANID, client.ParentIndex, client.Parent = 3206, 3, "bond0"
 	bond := up("bond0", netcheck.Bond, 3)
 	return &netcheck.View{Version: netcheck.ViewVersion, Routes: []netcheck.Route{},
-		Links: []netcheck.Link{up("lo", netcheck.Loopback, 1), up("eth0", netcheck.Physical, 2), bond, vlan}}, nil
+		Links: []netcheck.Link{up("lo", netcheck.Loopback, 1), up("eth0", netcheck.Physical, 2), bond, vlan, client}}, nil
 }
 
 // sharedFile creates a zeroed backing file of size bytes that the hosts of

@@ -36,7 +36,8 @@ func TestNetnsScripts(t *testing.T) {
 			env.Setenv("NETNS", ns)
 			return sandboxSetup(env)
 		},
-		Cmds:      map[string]func(*testscript.TestScript, bool, []string){"exits": exits, "loopdev": loopdev},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){"exits": exits, "loopdev": loopdev,
+			"devices": devices, "waitfile": waitfile},
 		Condition: scriptCondition,
 	})
 }

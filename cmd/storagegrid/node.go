@@ -19,7 +19,7 @@ func init() {
 func nodeCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:  "node",
-		Usage: "status, start, stop, export, import, validate and migrate the grid nodes of this host",
+		Usage: "status, start, stop, reload, export, import, validate, migrate and force-recovery the grid nodes of this host",
 		Description: "Nodes are configured in /etc/storagegrid/nodes/NAME.conf (KEY = VALUE lines).\n" +
 			"The runbook's first step on every host:\n" +
 			"   storagegrid node status all",
@@ -28,10 +28,12 @@ func nodeCommand(g *globals) *cli.Command {
 			nodeListCommand(g),
 			nodeStartCommand(g),
 			nodeStopCommand(g),
+			nodeReloadCommand(g),
 			nodeExportCommand(g),
 			nodeImportCommand(g),
 			nodeValidateCommand(g),
 			nodeMigrateCommand(g),
+			nodeForceRecoveryCommand(g),
 			nodeSuperviseCommand(g),
 			nodeRunPayloadCommand(g),
 			nodeDemoPayloadCommand(g),

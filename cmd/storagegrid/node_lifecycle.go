@@ -11,6 +11,7 @@ import (
 	"github.com/storagegrid/storagegrid/finding"
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/node"
+	"github.com/storagegrid/storagegrid/settings"
 )
 
 // actionRow is one node in `node start|stop --output json`.
@@ -113,21 +114,44 @@ func nodeStopCommand(g *globals) *cli.Command {
 			"   Waiting up to 630 seconds for node shutdown\n" +
 			"The global --force kills at once without waiting:\n" +
 			"   $ storagegrid --force node stop DC1-S3",
-		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "timeout", DefaultText: "runtime.stop_timeout",
-				Usage: "wait up to `D` (e.g. 2m, 630s) for each node to shut down"},
-		},
+		Flags:        []cli.Flag{stopTimeoutFlag("each node")},
 		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
 			if !c.Args().Present() {
 				return fail.Usagef("node stop needs NAME... or all (see '%s --help')", c.Command.HelpName)
 			}
-			if c.IsSet("timeout") && c.Duration("timeout") <= 0 {
-				return fail.Usagef("--timeout %s: must be positive", c.Duration("timeout"))
+			timeout, err := stopTimeout(c)
+			if err != nil {
+				return err
 			}
-			return runNodeStop(c, g, &nodeStopOptions{names: c.Args().Slice(), timeout: c.Duration("timeout")})
+			return runNodeStop(c, g, &nodeStopOptions{names: c.Args().Slice(), timeout: timeout})
 		},
 	}
+}
+
+// stopTimeoutFlag is --timeout of the commands that stop nodes; who says
+// which ("each node").
+func stopTimeoutFlag(who string) cli.Flag {
+	return &cli.DurationFlag{Name: "timeout", DefaultText: "runtime.stop_timeout",
+		Usage: "wait up to `D` (e.g. 2m, 630s) for " + who + " to shut down"}
+}
+
+// stopTimeout reads --timeout: 0 when not given, which means the setting.
+func stopTimeout(c *cli.Context) (time.Duration, error) {
+	if c.IsSet("timeout") && c.Duration("timeout") <= 0 {
+		return 0, fail.Usagef("--timeout %s: must be positive", c.Duration("timeout"))
+	}
+	return c.Duration("timeout"), nil
+}
+
+// stopOptions fills a stop's timeout from runtime.stop_timeout when
+// --timeout was not given.
+func (g *globals) stopOptions(s *settings.Settings, timeout time.Duration) node.StopOptions {
+	stop := node.StopOptions{Timeout: timeout, Force: g.force}
+	if stop.Timeout == 0 {
+		stop.Timeout = s.Runtime.StopTimeout.Duration
+	}
+	return stop
 }
 
 func runNodeStop(c *cli.Context, g *globals, opts *nodeStopOptions) error {
@@ -135,10 +159,7 @@ func runNodeStop(c *cli.Context, g *globals, opts *nodeStopOptions) error {
 	if err != nil {
 		return err
 	}
-	stop := node.StopOptions{Timeout: opts.timeout, Force: g.force}
-	if stop.Timeout == 0 {
-		stop.Timeout = s.Runtime.StopTimeout.Duration
-	}
+	stop := g.stopOptions(s, opts.timeout)
 	rows := []actionRow{}
 	err = g.eachNode(names, func(name string) error {
 		out, err := mgr.Stop(c.Context, name, stop, func() { g.announceStop(name, stop) })

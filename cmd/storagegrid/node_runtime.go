@@ -55,6 +55,14 @@ func (g *globals) payloadFor(c *cli.Context) (string, *settings.Settings, []stri
 		return "", nil, nil, err
 	}
 	payload, err := g.payload(s, name)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	// The payload launched now is the one force-recovery asked for.
+	recovering, err := node.TakeRecovery(g.root, name)
+	if recovering {
+		os.Setenv(node.RecoveryEnv, "1")
+	}
 	return name, s, payload, err
 }
 

@@ -16,6 +16,8 @@ build:
 # not run as root; CI runs as root.
 test: lint
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+	# The claim races again, in full, under the race detector (node/lease.go).
+	$(GO) test -race -count=1 -timeout 10m -run 'TestClaimRaces' ./node
 
 # The Debian package (dpkg-deb only) in bin/, versioned from git describe.
 deb:

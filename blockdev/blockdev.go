@@ -47,5 +47,22 @@
 // device), and is followed by fsync. A reader takes the valid slot with the
 // highest generation, so a crash in the middle of a write leaves the
 // previous record readable. Writers on one host must serialise themselves
-// (the node lock); the record is not a lock between hosts.
+// (the node lock).
+//
+// # The record as a lease between hosts
+//
+// Hosts that share the device agree who owns the node through the record
+// alone, as sanlock's delta leases do; package node runs the protocol
+// (node/lease.go), this package gives it the two properties it needs:
+// reads and writes that bypass the page cache (O_DIRECT, 4 KiB-aligned
+// buffers, offsets and lengths), and a newest record that two writers who
+// read the same generation both write to the same slot, so the later one
+// replaces the earlier. A claimant reads the record, writes its claim
+// (owner = its host UUID, time = now), waits lease.claim_wait and reads
+// back: it owns the node only if the newest record is still its own. The
+// owner of a running node rewrites its claim every lease.renew_every; the
+// time written lets another host see a claim not renewed for
+// lease.expire_after (its owner is gone), which --force may then take. The
+// record's time is the writer's wall clock: hosts' clocks must agree to
+// well within expire_after - renew_every.
 package blockdev

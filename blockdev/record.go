@@ -172,6 +172,12 @@ func (d Device) ReadRecord() (Record, error) {
 	if i := newest(slots); i >= 0 {
 		return slots[i].Record, nil
 	}
+	return Record{}, d.noValidSlot(slots)
+}
+
+// noValidSlot is the error for slots none of which is valid: ErrCorrupt
+// naming the damaged ones, or ErrNoRecord.
+func (d Device) noValidSlot(slots []Slot) error {
 	var why []string
 	for _, s := range slots {
 		if s.Status == SlotCorrupt {
@@ -179,9 +185,9 @@ func (d Device) ReadRecord() (Record, error) {
 		}
 	}
 	if len(why) > 0 {
-		return Record{}, fmt.Errorf("%w on %s: %s", ErrCorrupt, d.Path, strings.Join(why, "; "))
+		return fmt.Errorf("%w on %s: %s", ErrCorrupt, d.Path, strings.Join(why, "; "))
 	}
-	return Record{}, fmt.Errorf("%w on %s", ErrNoRecord, d.Path)
+	return fmt.Errorf("%w on %s", ErrNoRecord, d.Path)
 }
 
 // WriteRecord writes r into the slot that does not hold the newest valid
@@ -190,28 +196,61 @@ func (d Device) ReadRecord() (Record, error) {
 // zero, Time filled in). The device is left unchanged when r is invalid or
 // the device holds a record in a newer format.
 func (d Device) WriteRecord(r Record) (Record, error) {
+	w, _, err := d.WriteRecordIf(r, 0, nil)
+	return w, err
+}
+
+// ErrSlow is returned by WriteRecordIf when its read and check took
+// longer than the deadline: nothing was written.
+var ErrSlow = errors.New("record read took too long; nothing written")
+
+// WriteRecordIf is WriteRecord for a lease: it reads the record, asks
+// check whether r may replace the newest one (found is false on a device
+// without a record; readErr wraps ErrCorrupt when no slot is valid), and
+// writes at once, from that one read. When more than deadline (if not
+// zero) has passed since the read began by the time the write would
+// start, it writes nothing and returns ErrSlow: a claim must reach the
+// device within a bounded time of the read it was decided on. It also
+// returns the record that was newest before (prev), for a caller that
+// must put it back.
+func (d Device) WriteRecordIf(r Record, deadline time.Duration, check func(newest Record, found bool, readErr error) error) (written, prev Record, err error) {
 	host, err := d.checkRecord(r)
 	if err != nil {
-		return Record{}, err
+		return Record{}, Record{}, err
 	}
 	if err := d.checkSize(); err != nil {
-		return Record{}, err
+		return Record{}, Record{}, err
 	}
 	f, err := d.open(os.O_RDWR)
 	if err != nil {
-		return Record{}, err
+		return Record{}, Record{}, err
 	}
 	defer f.Close()
+	began := time.Now()
 	slots, err := d.slots(f)
 	if err != nil {
-		return Record{}, err
+		return Record{}, Record{}, err
 	}
 	if err := d.refuseNewer(slots); err != nil {
-		return Record{}, err
+		return Record{}, Record{}, err
 	}
 	r.Version, r.Generation, r.Slot = Version, 1, 0
-	if i := newest(slots); i >= 0 {
-		r.Generation, r.Slot = slots[i].Record.Generation+1, 1-i
+	i := newest(slots)
+	if i >= 0 {
+		prev = slots[i].Record
+		r.Generation, r.Slot = prev.Generation+1, 1-i
+	}
+	if check != nil {
+		var readErr error
+		if i < 0 {
+			readErr = d.noValidSlot(slots)
+			if errors.Is(readErr, ErrNoRecord) {
+				readErr = nil
+			}
+		}
+		if err := check(prev, i >= 0, readErr); err != nil {
+			return Record{}, prev, err
+		}
 	}
 	if r.Time.IsZero() {
 		r.Time = time.Now()
@@ -221,17 +260,20 @@ func (d Device) WriteRecord(r Record) (Record, error) {
 
 	buf, err := alignedBuffer(roundUp(configOff+len(r.Config), alignment))
 	if err != nil {
-		return Record{}, fmt.Errorf("%s: %w", d.Path, err)
+		return Record{}, prev, fmt.Errorf("%s: %w", d.Path, err)
 	}
 	defer buf.free()
 	encodeSlot(buf.b, r, host)
+	if deadline > 0 && time.Since(began) > deadline {
+		return Record{}, prev, fmt.Errorf("%s: %w", d.Path, ErrSlow)
+	}
 	if _, err := f.WriteAt(buf.b, slots[r.Slot].Offset); err != nil {
-		return Record{}, fmt.Errorf("%s: write node record: %w", d.Path, err)
+		return Record{}, prev, fmt.Errorf("%s: write node record: %w", d.Path, err)
 	}
 	if err := f.Sync(); err != nil {
-		return Record{}, fmt.Errorf("%s: sync node record: %w", d.Path, err)
+		return Record{}, prev, fmt.Errorf("%s: sync node record: %w", d.Path, err)
 	}
-	return r, nil
+	return r, prev, nil
 }
 
 func (d Device) checkRecord(r Record) (uuid.UUID, error) {

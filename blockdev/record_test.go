@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -387,4 +388,52 @@ func TestInvalidRecordChangesNothing(t *testing.T) {
 	if !bytes.Equal(region, rawRead(t, d, regionStart(d.Size), RegionSize)) {
 		t.Fatal("refused writes changed the device")
 	}
+}
+
+// WriteRecordIf decides on the newest record it reads and places the new
+// one in the other slot, from that one read; a refusal or a read that
+// outran the deadline writes nothing.
+func TestWriteRecordIf(t *testing.T) {
+	eachDevice(t, 3<<20, func(t *testing.T, d Device) {
+		var saw []string
+		check := func(newest Record, found bool, readErr error) error {
+			saw = append(saw, fmt.Sprintf("%t %s %v", found, newest.State, readErr))
+			return nil
+		}
+		first, prev, err := d.WriteRecordIf(sampleRecord(Exported, sampleConf), time.Second, check)
+		if err != nil || first.Generation != 1 || prev.Generation != 0 {
+			t.Fatalf("first: %+v, prev %+v, %v", first, prev, err)
+		}
+		second, prev, err := d.WriteRecordIf(sampleRecord(Active, sampleConf), time.Second, check)
+		if err != nil || second.Generation != 2 || second.Slot == first.Slot || prev.Generation != 1 || prev.State != Exported {
+			t.Fatalf("second: %+v, prev %+v, %v", second, prev, err)
+		}
+		if strings.Join(saw, "|") != "false unknown state 0 <nil>|true exported <nil>" {
+			t.Fatalf("check saw %q", saw)
+		}
+		refused := errors.New("not yours")
+		if _, _, err := d.WriteRecordIf(sampleRecord(CleanlyStopped, sampleConf), time.Second,
+			func(Record, bool, error) error { return refused }); !errors.Is(err, refused) {
+			t.Fatalf("refusal: %v", err)
+		}
+		slow := func(Record, bool, error) error { time.Sleep(20 * time.Millisecond); return nil }
+		if _, _, err := d.WriteRecordIf(sampleRecord(CleanlyStopped, sampleConf), 5*time.Millisecond, slow); !errors.Is(err, ErrSlow) {
+			t.Fatalf("slow: %v", err)
+		}
+		if got := mustRead(t, d); got.Generation != 2 || got.State != Active {
+			t.Fatalf("a refused or slow write changed the record: %+v", got)
+		}
+		// A device whose slots are both damaged reads as corrupt.
+		slots, _ := d.Inspect()
+		flipByte(t, d, slots[0].Offset+200)
+		flipByte(t, d, slots[1].Offset+200)
+		var readErr error
+		d.WriteRecordIf(sampleRecord(Active, sampleConf), time.Second, func(_ Record, _ bool, err error) error {
+			readErr = err
+			return err
+		})
+		if !errors.Is(readErr, ErrCorrupt) {
+			t.Fatalf("check got %v, want ErrCorrupt", readErr)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/storagegrid/storagegrid/blockdev"
 	"github.com/storagegrid/storagegrid/hostid"
@@ -24,11 +25,18 @@ type OwnedError struct {
 	Host   string         // the owning host's UUID
 	State  blockdev.State // what the record says the owner did
 	Action string         // "import", "start" or "export"
+	// Detail, when set, is a third line: when the owner was last seen,
+	// or why --force will not help.
+	Detail string
 }
 
 func (e *OwnedError) Error() string {
-	return fmt.Sprintf("This node (%s) appears to be owned by another host (UUID %s).\n"+
+	msg := fmt.Sprintf("This node (%s) appears to be owned by another host (UUID %s).\n"+
 		"Use the --force flag if you are sure %s is safe.", e.Node, e.Host, e.Action)
+	if e.Detail != "" {
+		msg += "\n" + e.Detail
+	}
+	return msg
 }
 
 // Is makes errors.Is(err, ErrOwned) true.
@@ -47,6 +55,8 @@ type Ownership struct {
 	// NetworkView reads the host's interfaces for validate; nil means
 	// netcheck.ReadView (this network namespace).
 	NetworkView func() (*netcheck.View, error)
+	// Lease times the claims (lease.go); zero means DefaultLease.
+	Lease LeaseTiming
 }
 
 // SetOwnership turns on the ownership step of Start and Stop and sets
@@ -91,17 +101,31 @@ func readNodeRecord(dev blockdev.Device) (rec blockdev.Record, found bool, err e
 }
 
 // checkOwner decides whether this host may take over a node whose record
-// is rec: refusals are fail.Refused and Force overrides them. accept
-// lists the states another host may have left the record in.
+// is rec: refusals are fail.Refused. accept lists the states another host
+// may have left the record in. Force overrides the refusals, except of an
+// active claim its owner still renews: that node runs there.
 func (o Ownership) checkOwner(name, host, action string, rec blockdev.Record, accept ...blockdev.State) error {
-	if o.Force {
-		return nil
-	}
 	if rec.Node != name {
+		if o.Force {
+			return nil
+		}
 		return fail.Refusedf("the var-local record names node %s, not %s: this is another node's device "+
 			"(use --force to overwrite its record)", rec.Node, name)
 	}
 	if rec.HostUUID == host {
+		return nil
+	}
+	owned := &OwnedError{Node: name, Host: rec.HostUUID, State: rec.State, Action: action}
+	if rec.State == blockdev.Active {
+		ago, expire := age(rec).Round(time.Second), o.lease().ExpireAfter
+		if ago < expire {
+			owned.Detail = fmt.Sprintf("Its owner renewed its claim %s ago: the node runs there. "+
+				"--force takes over only a claim not renewed for %s (lease.expire_after).", ago, expire)
+			return fail.With(fail.Refused, owned)
+		}
+		owned.Detail = fmt.Sprintf("Its owner was last seen %s ago: its claim expired after %s.", ago, expire)
+	}
+	if o.Force {
 		return nil
 	}
 	for _, s := range accept {
@@ -109,7 +133,7 @@ func (o Ownership) checkOwner(name, host, action string, rec blockdev.Record, ac
 			return nil
 		}
 	}
-	return fail.With(fail.Refused, &OwnedError{Node: name, Host: rec.HostUUID, State: rec.State, Action: action})
+	return fail.With(fail.Refused, owned)
 }
 
 // damaged turns a record that cannot be read into a refusal --force may
@@ -125,9 +149,11 @@ func (o Ownership) damaged(name string, err error) error {
 }
 
 // claim marks the node's record active for this host before its payload
-// starts, refusing when another host's record is active. The returned
-// undo puts the previous state back for a start that fails. The caller
-// holds the node lock.
+// starts, by the lease protocol (claimRecord): it refuses a record another
+// host holds (active, cleanly stopped there, or exported and not imported
+// here), and one exported by this host, which is an export the next
+// command finishes. The returned undo puts the record back to this host's
+// cleanly-stopped for a start that fails. The caller holds the node lock.
 func (m *Manager) claim(name string) (undo func(), err error) {
 	if m.own == nil {
 		return func() {}, nil
@@ -145,26 +171,22 @@ func (m *Manager) claim(name string) (undo func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	prev, found, err := readNodeRecord(dev)
-	if err := o.damaged(name, err); err != nil {
+	want := blockdev.Record{Node: name, HostUUID: host, State: blockdev.Active, Config: cfg.Bytes()}
+	rec, err := o.claimRecord(dev, want, "start", func(cur blockdev.Record, found bool, readErr error) error {
+		if err := o.damaged(name, readErr); err != nil || !found {
+			return err
+		}
+		if cur.State == blockdev.Exported && cur.Node == name && !o.Force {
+			return fail.Refusedf("node %s was exported to %s (by host %s): import it on the host that is to run it "+
+				"('storagegrid node import %s') before starting it", name, dev.Path, cur.HostUUID, dev.Path)
+		}
+		return o.checkOwner(name, host, "start", cur)
+	})
+	if err != nil {
 		return nil, err
 	}
-	if found {
-		err = o.checkOwner(name, host, "start", prev, blockdev.CleanlyStopped, blockdev.Exported)
-		if err != nil {
-			return nil, err
-		}
-	}
-	rec := blockdev.Record{Node: name, HostUUID: host, State: blockdev.Active, Config: cfg.Bytes()}
-	if _, err := dev.WriteRecord(rec); err != nil {
-		return nil, fmt.Errorf("node %s: mark record active: %w", name, err)
-	}
 	return func() {
-		if found {
-			rec.HostUUID, rec.State, rec.Config = prev.HostUUID, prev.State, prev.Config
-		} else {
-			rec.State = blockdev.CleanlyStopped
-		}
+		rec.State, rec.Time = blockdev.CleanlyStopped, time.Time{}
 		dev.WriteRecord(rec)
 	}, nil
 }

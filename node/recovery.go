@@ -49,9 +49,9 @@ const (
 // 'node force-recovery' does for a node that fails to rejoin the grid
 // (NetApp's "Recover nodes that fail to start normally"): the node is
 // validated first, stopped if it runs, given a fresh record on its
-// var-local device owned by this host, flagged for recovery (its payload
-// sees STORAGEGRID_RECOVERY=1) and started. The grid then needs its
-// additional recovery steps.
+// var-local device owned by this host (claimed as start claims it),
+// flagged for recovery (its payload sees STORAGEGRID_RECOVERY=1) and
+// started. The grid then needs its additional recovery steps.
 //
 // It is for nodes whose record is missing or damaged. A node with an
 // intact record starts normally, and forcing recovery on it is refused
@@ -123,14 +123,24 @@ func (m *Manager) ForceRecovery(ctx context.Context, name string, stop StopOptio
 	if err := markRecovery(m.root, name, res.Record); err != nil {
 		return res, err
 	}
-	fresh := blockdev.Record{Node: name, HostUUID: host, State: blockdev.Active, Config: cfg.Bytes()}
-	if _, err := dev.WriteRecord(fresh); err != nil {
-		return res, fmt.Errorf("node %s: write a fresh record: %w", name, err)
+	want := blockdev.Record{Node: name, HostUUID: host, State: blockdev.Active, Config: cfg.Bytes()}
+	fresh, err := o.claimRecord(dev, want, "recovery", func(cur blockdev.Record, found bool, readErr error) error {
+		if readErr != nil && !errors.Is(readErr, blockdev.ErrCorrupt) {
+			return readErr
+		}
+		if found {
+			return o.checkOwner(name, host, "recovery", cur, blockdev.CleanlyStopped, blockdev.Exported)
+		}
+		return nil
+	})
+	if err != nil {
+		TakeRecovery(m.root, name)
+		return res, err
 	}
 	announce(RecoveryStart, res)
 	if err := m.rt.Start(ctx, name); err != nil {
 		TakeRecovery(m.root, name)
-		fresh.State = blockdev.CleanlyStopped
+		fresh.State, fresh.Time = blockdev.CleanlyStopped, time.Time{}
 		dev.WriteRecord(fresh)
 		return res, err
 	}

@@ -54,7 +54,7 @@ func TestForceRecoveryIsForNodesThatNeedIt(t *testing.T) {
 	if ok, _ := TakeRecovery(f.root, "DC1-GW1"); ok {
 		t.Fatal("a refused force-recovery left a recovery flag")
 	}
-	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView, Force: true})
+	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView, Force: true, Lease: testLease})
 	res, err := f.mgr.ForceRecovery(bg, "DC1-GW1", quickStop, recoverySteps(&steps))
 	if err != nil || res.Record != "intact" || !res.Stopped || res.Result != "recovery-started" {
 		t.Fatalf("forced: %+v, %v", res, err)
@@ -81,7 +81,7 @@ func TestForceRecoveryIsForNodesThatNeedIt(t *testing.T) {
 func TestForceRecoveryOfADamagedOrMissingRecord(t *testing.T) {
 	for _, damaged := range []bool{true, false} {
 		f := newFixture(t, "demo", 100*time.Millisecond)
-		f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView})
+		f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView, Lease: testLease})
 		f.attach(varLocal, sharedFile(t, 2*mib))
 		conf := f.configure("DC1-GW1", varLocal)
 		want := "missing"
@@ -108,7 +108,7 @@ func TestForceRecoveryOfADamagedOrMissingRecord(t *testing.T) {
 // that validate finds errors in is not touched.
 func TestForceRecoveryRefusals(t *testing.T) {
 	f := newFixture(t, "demo", 100*time.Millisecond)
-	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView})
+	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView, Lease: testLease})
 	f.attach(varLocal, sharedFile(t, 2*mib))
 	conf := f.configure("DC1-GW1", varLocal)
 	f.writeRec(varLocal, "DC1-GW1", otherHost, blockdev.Active, conf)

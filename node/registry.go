@@ -98,6 +98,9 @@ func (r *Registry) Names() ([]string, []IgnoredFile, error) {
 	var names []string
 	var warnings []IgnoredFile
 	for _, e := range entries {
+		if _, ok := tempOf(e.Name()); ok {
+			continue // a config being written, or left by a writer killed mid-way (Tidy)
+		}
 		name, ok := strings.CutSuffix(e.Name(), ".conf")
 		if !ok || !e.Type().IsRegular() || ValidName(name) != nil {
 			w := IgnoredFile{Path: ConfigDir + "/" + e.Name(), Reason: misnamedReason(e, name, ok)}
@@ -108,6 +111,20 @@ func (r *Registry) Names() ([]string, []IgnoredFile, error) {
 	}
 	sort.Strings(names)
 	return names, warnings, nil
+}
+
+// tempOf recognises the temporary file of an atomic write of a node's
+// config (internal/atomicfile: ".NAME.conf.tmp-RANDOM") and returns NAME.
+func tempOf(file string) (string, bool) {
+	rest, ok := strings.CutPrefix(file, ".")
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndex(rest, ".conf.tmp-")
+	if i < 0 || ValidName(rest[:i]) != nil {
+		return "", false
+	}
+	return rest[:i], true
 }
 
 func misnamedReason(e fs.DirEntry, name string, hasSuffix bool) string {

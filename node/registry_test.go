@@ -164,3 +164,31 @@ func TestResolve(t *testing.T) {
 		t.Errorf("Resolve(all + name) = %v, want a usage error", err)
 	}
 }
+
+// The temporary file of a config write killed half-way is never listed as
+// a misnamed file, and the next command's Tidy removes it; one whose node
+// another command has locked (a write in progress) stays.
+func TestTidyRemovesTheTempFilesOfKilledWrites(t *testing.T) {
+	f := newFixture(t, "ok", 0)
+	writeFile(t, f.root.Join(ConfigDir+"/.DC1-S3.conf.tmp-123456"), "NODE_TYPE = VM_Stor")
+	writeFile(t, f.root.Join(ConfigDir+"/.DC1-S4.conf.tmp-654321"), "NODE_TYPE = VM_Stor")
+	names, warnings, err := f.mgr.Registry().Names()
+	if err != nil || len(names) != 0 || len(warnings) != 0 {
+		t.Fatalf("Names: %v, warnings %v, %v", names, warnings, err)
+	}
+	busy, err := LockNode(bg, f.root, "DC1-S4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Unlock()
+	notes, err := f.mgr.Tidy(bg)
+	if err != nil || len(notes) != 1 || !strings.Contains(notes[0], ".DC1-S3.conf.tmp-123456, left by a config write of node DC1-S3 that was killed") {
+		t.Fatalf("Tidy: %q, %v", notes, err)
+	}
+	if _, err := os.Stat(f.root.Join(ConfigDir + "/.DC1-S3.conf.tmp-123456")); !os.IsNotExist(err) {
+		t.Fatal("the stale temp file is still there")
+	}
+	if _, err := os.Stat(f.root.Join(ConfigDir + "/.DC1-S4.conf.tmp-654321")); err != nil {
+		t.Fatal("a locked node's temp file was removed")
+	}
+}

@@ -17,7 +17,7 @@ import (
 // shows the interfaces it attached.
 func reloadFixture(t *testing.T) *fixture {
 	f := newFixture(t, "demo", 100*time.Millisecond)
-	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView})
+	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView, Lease: testLease})
 	f.attach(varLocal, sharedFile(t, 2*mib))
 	f.configure("DC1-GW1", varLocal)
 	if _, err := f.mgr.Start(bg, "DC1-GW1", func() {}); err != nil {

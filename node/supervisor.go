@@ -30,6 +30,13 @@ type SupervisorConfig struct {
 	// Log receives the supervisor's notes and the payload's output. An
 	// *os.File is handed to the payload directly.
 	Log io.Writer
+	// Renew, when set, is called every RenewEvery while the payload runs
+	// (Manager.Renewer): it keeps the node's claim on its var-local
+	// record fresh. When it reports ErrLeaseLost another host has taken
+	// the node over, and the payload is stopped: it no longer owns its
+	// devices.
+	Renew      func() error
+	RenewEvery time.Duration
 }
 
 type supervisor struct {
@@ -79,8 +86,23 @@ func (s *supervisor) run() error {
 	}
 	settle := time.NewTimer(s.cfg.Settle)
 	defer settle.Stop()
+	var renew <-chan time.Time
+	if s.cfg.Renew != nil && s.cfg.RenewEvery > 0 {
+		t := time.NewTicker(s.cfg.RenewEvery)
+		defer t.Stop()
+		renew = t.C
+	}
 	for {
 		select {
+		case <-renew:
+			err := s.cfg.Renew()
+			if errors.Is(err, ErrLeaseLost) {
+				s.logf("%v; stopping the payload", err)
+				return s.stop()
+			}
+			if err != nil {
+				s.logf("%v", err)
+			}
 		case err := <-s.exited:
 			return s.ended(err)
 		case <-settle.C:

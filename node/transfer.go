@@ -17,6 +17,12 @@ import (
 // ExportDir keeps a copy of every config export removes from this host.
 const ExportDir = "/var/lib/storagegrid/exported"
 
+// ExportingDir holds a marker per node while its export runs: written
+// before the record changes, removed once the config is gone. A marker
+// left behind is an export that was killed; the next node command
+// finishes or undoes it (Tidy).
+const ExportingDir = "/var/lib/storagegrid/exporting"
+
 // ErrRunning is matched (errors.Is) when export refuses a node that is
 // not stopped.
 var ErrRunning = errors.New("export needs a stopped node")
@@ -37,8 +43,10 @@ type ExportResult struct {
 // Export hands a stopped node over to shared storage: it writes the
 // node's config into its var-local record marked exported, keeps a copy
 // under ExportDir and removes the node from this host. The steps run in
-// that order so that a crash at any point leaves the node either still
-// configured here or exported with its copy kept.
+// that order, under a marker in ExportingDir: a crash at any point leaves
+// the node either still this host's or exported, and the next node
+// command (Tidy) removes the config of a node whose record no longer is
+// this host's.
 func (m *Manager) Export(ctx context.Context, name string) (ExportResult, error) {
 	if _, err := m.reg.Load(name); isNameError(err) {
 		return ExportResult{}, usageIfUnknown(err)
@@ -81,11 +89,22 @@ func (m *Manager) Export(ctx context.Context, name string) (ExportResult, error)
 	if err := m.keepCopy(name, cfg); err != nil {
 		return res, err
 	}
+	marker := filepath.Join(m.root.Join(ExportingDir), name)
+	if err := os.MkdirAll(filepath.Dir(marker), 0o755); err != nil {
+		return res, fmt.Errorf("node %s: %s: %w", name, ExportingDir, unwrapPath(err))
+	}
+	if err := atomicfile.Write(marker, []byte(dev.Path+"\n"), 0o644); err != nil {
+		return res, fmt.Errorf("node %s: export marker: %w", name, unwrapPath(err))
+	}
 	rec := blockdev.Record{Node: name, HostUUID: host, State: blockdev.Exported, Config: cfg.Bytes()}
 	if res.Record, err = dev.WriteRecord(rec); err != nil {
+		os.Remove(marker)
 		return res, fmt.Errorf("node %s: mark record exported: %w", name, err)
 	}
-	return res, m.reg.Remove(name)
+	if err := m.reg.Remove(name); err != nil {
+		return res, err
+	}
+	return res, os.Remove(marker)
 }
 
 func (m *Manager) keepCopy(name string, cfg *Config) error {
@@ -111,8 +130,11 @@ type ImportResult struct {
 // Import installs the node whose record is on device (a host path): it
 // reads and verifies the record, refuses a node configured here already
 // or one that another host has not released (active, or cleanly stopped
-// without export; Force overrides that), and writes NAME.conf from the
-// record. The record itself is not changed: starting the node claims it.
+// without export; Force overrides that, but not a claim its owner still
+// renews), claims the record for this host by the lease protocol (it then
+// says cleanly-stopped on this host: no other host can import it too),
+// and writes NAME.conf from it. A crash between the claim and the config
+// leaves the claim, which the same import on this host takes again.
 func (m *Manager) Import(ctx context.Context, device string) (ImportResult, error) {
 	o := m.ownership()
 	res := ImportResult{Device: device}
@@ -130,21 +152,30 @@ func (m *Manager) Import(ctx context.Context, device string) (ImportResult, erro
 		return res, err
 	}
 	defer lock.Unlock()
-	// Read again under the lock: a start elsewhere on this host may have
-	// claimed the record meanwhile.
-	if rec, err = readImportable(dev); err != nil {
+	res.Node, res.Config = name, m.reg.Path(name)
+	host, err := hostid.Get(m.root)
+	if err != nil {
 		return res, err
 	}
-	res.Node, res.Record, res.Config = name, rec, m.reg.Path(name)
-	cfg, err := m.checkImport(dev, rec)
+	cfg, err := m.checkImport(dev, rec, host)
+	if err != nil {
+		return res, err
+	}
+	want := blockdev.Record{Node: name, HostUUID: host, State: blockdev.CleanlyStopped, Config: rec.Config}
+	res.Record, err = o.claimRecord(dev, want, "import", func(cur blockdev.Record, found bool, readErr error) error {
+		switch {
+		case readErr != nil:
+			return readErr
+		case !found || cur.Node != name || !bytes.Equal(cur.Config, rec.Config):
+			return fmt.Errorf("%s: the record changed while node %s was being imported; run the import again", dev.Path, name)
+		}
+		return m.importOwner(name, host, cur)
+	})
 	if err != nil {
 		return res, err
 	}
 	res.Warnings = m.deviceMismatch(dev, cfg)
-	if err := m.reg.Write(name, cfg); err != nil {
-		return res, err
-	}
-	return res, nil
+	return res, m.reg.Write(name, cfg)
 }
 
 // readImportable reads the record and checks that its name can be a node
@@ -165,7 +196,7 @@ func readImportable(dev blockdev.Device) (blockdev.Record, error) {
 }
 
 // checkImport applies import's refusals and parses the record's config.
-func (m *Manager) checkImport(dev blockdev.Device, rec blockdev.Record) (*Config, error) {
+func (m *Manager) checkImport(dev blockdev.Device, rec blockdev.Record, host string) (*Config, error) {
 	name := rec.Node
 	if err := m.reg.Exists(name); err == nil {
 		return nil, fail.With(fail.Refused, fmt.Errorf("node %s is %w on this host (%s); "+
@@ -173,16 +204,7 @@ func (m *Manager) checkImport(dev blockdev.Device, rec blockdev.Record) (*Config
 	} else if !errors.Is(err, ErrUnknownNode) {
 		return nil, err
 	}
-	host, err := hostid.Get(m.root)
-	if err != nil {
-		return nil, err
-	}
-	o := m.ownership()
-	if rec.HostUUID == host && rec.State == blockdev.Active && !o.Force {
-		return nil, fail.Refusedf("This node (%s) is marked active on this host (UUID %s) but was not stopped cleanly.\n"+
-			"Use the --force flag if you are sure import is safe.", name, host)
-	}
-	if err := o.checkOwner(name, host, "import", rec, blockdev.Exported); err != nil {
+	if err := m.importOwner(name, host, rec); err != nil {
 		return nil, err
 	}
 	cfg, err := ParseConfig(m.reg.Path(name), bytes.NewReader(rec.Config))
@@ -193,6 +215,17 @@ func (m *Manager) checkImport(dev blockdev.Device, rec blockdev.Record) (*Config
 		return nil, fail.Invalidf("%s: the config in the record has no %s", dev.Path, VarLocalKey)
 	}
 	return cfg, nil
+}
+
+// importOwner refuses to import a node whose record another host holds,
+// or that this host ran and did not stop cleanly.
+func (m *Manager) importOwner(name, host string, rec blockdev.Record) error {
+	o := m.ownership()
+	if rec.HostUUID == host && rec.State == blockdev.Active && !o.Force {
+		return fail.Refusedf("This node (%s) is marked active on this host (UUID %s) but was not stopped cleanly.\n"+
+			"Use the --force flag if you are sure import is safe.", name, host)
+	}
+	return o.checkOwner(name, host, "import", rec, blockdev.Exported)
 }
 
 // deviceMismatch warns when the imported config's var-local path does not

@@ -24,9 +24,12 @@ const otherHost = "0b5f4a8e-3c2d-4e1f-9a7b-6c5d4e3f2a1b"
 func ownedFixture(t *testing.T, mode string) *fixture {
 	t.Helper()
 	f := newFixture(t, mode, 100*time.Millisecond)
-	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView})
+	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView, Lease: testLease})
 	return f
 }
+
+// testLease keeps the tests' claims quick; the protocol is the same.
+var testLease = LeaseTiming{ClaimWait: 100 * time.Millisecond, RenewEvery: 100 * time.Millisecond, ExpireAfter: time.Second}
 
 // testView is a host with eth0, the runbook's bond0.1001 and the
 // interface-adding procedure's bond0.3206, so that validate's interface
@@ -106,7 +109,13 @@ func (f *fixture) readRec(dev string) blockdev.Record {
 // writeRec writes a record on dev as host would have.
 func (f *fixture) writeRec(dev, name, host string, st blockdev.State, config string) {
 	f.t.Helper()
-	if _, err := f.device(dev).WriteRecord(blockdev.Record{Node: name, HostUUID: host, State: st, Config: []byte(config)}); err != nil {
+	f.writeRecAt(dev, name, host, st, config, time.Time{})
+}
+
+// writeRecAt writes a record as written at t (zero: now).
+func (f *fixture) writeRecAt(dev, name, host string, st blockdev.State, config string, t time.Time) {
+	f.t.Helper()
+	if _, err := f.device(dev).WriteRecord(blockdev.Record{Node: name, HostUUID: host, State: st, Config: []byte(config), Time: t}); err != nil {
 		f.t.Fatal(err)
 	}
 }

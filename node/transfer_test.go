@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/storagegrid/storagegrid/blockdev"
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/internal/looptest"
 )
 
 const mib = 1 << 20
@@ -53,19 +55,42 @@ func TestStartRefusesARecordActiveOnAnotherHost(t *testing.T) {
 	}
 	f.wantRecord(varLocal, blockdev.Active, otherHost)
 
-	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, Force: true, NetworkView: testView})
+	// --force does not take over a claim its owner still renews: the
+	// node runs there.
+	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, Force: true, NetworkView: testView, Lease: testLease})
+	if _, err := f.mgr.Start(bg, "DC1-S3", func() {}); !errors.As(err, &owned) || !strings.Contains(err.Error(), "renewed its claim") {
+		t.Fatalf("forced start over a fresh claim: %v", err)
+	}
+	// An expired one (its host died) only with --force, saying when the
+	// owner was last seen.
+	f.writeRecAt(varLocal, "DC1-S3", otherHost, blockdev.Active, conf, time.Now().Add(-time.Hour))
+	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView, Lease: testLease})
+	if _, err := f.mgr.Start(bg, "DC1-S3", func() {}); !errors.As(err, &owned) || !strings.Contains(err.Error(), "last seen 1h0m0s ago") {
+		t.Fatalf("start over an expired claim: %v", err)
+	}
+	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, Force: true, NetworkView: testView, Lease: testLease})
 	if _, err := f.mgr.Start(bg, "DC1-S3", func() {}); err != nil {
-		t.Fatalf("forced start: %v", err)
+		t.Fatalf("forced start over an expired claim: %v", err)
 	}
 	f.wantRecord(varLocal, blockdev.Active, f.hostUUID())
 }
 
-func TestStartAcceptsAnExportedOrCleanlyStoppedRecord(t *testing.T) {
-	for _, st := range []blockdev.State{blockdev.Exported, blockdev.CleanlyStopped} {
-		t.Run(st.String(), func(t *testing.T) {
+// A record another host stopped cleanly is that host's; an exported one is
+// for an importer: start refuses both (--force overrides).
+func TestStartRefusesAnotherHostsStoppedOrExportedRecord(t *testing.T) {
+	for _, tc := range []struct {
+		st   blockdev.State
+		want string
+	}{{blockdev.Exported, "import it on the host that is to run it"}, {blockdev.CleanlyStopped, "appears to be owned by another host"}} {
+		t.Run(tc.st.String(), func(t *testing.T) {
 			f := ownedFixture(t, "ok")
 			f.attach(varLocal, sharedFile(t, 2*mib))
-			f.writeRec(varLocal, "DC1-S3", otherHost, st, f.configure("DC1-S3", varLocal))
+			f.writeRec(varLocal, "DC1-S3", otherHost, tc.st, f.configure("DC1-S3", varLocal))
+			if _, err := f.mgr.Start(bg, "DC1-S3", func() {}); fail.KindOf(err) != fail.Refused || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("start: %v", err)
+			}
+			f.wantRecord(varLocal, tc.st, otherHost)
+			f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, Force: true, NetworkView: testView, Lease: testLease})
 			if _, err := f.mgr.Start(bg, "DC1-S3", func() {}); err != nil {
 				t.Fatal(err)
 			}
@@ -91,11 +116,11 @@ func TestStartRefusesAnotherNodesDevice(t *testing.T) {
 func TestFailedStartPutsTheRecordBack(t *testing.T) {
 	f := ownedFixture(t, "exit3")
 	f.attach(varLocal, sharedFile(t, 2*mib))
-	f.writeRec(varLocal, "DC1-S3", otherHost, blockdev.Exported, f.configure("DC1-S3", varLocal))
+	f.writeRec(varLocal, "DC1-S3", f.hostUUID(), blockdev.CleanlyStopped, f.configure("DC1-S3", varLocal))
 	if _, err := f.mgr.Start(bg, "DC1-S3", func() {}); !errors.Is(err, ErrExitedAtOnce) {
 		t.Fatalf("start: %v, want %v", err, ErrExitedAtOnce)
 	}
-	f.wantRecord(varLocal, blockdev.Exported, otherHost)
+	f.wantRecord(varLocal, blockdev.CleanlyStopped, f.hostUUID())
 }
 
 func TestForcedStopLeavesTheRecordActive(t *testing.T) {
@@ -176,7 +201,7 @@ func TestImportRefusals(t *testing.T) {
 		here  bool // the record names this host
 		want  string
 	}{
-		{"active elsewhere", blockdev.Active, false, "appears to be owned by another host (UUID " + otherHost + ")"},
+		{"active elsewhere, expired", blockdev.Active, false, "appears to be owned by another host (UUID " + otherHost + ")"},
 		{"stopped elsewhere", blockdev.CleanlyStopped, false, "appears to be owned by another host (UUID " + otherHost + ")"},
 		{"active here", blockdev.Active, true, "is marked active on this host"},
 	}
@@ -188,20 +213,23 @@ func TestImportRefusals(t *testing.T) {
 			if tc.here {
 				host = f.hostUUID()
 			}
-			f.writeRec(varLocal, "DC1-S3", host, tc.state, "NODE_TYPE = VM_Storage_Node\nBLOCK_DEVICE_VAR_LOCAL = "+varLocal+"\n")
+			// Written an hour ago: an active claim not renewed since.
+			f.writeRecAt(varLocal, "DC1-S3", host, tc.state, "NODE_TYPE = VM_Storage_Node\nBLOCK_DEVICE_VAR_LOCAL = "+varLocal+"\n",
+				time.Now().Add(-time.Hour))
 			_, err := f.mgr.Import(bg, varLocal)
 			if fail.KindOf(err) != fail.Refused || !strings.Contains(fmt.Sprint(err), tc.want) ||
-				!strings.HasSuffix(fmt.Sprint(err), "\nUse the --force flag if you are sure import is safe.") {
+				!strings.Contains(fmt.Sprint(err), "\nUse the --force flag if you are sure import is safe.") {
 				t.Fatalf("import: %v (kind %v)", err, fail.KindOf(err))
 			}
 			if f.configured("DC1-S3") {
 				t.Fatal("refused import wrote the config")
 			}
-			f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, Force: true})
+			f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, Force: true, Lease: testLease})
 			if _, err := f.mgr.Import(bg, varLocal); err != nil || !f.configured("DC1-S3") {
 				t.Fatalf("forced import: %v", err)
 			}
-			f.wantRecord(varLocal, tc.state, host) // import leaves the record to start
+			// The import claimed the node: it is this host's, stopped.
+			f.wantRecord(varLocal, blockdev.CleanlyStopped, f.hostUUID())
 		})
 	}
 }
@@ -211,7 +239,7 @@ func TestImportRefusesANodeConfiguredHere(t *testing.T) {
 	f.attach(varLocal, sharedFile(t, 2*mib))
 	f.configure("DC1-S3", "/dev/mapper/other")
 	f.writeRec(varLocal, "DC1-S3", otherHost, blockdev.Exported, "BLOCK_DEVICE_VAR_LOCAL = "+varLocal+"\n")
-	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, Force: true})
+	f.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, Force: true, Lease: testLease})
 	_, err := f.mgr.Import(bg, varLocal)
 	if !errors.Is(err, ErrExists) || fail.KindOf(err) != fail.Refused {
 		t.Fatalf("import: %v", err)
@@ -221,25 +249,28 @@ func TestImportRefusesANodeConfiguredHere(t *testing.T) {
 	}
 }
 
-// Two hosts import the same exported node; once the first starts it, the
-// second can neither import nor start it.
-func TestSecondHostRefusedOnceTheFirstStarted(t *testing.T) {
+// Two hosts import the same exported node one after the other: the first
+// import claims it, so the second is refused, and so is its start from a
+// copied config; a third host cannot import it once it runs.
+func TestSecondHostRefusedOnceTheFirstImported(t *testing.T) {
 	backings(t, 2*mib, func(t *testing.T, target string) {
 		a, b, c := ownedFixture(t, "ok"), ownedFixture(t, "ok"), ownedFixture(t, "ok")
 		for _, h := range []*fixture{a, b, c} {
 			h.attach(varLocal, target)
 		}
 		a.writeRec(varLocal, "DC1-S3", otherHost, blockdev.Exported, gatewayConfig(varLocal))
-		for _, h := range []*fixture{a, b} {
-			if _, err := h.mgr.Import(bg, varLocal); err != nil {
-				t.Fatal(err)
-			}
+		if _, err := a.mgr.Import(bg, varLocal); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.mgr.Import(bg, varLocal); !errors.Is(err, ErrOwned) || !strings.Contains(err.Error(), a.hostUUID()) {
+			t.Fatalf("second host's import: %v, want a refusal naming %s", err, a.hostUUID())
+		}
+		b.configure("DC1-S3", varLocal) // copied by hand
+		if _, err := b.mgr.Start(bg, "DC1-S3", func() {}); !errors.Is(err, ErrOwned) {
+			t.Fatalf("second host's start: %v, want %v", err, ErrOwned)
 		}
 		if _, err := a.mgr.Start(bg, "DC1-S3", func() {}); err != nil {
 			t.Fatal(err)
-		}
-		if _, err := b.mgr.Start(bg, "DC1-S3", func() {}); !errors.Is(err, ErrOwned) {
-			t.Fatalf("second host's start: %v, want %v", err, ErrOwned)
 		}
 		if _, err := c.mgr.Import(bg, varLocal); !errors.Is(err, ErrOwned) || !strings.Contains(err.Error(), a.hostUUID()) {
 			t.Fatalf("third host's import: %v, want a refusal naming %s", err, a.hostUUID())
@@ -388,4 +419,135 @@ func TestImportWarnsWhenTheConfigNamesAnotherDevice(t *testing.T) {
 	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "but the node was imported from /dev/mapper/imported") {
 		t.Fatalf("warnings %q", res.Warnings)
 	}
+}
+
+// claimRounds is how many rounds TestClaimRaces runs: 200 under -race
+// (make test runs it so), else 20.
+func claimRounds() int {
+	if raceEnabled {
+		return 200
+	}
+	return 20
+}
+
+// TestClaimRaces: two hosts (roots sharing one loop device) import, and
+// start, the same node at the same moment, round after round, in one
+// process so that the race detector watches the claim code: exactly one
+// wins each time, the other is refused as owned by the winner.
+func TestClaimRaces(t *testing.T) {
+	loop := looptest.Attach(t, 2*mib)
+	a, b := ownedFixture(t, "ok"), ownedFixture(t, "ok")
+	hosts := []*fixture{a, b}
+	for _, h := range hosts {
+		h.attach(varLocal, loop)
+	}
+	tooSlow := 0
+	race := func(round int, op func(h *fixture) error) int {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		gate := make(chan struct{})
+		for i, h := range hosts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-gate
+				errs[i] = op(h)
+			}()
+		}
+		close(gate)
+		wg.Wait()
+		winner, slow := -1, false
+		for i, err := range errs {
+			switch {
+			case err == nil && winner < 0:
+				winner = i
+			case err == nil:
+				t.Fatalf("round %d: both hosts won", round)
+			case errors.Is(err, ErrClaimTooSlow):
+				// Safe (the claim was withdrawn), though not decisive.
+				slow = true
+			case !errors.Is(err, ErrOwned) || fail.KindOf(err) != fail.Refused:
+				t.Fatalf("round %d: host %d: %v", round, i, err)
+			}
+		}
+		if winner < 0 && slow {
+			tooSlow++
+			return -1
+		}
+		if winner < 0 {
+			t.Fatalf("round %d: neither host won: %v", round, errs)
+		}
+		if rec := a.readRec(varLocal); rec.HostUUID != hosts[winner].hostUUID() {
+			t.Fatalf("round %d: host %d won but the record names %s", round, winner, rec.HostUUID)
+		}
+		return winner
+	}
+	wins := map[string][2]int{}
+	count := func(what string, w int) {
+		if w < 0 {
+			return
+		}
+		c := wins[what]
+		c[w]++
+		wins[what] = c
+	}
+	for round := range claimRounds() {
+		for _, h := range hosts {
+			os.Remove(h.root.Join(ConfigDir + "/DC1-S3.conf"))
+		}
+		a.writeRec(varLocal, "DC1-S3", otherHost, blockdev.Exported, gatewayConfig(varLocal))
+		count("import", race(round, func(h *fixture) error { _, err := h.mgr.Import(bg, varLocal); return err }))
+
+		// Both configured (a copied file), the node's claim left by a
+		// host that died an hour ago: both take it over with --force.
+		for _, h := range hosts {
+			h.configure("DC1-S3", varLocal)
+		}
+		a.writeRecAt(varLocal, "DC1-S3", otherHost, blockdev.Active, gatewayConfig(varLocal), time.Now().Add(-time.Hour))
+		for _, h := range hosts {
+			h.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView, Lease: testLease, Force: true})
+		}
+		w := race(round, func(h *fixture) error { _, err := h.mgr.Start(bg, "DC1-S3", func() {}); return err })
+		count("start", w)
+		if w >= 0 && hosts[1-w].state("DC1-S3") != NotRunning {
+			t.Fatalf("round %d: the loser runs the node", round)
+		}
+		for _, h := range hosts {
+			h.killAll()
+			h.mgr.SetOwnership(Ownership{Devices: blockdev.Options{AllowFiles: true}, NetworkView: testView, Lease: testLease})
+		}
+	}
+	t.Logf("%d rounds, wins by host: %v; rounds a withdrawn slow claim left undecided: %d", claimRounds(), wins, tooSlow)
+	if tooSlow > claimRounds()/10 {
+		t.Fatalf("%d of %d rounds had a claim too slow to decide: the device or the machine is too slow for the test's lease", tooSlow, 2*claimRounds())
+	}
+}
+
+// The renewer keeps a running node's claim fresh, and reports a claim
+// another host has taken as lost.
+func TestRenewer(t *testing.T) {
+	f := ownedFixture(t, "ok")
+	f.attach(varLocal, sharedFile(t, 2*mib))
+	conf := f.configure("DC1-S3", varLocal)
+	if _, err := f.mgr.Start(bg, "DC1-S3", func() {}); err != nil {
+		t.Fatal(err)
+	}
+	renew, every, err := f.mgr.Renewer("DC1-S3")
+	if err != nil || every != testLease.RenewEvery {
+		t.Fatalf("Renewer: every %s, %v", every, err)
+	}
+	before := f.readRec(varLocal)
+	time.Sleep(10 * time.Millisecond)
+	if err := renew(); err != nil {
+		t.Fatal(err)
+	}
+	after := f.wantRecord(varLocal, blockdev.Active, f.hostUUID())
+	if after.Generation != before.Generation+1 || !after.Time.After(before.Time) || string(after.Config) != conf {
+		t.Fatalf("renewed record %+v, before %+v", after, before)
+	}
+	f.writeRec(varLocal, "DC1-S3", otherHost, blockdev.Active, conf)
+	if err := renew(); !errors.Is(err, ErrLeaseLost) || !strings.Contains(err.Error(), otherHost) {
+		t.Fatalf("renew after a takeover: %v", err)
+	}
+	f.wantRecord(varLocal, blockdev.Active, otherHost) // not overwritten
 }

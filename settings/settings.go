@@ -24,6 +24,7 @@ const DefaultPath = "/etc/storagegrid/storagegrid.toml"
 // Settings is the whole settings file.
 type Settings struct {
 	Runtime Runtime `toml:"runtime"`
+	Lease   Lease   `toml:"lease"`
 	Devices Devices `toml:"devices"`
 	Archive Archive `toml:"archive"`
 	VMware  VMware  `toml:"vmware"`
@@ -40,11 +41,31 @@ type Runtime struct {
 	Process     Process  `toml:"process"`
 }
 
+// Lease times the disk lease by which a host claims a node's var-local
+// record (see node/lease.go and the README's "Who owns a node").
+type Lease struct {
+	// ClaimWait is how long a claimant waits between writing its claim and
+	// reading it back. A claimant that took longer than half of it from
+	// its first read to its write's completion does not trust its claim
+	// and tries again; so every other claimant's write lands before the
+	// read-back.
+	ClaimWait Duration `toml:"claim_wait"`
+	// RenewEvery is how often the owner of a running node rewrites its
+	// claim; ExpireAfter how long a claim may go without renewal before
+	// another host may take it (with --force only). Host clocks must agree
+	// to well within ExpireAfter - RenewEvery (NTP).
+	RenewEvery  Duration `toml:"renew_every"`
+	ExpireAfter Duration `toml:"expire_after"`
+}
+
 // Process configures the process runtime.
 type Process struct {
 	// Payload is the command a node runs; "{node}" in any argument is
 	// replaced by the node name. Empty means the built-in demo payload.
 	Payload []string `toml:"payload"`
+	// Settle is how long a payload must keep running before start calls
+	// it running; one that ends sooner "exited at once".
+	Settle Duration `toml:"settle"`
 }
 
 // Devices configures block-device handling.
@@ -155,7 +176,8 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // Defaults returns the settings used when the file or a key is absent.
 func Defaults() Settings {
 	return Settings{
-		Runtime: Runtime{StopTimeout: Duration{630 * time.Second}},
+		Runtime: Runtime{StopTimeout: Duration{630 * time.Second}, Process: Process{Settle: Duration{500 * time.Millisecond}}},
+		Lease:   Lease{ClaimWait: Duration{600 * time.Millisecond}, RenewEvery: Duration{5 * time.Second}, ExpireAfter: Duration{30 * time.Second}},
 		Archive: Archive{
 			ADE:           "127.0.0.1:1409",
 			PromptPattern: `ade [^:\r\n]*: /proc/[A-Za-z0-9_]+ >\s*$`,
@@ -233,6 +255,14 @@ func (s *Settings) check(name string) error {
 	}
 	if s.Runtime.StopTimeout.Duration <= 0 {
 		return fmt.Errorf("%s: runtime.stop_timeout must be positive", name)
+	}
+	if l := s.Lease; l.ClaimWait.Duration < 2*time.Millisecond || l.RenewEvery.Duration <= 0 ||
+		l.ExpireAfter.Duration < 3*l.RenewEvery.Duration {
+		return fmt.Errorf("%s: lease: claim_wait must be at least 2ms, renew_every positive, "+
+			"and expire_after at least three times renew_every", name)
+	}
+	if s.Runtime.Process.Settle.Duration <= 0 {
+		return fmt.Errorf("%s: runtime.process.settle must be positive", name)
 	}
 	if p := s.Runtime.Process.Payload; len(p) > 0 && p[0] == "" {
 		return fmt.Errorf("%s: runtime.process.payload: the command (first element) must not be empty", name)

@@ -131,7 +131,16 @@ func nodeListCommand(g *globals) *cli.Command {
 }
 
 func runNodeList(g *globals) error {
-	reg := node.NewRegistry(g.root)
+	s, err := g.settings()
+	if err != nil {
+		return err
+	}
+	mgr := node.NewManager(g.root, nil) // list runs nothing: no runtime needed
+	mgr.SetOwnership(g.ownership(s))
+	if err := g.tidy(mgr); err != nil {
+		return err
+	}
+	reg := mgr.Registry()
 	names, err := g.resolveNodes(reg, nil)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,7 +29,18 @@ func (g *globals) nodeManager() (*node.Manager, *settings.Settings, error) {
 	}
 	mgr := node.NewManager(g.root, rt)
 	mgr.SetOwnership(g.ownership(s))
-	return mgr, s, nil
+	return mgr, s, g.tidy(mgr)
+}
+
+// tidy finishes what a killed command left behind (an export half done, a
+// config write's temporary file) before a node command looks at the nodes,
+// and says so on stderr.
+func (g *globals) tidy(mgr *node.Manager) error {
+	notes, err := mgr.Tidy(context.Background())
+	for _, n := range notes {
+		g.warnf("%s", n)
+	}
+	return err
 }
 
 // payload is the command that runs a node: runtime.process.payload with
@@ -89,8 +101,16 @@ func nodeSuperviseCommand(g *globals) *cli.Command {
 			if err != nil {
 				return err
 			}
+			// The supervisor keeps the node's claim on its record fresh.
+			mgr := node.NewManager(g.root, nil)
+			mgr.SetOwnership(g.ownership(s))
+			renew, every, err := mgr.Renewer(name)
+			if err != nil {
+				return err
+			}
 			return node.Supervise(node.SupervisorConfig{Root: g.root, Name: name, Payload: payload,
-				StopTimeout: s.Runtime.StopTimeout.Duration, Log: g.stderr})
+				StopTimeout: s.Runtime.StopTimeout.Duration, Settle: s.Runtime.Process.Settle.Duration,
+				Log: g.stderr, Renew: renew, RenewEvery: every})
 		},
 	}
 }

@@ -15,7 +15,9 @@ import (
 // stand in for devices only with [devices] allow_files, and the global
 // --force overrides ownership refusals.
 func (g *globals) ownership(s *settings.Settings) node.Ownership {
-	return node.Ownership{Devices: blockdev.Options{Root: g.root, AllowFiles: s.Devices.AllowFiles}, Force: g.force}
+	return node.Ownership{Devices: blockdev.Options{Root: g.root, AllowFiles: s.Devices.AllowFiles}, Force: g.force,
+		Lease: node.LeaseTiming{ClaimWait: s.Lease.ClaimWait.Duration, RenewEvery: s.Lease.RenewEvery.Duration,
+			ExpireAfter: s.Lease.ExpireAfter.Duration}}
 }
 
 type nodeExportOptions struct {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"syscall"
 	"time"
 
 	"github.com/storagegrid/storagegrid/blockdev"
@@ -166,4 +168,72 @@ func (m *Manager) Renewer(name string) (renew func() error, every time.Duration,
 		return nil
 	}
 	return renew, o.lease().RenewEvery, nil
+}
+
+// KeepClaim renews a running node's claim for a payload that runs without
+// a supervisor of this tool's, as under the systemd unit ('node
+// run-payload' starts it beside the payload it becomes): it calls renew
+// every interval while process pid (the payload) lives, and returns nil
+// once it has ended. When renew reports ErrLeaseLost it sends the payload
+// SIGTERM (it no longer owns its devices; systemd's stop does the rest)
+// and returns that error. Other renewal errors are written to log.
+func KeepClaim(ctx context.Context, pid int, renew func() error, every time.Duration, log io.Writer) error {
+	payload, err := procOf(pid)
+	if err != nil {
+		return fmt.Errorf("payload pid %d: %w", pid, err)
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if !payload.alive() {
+			return nil
+		}
+		err := renew()
+		if errors.Is(err, ErrLeaseLost) {
+			fmt.Fprintf(log, "storagegrid: %v; stopping the payload (pid %d)\n", err, pid)
+			payload.signal(syscall.SIGTERM)
+			return err
+		}
+		if err != nil {
+			fmt.Fprintf(log, "storagegrid: %v\n", err)
+		}
+	}
+}
+
+// EnsureClaim makes sure this host holds the active claim of node name
+// before its payload runs outside 'node start' (the systemd unit can be
+// started with systemctl too): a record that already says active here
+// (node start claimed it) is left alone; otherwise the node is claimed as
+// start claims it, refusals included.
+func (m *Manager) EnsureClaim(ctx context.Context, name string) error {
+	if m.own == nil {
+		return nil
+	}
+	cfg, err := m.reg.Load(name)
+	if err != nil {
+		return usageIfUnknown(err)
+	}
+	dev, err := m.own.varLocal(name, cfg)
+	if err != nil {
+		return err
+	}
+	host, err := hostid.Get(m.root)
+	if err != nil {
+		return err
+	}
+	if rec, err := dev.ReadRecord(); err == nil && rec.Node == name && rec.HostUUID == host && rec.State == blockdev.Active {
+		return nil
+	}
+	lock, err := LockNode(ctx, m.root, name)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	_, err = m.claim(name)
+	return err
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -550,4 +552,52 @@ func TestRenewer(t *testing.T) {
 		t.Fatalf("renew after a takeover: %v", err)
 	}
 	f.wantRecord(varLocal, blockdev.Active, otherHost) // not overwritten
+}
+
+// KeepClaim renews while the payload lives, ends with it, and stops it
+// (SIGTERM) when the claim was lost.
+func TestKeepClaim(t *testing.T) {
+	start := func() *exec.Cmd {
+		cmd := exec.Command("sleep", "60")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	var log bytes.Buffer
+	renewals := 0
+	payload := start()
+	done := make(chan error, 1)
+	go func() {
+		done <- KeepClaim(bg, payload.Process.Pid, func() error {
+			renewals++
+			if renewals == 3 {
+				return fmt.Errorf("node DC1-S3: %w: the record now says active by host %s", ErrLeaseLost, otherHost)
+			}
+			return nil
+		}, 10*time.Millisecond, &log)
+	}()
+	waited := make(chan error, 1)
+	go func() { waited <- payload.Wait() }()
+	if err := <-done; !errors.Is(err, ErrLeaseLost) || renewals != 3 {
+		t.Fatalf("KeepClaim: %v after %d renewals", err, renewals)
+	}
+	if err := <-waited; err == nil || !strings.Contains(err.Error(), "terminated") {
+		t.Fatalf("payload ended with %v, want SIGTERM", err)
+	}
+	if !strings.Contains(log.String(), "lease lost") {
+		t.Fatalf("log %q", log.String())
+	}
+
+	payload = start()
+	go func() {
+		done <- KeepClaim(bg, payload.Process.Pid, func() error { return nil }, 10*time.Millisecond, io.Discard)
+	}()
+	time.Sleep(30 * time.Millisecond)
+	payload.Process.Kill()
+	payload.Wait()
+	if err := <-done; err != nil {
+		t.Fatalf("KeepClaim after the payload ended: %v", err)
+	}
 }

@@ -36,6 +36,7 @@ func nodeCommand(g *globals) *cli.Command {
 			nodeForceRecoveryCommand(g),
 			nodeSuperviseCommand(g),
 			nodeRunPayloadCommand(g),
+			nodeKeepClaimCommand(g),
 			nodeDemoPayloadCommand(g),
 		},
 	}

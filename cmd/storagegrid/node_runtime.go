@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -102,9 +103,7 @@ func nodeSuperviseCommand(g *globals) *cli.Command {
 				return err
 			}
 			// The supervisor keeps the node's claim on its record fresh.
-			mgr := node.NewManager(g.root, nil)
-			mgr.SetOwnership(g.ownership(s))
-			renew, every, err := mgr.Renewer(name)
+			renew, every, err := g.ownerManager(s).Renewer(name)
 			if err != nil {
 				return err
 			}
@@ -123,13 +122,68 @@ func nodeRunPayloadCommand(g *globals) *cli.Command {
 		ArgsUsage: "NAME",
 		Description: "The systemd unit storagegrid-node@.service runs\n" +
 			"   ExecStart=/usr/bin/storagegrid node run-payload %i\n" +
-			"which execs runtime.process.payload (or the demo payload) for the node.",
+			"which execs runtime.process.payload (or the demo payload) for the node. It\n" +
+			"claims the node first unless 'node start' already did (a plain 'systemctl\n" +
+			"start' must not run a node another host owns), and leaves beside the payload\n" +
+			"'storagegrid node keep-claim NAME PID', which renews the claim while it runs.",
 		Action: func(c *cli.Context) error {
-			_, _, payload, err := g.payloadFor(c)
+			name, s, payload, err := g.payloadFor(c)
 			if err != nil {
 				return err
 			}
+			mgr := g.ownerManager(s)
+			if err := mgr.EnsureClaim(c.Context, name); err != nil {
+				return err
+			}
+			keeper, err := g.selfCommand("node", "keep-claim", name, strconv.Itoa(os.Getpid()))
+			if err != nil {
+				return err
+			}
+			k := exec.Command(keeper[0], keeper[1:]...)
+			k.Stdout, k.Stderr = os.Stderr, os.Stderr
+			if err := k.Start(); err != nil {
+				return fmt.Errorf("node %s: start the claim keeper: %w", name, err)
+			}
 			return execPayload(payload)
+		},
+	}
+}
+
+// ownerManager is a Manager without a runtime, for the commands that run
+// inside a node's service: they read and renew its claim, nothing else.
+func (g *globals) ownerManager(s *settings.Settings) *node.Manager {
+	mgr := node.NewManager(g.root, nil)
+	mgr.SetOwnership(g.ownership(s))
+	return mgr
+}
+
+func nodeKeepClaimCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "keep-claim",
+		Hidden:    true,
+		Usage:     "renew a node's claim while its payload runs (started by 'node run-payload')",
+		ArgsUsage: "NAME PID",
+		Description: "Renews the claim of node NAME on its var-local record every\n" +
+			"lease.renew_every while process PID (its payload) runs, and ends with it.\n" +
+			"When another host has taken the node over, it sends the payload SIGTERM.",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return fail.Usagef("%s needs NAME and PID", c.Command.HelpName)
+			}
+			name := c.Args().Get(0)
+			pid, err := strconv.Atoi(c.Args().Get(1))
+			if err != nil || pid <= 0 {
+				return fail.Usagef("%s: %q is not a process id", c.Command.HelpName, c.Args().Get(1))
+			}
+			s, err := g.settings()
+			if err != nil {
+				return err
+			}
+			renew, every, err := g.ownerManager(s).Renewer(name)
+			if err != nil {
+				return err
+			}
+			return node.KeepClaim(c.Context, pid, renew, every, g.stderr)
 		},
 	}
 }

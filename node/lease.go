@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/storagegrid/storagegrid/blockdev"
-	"github.com/storagegrid/storagegrid/hostid"
 	"github.com/storagegrid/storagegrid/internal/fail"
 )
 
@@ -132,15 +131,7 @@ func (m *Manager) Renewer(name string) (renew func() error, every time.Duration,
 		return nil, 0, nil
 	}
 	o := *m.own
-	cfg, err := m.reg.Load(name)
-	if err != nil {
-		return nil, 0, err
-	}
-	dev, err := o.varLocal(name, cfg)
-	if err != nil {
-		return nil, 0, err
-	}
-	host, err := hostid.Get(m.root)
+	_, dev, host, err := m.owned(name)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -214,15 +205,7 @@ func (m *Manager) EnsureClaim(ctx context.Context, name string) error {
 	if m.own == nil {
 		return nil
 	}
-	cfg, err := m.reg.Load(name)
-	if err != nil {
-		return usageIfUnknown(err)
-	}
-	dev, err := m.own.varLocal(name, cfg)
-	if err != nil {
-		return err
-	}
-	host, err := hostid.Get(m.root)
+	_, dev, host, err := m.owned(name)
 	if err != nil {
 		return err
 	}

@@ -159,15 +159,7 @@ func (m *Manager) claim(name string) (undo func(), err error) {
 		return func() {}, nil
 	}
 	o := *m.own
-	cfg, err := m.reg.Load(name)
-	if err != nil {
-		return nil, err
-	}
-	dev, err := o.varLocal(name, cfg)
-	if err != nil {
-		return nil, err
-	}
-	host, err := hostid.Get(m.root)
+	cfg, dev, host, err := m.owned(name)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +183,22 @@ func (m *Manager) claim(name string) (undo func(), err error) {
 	}, nil
 }
 
+// owned reads what the claim of a node configured here works with: its
+// config, its var-local device and this host's UUID. The Manager has host
+// checks (SetOwnership).
+func (m *Manager) owned(name string) (*Config, blockdev.Device, string, error) {
+	cfg, err := m.reg.Load(name)
+	if err != nil {
+		return nil, blockdev.Device{}, "", usageIfUnknown(err)
+	}
+	dev, err := m.own.varLocal(name, cfg)
+	if err != nil {
+		return nil, blockdev.Device{}, "", err
+	}
+	host, err := hostid.Get(m.root)
+	return cfg, dev, host, err
+}
+
 // release marks the node's record cleanly-stopped after a clean stop. A
 // record another host has taken over since (with --force) is left alone:
 // it is that host's now. The caller holds the node lock.
@@ -198,15 +206,7 @@ func (m *Manager) release(name string) error {
 	if m.own == nil {
 		return nil
 	}
-	cfg, err := m.reg.Load(name)
-	if err != nil {
-		return err
-	}
-	dev, err := m.own.varLocal(name, cfg)
-	if err != nil {
-		return err
-	}
-	host, err := hostid.Get(m.root)
+	cfg, dev, host, err := m.owned(name)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func (o Ownership) claimRecord(dev blockdev.Device, want blockdev.Record, action
 	timing := o.lease()
 	var written, prev blockdev.Record
 	var err error
-	began := time.Now()
+	var began time.Time
 	for attempt := 1; ; attempt++ {
 		began = time.Now()
 		// One read decides and places the claim; if it took too long,

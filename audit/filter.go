@@ -9,8 +9,9 @@ import (
 )
 
 // Filter selects messages. Every set condition must hold; a list matches
-// when any of its values does. Codes (types, results) compare exactly, as
-// the grid writes them.
+// when any of its values does. Codes (types, results) compare without
+// case: the grid writes them in upper case, operators type "arce", and
+// documents print "Arun".
 type Filter struct {
 	Types   []string     // ATYP values, e.g. "ARCE"
 	Results []string     // RSLT values, e.g. "ARUN", "GERR"
@@ -88,10 +89,10 @@ type fieldMatcher struct {
 func (f Filter) compile() (*matcher, error) {
 	m := &matcher{nodeID: f.NodeID, since: f.Since, until: f.Until}
 	for _, t := range f.Types {
-		m.types = append(m.types, []byte(t))
+		m.types = append(m.types, []byte(strings.ToUpper(t)))
 	}
 	for _, r := range f.Results {
-		m.results = append(m.results, []byte(r))
+		m.results = append(m.results, []byte(strings.ToUpper(r)))
 	}
 	for _, c := range f.CBIDs {
 		n, err := ParseCBID(c)
@@ -108,10 +109,10 @@ func (f Filter) compile() (*matcher, error) {
 		m.fields = append(m.fields, fieldMatcher{name: []byte(fm.Name), value: []byte(fm.Value), num: n, isNum: isNum})
 	}
 	if len(m.types) > 0 {
-		m.needles = append(m.needles, m.types)
+		m.needles = append(m.needles, spellings(m.types))
 	}
 	if len(m.results) > 0 {
-		m.needles = append(m.needles, m.results)
+		m.needles = append(m.needles, spellings(m.results))
 	}
 	return m, nil
 }
@@ -144,10 +145,10 @@ func containsAny(b []byte, needles [][]byte) bool {
 
 // match reports whether the parsed record r passes the filter.
 func (m *matcher) match(r *record) bool {
-	if len(m.types) > 0 && !equalsAny(r.bytes(r.fields[r.atyp].val), m.types) {
+	if len(m.types) > 0 && !equalsAnyFold(r.bytes(r.fields[r.atyp].val), m.types) {
 		return false
 	}
-	if len(m.results) > 0 && (r.rslt < 0 || !equalsAny(r.bytes(r.fields[r.rslt].val), m.results)) {
+	if len(m.results) > 0 && (r.rslt < 0 || !equalsAnyFold(r.bytes(r.fields[r.rslt].val), m.results)) {
 		return false
 	}
 	if m.nodeID != 0 && (r.anid < 0 || uint32(r.fields[r.anid].num) != m.nodeID) {
@@ -204,11 +205,27 @@ func (m *matcher) fieldMatch(r *record, fm *fieldMatcher) bool {
 	return false
 }
 
-func equalsAny(b []byte, set [][]byte) bool {
+func equalsAnyFold(b []byte, set [][]byte) bool {
 	for _, s := range set {
-		if bytes.Equal(b, s) {
+		if bytes.EqualFold(b, s) {
 			return true
 		}
 	}
 	return false
+}
+
+// spellings are the needles for upper-case codes: each as the grid writes
+// it, in lower case and capitalised ("ARUN", "arun", "Arun"), so that the
+// byte search before parsing keeps the lines a case-blind compare wants.
+func spellings(codes [][]byte) [][]byte {
+	var out [][]byte
+	for _, c := range codes {
+		if len(c) == 0 {
+			continue
+		}
+		lower := bytes.ToLower(c)
+		title := append([]byte{c[0]}, lower[1:]...)
+		out = append(out, c, lower, title)
+	}
+	return out
 }

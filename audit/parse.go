@@ -453,12 +453,15 @@ func skipWord(b []byte, i int) int {
 }
 
 // Whitespace that documents put into pasted logs besides ASCII blanks: the
-// no-break spaces and U+25A1 (□), which PDF and HTML exports print for a
-// character the font lacks — the runbook's own example has one before a
-// VLID value.
+// no-break spaces; U+F020, the space of Word's Symbol font, which NetApp's
+// English archive-node page carries before the VLID value of its ARCE
+// example; and U+25A1 (□), which PDF and HTML exports print for that same
+// character when the font lacks it (the Korean runbook's copy of the
+// example).
 const (
 	nbsp        = "\u00a0"
 	narrowNbsp  = "\u202f"
+	symbolSpace = "\uf020"
 	whiteSquare = "\u25a1"
 	bom         = "\ufeff"
 )
@@ -471,7 +474,7 @@ func spaceLen(b []byte, i int) int {
 	case c < utf8.RuneSelf:
 		return 0
 	}
-	for _, s := range [...]string{nbsp, narrowNbsp, whiteSquare, bom} {
+	for _, s := range [...]string{nbsp, narrowNbsp, symbolSpace, whiteSquare, bom} {
 		if hasPrefix(b[i:], s) {
 			return len(s)
 		}

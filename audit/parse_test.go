@@ -39,6 +39,8 @@ func TestParseForms(t *testing.T) {
 			Field{"AVER", "UI32", "7"}},
 		{"no-break space and U+25A1 from a pasted document", "[AUDT:[VLID(UI64) :\u00a0\u25a120091127]" + tail,
 			Field{"VLID", "UI64", "20091127"}},
+		{"U+F020 (Word's Symbol-font space) from NetApp's page", "[AUDT:[VLID(UI64):\uf02020091127]" + tail,
+			Field{"VLID", "UI64", "20091127"}},
 		{"lower-case FC32", `[AUDT:[RSLT(FC32):Arun]` + tail, Field{"RSLT", "FC32", "Arun"}},
 		{"CSTR escapes", `[AUDT:[S3KY(CSTR):"a\\b\"c\r\n\x41\x7e"]` + tail, Field{"S3KY", "CSTR", "a\\b\"c\r\nA~"}},
 		{"CSTR holding brackets, colons and ARCE", `[AUDT:[S3KY(CSTR):"x]y[ATYP(FC32):ARCE]:z"]` + tail,

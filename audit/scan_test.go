@@ -82,13 +82,21 @@ func where(msgs []Message) []string {
 }
 
 // The runbook's example, pasted as it appears there: wrapped over three
-// lines, no leading timestamp, a U+25A1 before the VLID value.
+// lines, no leading timestamp, a U+25A1 before the VLID value (the Korean
+// runbook); and NetApp's own English archive-node page in 11.5 to 11.8
+// (testdata/vendor/REPO/PAGE/, verbatim), which has an invisible U+F020
+// there. Types and results are typed in any case.
 func TestScanRunbookExample(t *testing.T) {
-	for _, strict := range []bool{false, true} {
+	files, _ := filepath.Glob("testdata/vendor/*/maintain/archive-node-maintenance-for-tsm-middleware/arce-example.log")
+	if len(files) != 4 {
+		t.Fatalf("%d vendor copies of the example, want 4", len(files))
+	}
+	for i, file := range append(files, "testdata/runbook_example.txt") {
+		strict := i%2 == 0
 		msgs, errs, st, err := scanAll(t, ScanOptions{
-			Files:  []string{"testdata/runbook_example.txt"},
+			Files:  []string{file},
 			Strict: strict,
-			Filter: Filter{Types: []string{"ARCE"}, Results: []string{"ARUN", "GERR"}, NodeID: 13959984},
+			Filter: Filter{Types: []string{"arce"}, Results: []string{"Arun", "GERR"}, NodeID: 13959984},
 		})
 		if err != nil || len(errs) > 0 {
 			t.Fatal(err, errs)
@@ -500,4 +508,19 @@ func runAsNobody(bin, arg, env string) (string, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// A code written in another case than the filter's still matches, also
+// past the byte search that skips lines before parsing them.
+func TestCodesCompareWithoutCase(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "audit.log"),
+		"[AUDT:[RSLT(FC32):Arun][ATIM(UI64):1350613602969243][ATYP(FC32):arce][ANID(UI32):1]]\n"+
+			"[AUDT:[RSLT(FC32):SUCS][ATIM(UI64):1350613602969244][ATYP(FC32):ARCE][ANID(UI32):1]]\n")
+	for _, f := range []Filter{{Results: []string{"ARUN"}}, {Types: []string{"ARCE"}, Results: []string{"arun"}}} {
+		msgs, errs, _, err := scanAll(t, ScanOptions{Files: []string{filepath.Join(dir, "audit.log")}, Filter: f})
+		if err != nil || len(errs) > 0 || len(msgs) != 1 || msgs[0].Result != "Arun" {
+			t.Fatalf("filter %+v: %d messages %+v, %v %v", f, len(msgs), msgs, err, errs)
+		}
+	}
 }

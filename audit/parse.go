@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -62,16 +63,34 @@ func errAt(i int, format string, a ...any) error {
 func (r *record) parse(b []byte) error {
 	*r = record{b: b, fields: r.fields[:0], atyp: -1, rslt: -1, anid: -1, amid: -1, cbid: -1, atim: -1}
 	i := skipSpace(b, 0)
-	if i < len(b) && isDigit(b[i]) {
+	if i < len(b) && b[i] != '[' {
 		j := i
 		for j < len(b) && !isSpace(b, j) && b[j] != '[' {
 			j++
 		}
-		r.ts = span{i, j}
-		if _, err := parseTimestamp(b[i:j]); err != nil {
+		_, err := parseTimestamp(b[i:j])
+		if err != nil {
+			// Not a timestamp: the FILE: a multi-file grep puts first?
+			// Only if a timestamp or the message follows it.
+			if k := skipGrepPrefix(b, i, j); k > i {
+				l := k
+				for l < len(b) && !isSpace(b, l) && b[l] != '[' {
+					l++
+				}
+				if _, terr := parseTimestamp(b[k:l]); k == l || terr == nil {
+					i, j, err = k, l, nil
+				}
+			}
+		}
+		if err != nil && isDigit(b[i]) {
 			return errAt(i, "%v", err)
 		}
-		i = skipSpace(b, j)
+		if err == nil && i < j {
+			r.ts = span{i, j}
+		}
+		if err == nil {
+			i = skipSpace(b, j)
+		}
 	}
 	if i >= len(b) {
 		return errAt(i, "no audit message (expected \"[AUDT:\")")
@@ -111,6 +130,27 @@ func (r *record) parse(b []byte) error {
 		return errAt(j, "unexpected %s after the closing ']'", quoteByte(b, j))
 	}
 	return r.check()
+}
+
+// skipGrepPrefix skips the "FILE:" (or "FILE:LINE:") a multi-file grep
+// puts before each line it prints ("2019-09-15.txt:2018-09-15T..."), as
+// operators paste them: b[i:end] is a first word that is no timestamp. It
+// returns i when the word has no such prefix.
+func skipGrepPrefix(b []byte, i, end int) int {
+	colon := bytes.IndexByte(b[i:end], ':')
+	if colon <= 0 {
+		return i
+	}
+	j := i + colon + 1
+	if k := j; k < len(b) && isDigit(b[k]) { // FILE:LINE:
+		for k < len(b) && isDigit(b[k]) {
+			k++
+		}
+		if k < len(b) && b[k] == ':' {
+			j = k + 1
+		}
+	}
+	return j
 }
 
 // field parses NAME(TYPE):VALUE] starting after the '['; it returns the

@@ -199,3 +199,29 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Lines pasted from a multi-file grep carry FILE: or FILE:LINE: first; one
+// rule skips it, and only when a timestamp or the message follows.
+func TestGrepPrefix(t *testing.T) {
+	msg := "[AUDT:[ATIM(UI64):1350613602969243][ATYP(FC32):ARCE]]"
+	for _, line := range []string{
+		"2019-09-15.txt:2018-10-05T12:34:56.123456 " + msg,
+		"audit.log:17:2018-10-05T12:34:56.123456 " + msg,
+		"audit.log:" + msg,
+		"/var/local/audit/export/2019-09-15.txt.gz:3:" + msg,
+	} {
+		var r record
+		if err := r.parse([]byte(line)); err != nil {
+			t.Errorf("%q: %v", line, err)
+			continue
+		}
+		if got := string(r.bytes(r.fields[r.atyp].val)); got != "ARCE" {
+			t.Errorf("%q: ATYP %q", line, got)
+		}
+	}
+	var r record
+	err := r.parse([]byte("2018-13-45T00:00:00 " + msg))
+	if err == nil || !strings.Contains(err.Error(), `column 1: bad timestamp "2018-13-45T00:00:00"`) {
+		t.Errorf("a bad timestamp is not a grep prefix: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -100,12 +101,12 @@ func (fl *follower) run(ctx context.Context) error {
 // open opens the live log, positioned at its start or end; a missing log
 // leaves fl.f nil to be tried again.
 func (fl *follower) open(fromStart bool) error {
-	f, err := os.Open(fl.opts.Path)
+	f, err := openRegular(fl.opts.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", fl.opts.Path, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {

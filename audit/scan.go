@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -262,10 +263,10 @@ func (opts *ScanOptions) readPath(ctx context.Context, in input, r *reader) erro
 // openLog opens a log. A yyyy-mm-dd.txt that vanished since the listing
 // has usually just been compressed, so its .gz is read instead.
 func openLog(in input) (*os.File, error) {
-	f, err := os.Open(in.path)
+	f, err := openRegular(in.path)
 	if errors.Is(err, fs.ErrNotExist) && in.listed {
 		if ln, ok := parseLogName(filepath.Base(in.path)); ok && !ln.gz && !ln.live {
-			if g, gerr := os.Open(in.path + ".gz"); gerr == nil {
+			if g, gerr := openRegular(in.path + ".gz"); gerr == nil {
 				return g, nil
 			}
 		}
@@ -275,14 +276,44 @@ func openLog(in input) (*os.File, error) {
 	if errors.As(err, &pe) {
 		return nil, pe.Err // the caller names the file
 	}
+	return f, err
+}
+
+// openRegular opens path for reading only if it is a regular file. The
+// open does not block (O_NONBLOCK): opening a FIFO named like a log would
+// otherwise wait for a writer forever.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+	fi, err := f.Stat()
+	if err != nil {
 		f.Close()
-		return nil, errors.New("is a directory")
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("is %s, not an audit log file", fileKind(fi.Mode()))
 	}
 	return f, nil
+}
+
+// fileKind names a file type for refusals.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a regular file"
 }
 
 var gzipMagic = []byte{0x1f, 0x8b}

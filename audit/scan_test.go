@@ -386,49 +386,76 @@ func TestScanEmptyDirectory(t *testing.T) {
 
 // A log that disappears between the listing and its turn: a .txt the grid
 // has just compressed is read from its .gz; one that is gone is reported.
-// The first log is a FIFO, so the test decides when the scan moves on.
+// The first log is long and the callback makes the change on its first
+// message: the reader of that log is still at work (its batches wait for
+// the callback), so the next log is not open yet.
 func TestScanFileVanishes(t *testing.T) {
 	for _, compressed := range []bool{true, false} {
 		dir := t.TempDir()
-		fifo := filepath.Join(dir, "2024-04-30.txt")
-		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		first := strings.Repeat(line(0, "ARCE", "ARUN", 0, 1), 3000) // 12 batches of 256
+		write(t, filepath.Join(dir, "2024-04-30.txt"), first)
 		victim := filepath.Join(dir, "2024-05-01.txt")
 		write(t, victim, line(1, "ARCE", "ARUN", 1, 1))
 		write(t, filepath.Join(dir, "audit.log"), line(2, "ARCE", "ARUN", 2, 1))
-		done := make(chan struct{})
 		var msgs []Message
 		var errs []error
-		var err error
-		go func() {
-			defer close(done)
-			_, err = Scan(context.Background(), ScanOptions{Dir: dir, Workers: 1, OnError: func(e error) { errs = append(errs, e) }},
-				func(m Message) error { msgs = append(msgs, m); return nil })
-		}()
-		w, oerr := os.OpenFile(fifo, os.O_WRONLY, 0) // blocks until the scan opens the FIFO
-		if oerr != nil {
-			t.Fatal(oerr)
-		}
+		_, err := Scan(context.Background(), ScanOptions{Dir: dir, Workers: 1, OnError: func(e error) { errs = append(errs, e) }},
+			func(m Message) error {
+				if len(msgs) == 0 {
+					if compressed {
+						write(t, victim+".gz", line(1, "ARCE", "ARUN", 1, 1))
+					}
+					if err := os.Remove(victim); err != nil {
+						t.Fatal(err)
+					}
+				}
+				msgs = append(msgs, m)
+				return nil
+			})
 		if compressed {
-			write(t, victim+".gz", line(1, "ARCE", "ARUN", 1, 1))
-		}
-		if err := os.Remove(victim); err != nil {
-			t.Fatal(err)
-		}
-		w.WriteString(line(0, "ARCE", "ARUN", 0, 1))
-		w.Close()
-		<-done
-		if compressed {
-			if err != nil || len(msgs) != 3 || msgs[1].CBID != "0000000000000001" {
+			if err != nil || len(msgs) != 3002 || msgs[3000].CBID != "0000000000000001" {
 				t.Fatalf("compressed: err %v, %d messages", err, len(msgs))
 			}
 			continue
 		}
-		if fail.KindOf(err) != fail.Partial || len(msgs) != 2 || len(errs) != 1 ||
+		if fail.KindOf(err) != fail.Partial || len(msgs) != 3001 || len(errs) != 1 ||
 			errs[0].Error() != victim+": vanished while scanning (rotated or removed)" {
 			t.Fatalf("removed: err %v, errs %v, %d messages", err, errs, len(msgs))
 		}
+	}
+}
+
+// A FIFO, a device or a directory named like a log is refused by name at
+// once, without blocking on it, and the other logs are read.
+func TestScanRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "audit.log"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "2024-05-02.txt"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "2024-05-01.txt"), line(1, "ARCE", "ARUN", 1, 1))
+	var errs []string
+	done := make(chan struct{})
+	var msgs int
+	var err error
+	go func() {
+		defer close(done)
+		_, err = Scan(context.Background(), ScanOptions{Dir: dir, OnError: func(e error) { errs = append(errs, e.Error()) }},
+			func(Message) error { msgs++; return nil })
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the scan blocks on a FIFO named audit.log")
+	}
+	if fail.KindOf(err) != fail.Partial || msgs != 1 || strings.Join(errs, "|") != filepath.Join(dir, "audit.log")+": is a named pipe (FIFO), not an audit log file" {
+		t.Fatalf("err %v, %d messages, errors %q", err, msgs, errs)
+	}
+	_, err = Scan(context.Background(), ScanOptions{Files: []string{"/dev/null"}}, func(Message) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "could not be read") {
+		t.Fatalf("/dev/null: %v", err)
 	}
 }
 

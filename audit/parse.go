@@ -92,6 +92,9 @@ func (r *record) parse(b []byte) error {
 			i = skipSpace(b, j)
 		}
 	}
+	if i >= len(b) && r.ts.hi > 0 {
+		return errTruncated // a timestamp alone on its line: the message follows
+	}
 	if i >= len(b) {
 		return errAt(i, "no audit message (expected \"[AUDT:\")")
 	}

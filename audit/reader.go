@@ -187,6 +187,11 @@ func (r *reader) region(data []byte) error {
 		for start > pos && continues(data[start:lineEnd(data, start)], true) {
 			start = lineStart(data, start-1, pos)
 		}
+		if start > pos {
+			if prev := lineStart(data, start-1, pos); timestampOnly(data[prev:start]) {
+				start = prev // the message's time, alone on the line before
+			}
+		}
 		end, err := r.message(data, start)
 		if err != nil {
 			return err
@@ -226,6 +231,9 @@ func (r *reader) nextHit(data []byte, pos int) int {
 func (r *reader) message(data []byte, start int) (int, error) {
 	first := lineEnd(data, start)
 	end := first
+	if timestampOnly(data[start:first]) && end < len(data) {
+		end = lineEnd(data, end) // the message, on the next line
+	}
 	for end < len(data) && continues(data[end:lineEnd(data, end)], true) {
 		end = lineEnd(data, end)
 	}
@@ -288,11 +296,36 @@ func cutPoint(data []byte) int {
 	for cut > 0 {
 		start := lineStart(data, cut-1, 0)
 		if !continues(data[start:cut], true) {
+			// A timestamp alone on the line before belongs to it.
+			if start > 0 {
+				if prev := lineStart(data, start-1, 0); timestampOnly(data[prev:start]) {
+					return prev
+				}
+			}
 			return start
 		}
 		cut = start
 	}
 	return 0
+}
+
+// timestampOnly reports whether line holds a timestamp and nothing else,
+// as documents print a message: the time on its own line, the message
+// wrapped below it.
+func timestampOnly(line []byte) bool {
+	i := skipSpace(line, 0)
+	if i == len(line) || !isDigit(line[i]) {
+		return false // the common case, a message line, decided at once
+	}
+	j := i
+	for j < len(line) && j-i <= len("2006-01-02T15:04:05.000000000") && !isSpace(line, j) {
+		j++
+	}
+	if skipSpace(line, j) != len(line) {
+		return false
+	}
+	_, ok := timestamp(line[i:j])
+	return ok
 }
 
 // continues reports whether line continues the previous line's message:

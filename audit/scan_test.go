@@ -551,3 +551,23 @@ func TestCodesCompareWithoutCase(t *testing.T) {
 		}
 	}
 }
+
+// NetApp's example of the log format (audit-log-file-format, 11.5 to 12.0,
+// verbatim in testdata/vendor): each timestamp alone on its line, the
+// message wrapped over the lines below. Three messages, nothing malformed,
+// in the fast and the strict scan.
+func TestScanVendorFormatExample(t *testing.T) {
+	files, _ := filepath.Glob("testdata/vendor/*/audit/audit-log-file-format/three-messages.log")
+	if len(files) != 6 {
+		t.Fatalf("%d copies, want 6", len(files))
+	}
+	for i, file := range files {
+		msgs, errs, st, err := scanAll(t, ScanOptions{Files: []string{file}, Strict: i%2 == 0, Filter: Filter{Types: []string{"SPUT"}}})
+		if err != nil || len(errs) > 0 || len(msgs) != 3 || st.Malformed != 0 {
+			t.Fatalf("%s: %d messages, errors %v, %v", file, len(msgs), errs, err)
+		}
+		if msgs[1].CBID != "779557A069B2C037" || msgs[1].Line != 7 || msgs[2].Time.Format(time.RFC3339Nano) != "2019-08-07T18:43:30.784558Z" {
+			t.Fatalf("%s: %+v", file, msgs[1])
+		}
+	}
+}

@@ -136,8 +136,7 @@ func runNodeList(g *globals) error {
 	if err != nil {
 		return err
 	}
-	mgr := node.NewManager(g.root, nil) // list runs nothing: no runtime needed
-	mgr.SetOwnership(g.ownership(s))
+	mgr := g.ownerManager(s) // list runs nothing: no runtime needed
 	if err := g.tidy(mgr); err != nil {
 		return err
 	}

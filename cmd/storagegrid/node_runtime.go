@@ -150,7 +150,8 @@ func nodeRunPayloadCommand(g *globals) *cli.Command {
 }
 
 // ownerManager is a Manager without a runtime, for the commands that run
-// inside a node's service: they read and renew its claim, nothing else.
+// no node: node list, and those inside a node's service, which read and
+// renew its claim.
 func (g *globals) ownerManager(s *settings.Settings) *node.Manager {
 	mgr := node.NewManager(g.root, nil)
 	mgr.SetOwnership(g.ownership(s))

@@ -24,7 +24,7 @@
 //
 //	offset  size  field
 //	     0     8  magic "SGNODREC"
-//	     8     4  format version (uint32), currently 1
+//	     8     4  format version (uint32): 1, or 2 with a migration note
 //	    12     4  body length L (uint32): bytes from offset 48 covered by the checksum
 //	    16    32  SHA-256 of bytes [0,16) followed by bytes [48, 48+L)
 //	    48     8  generation (uint64), one more than the newest slot's when written
@@ -37,7 +37,16 @@
 //	    88    64  node name (n bytes, zero padded)
 //	   152     c  the node's config file, verbatim (c <= 524136)
 //
-// Bytes after 152+c are not covered and may hold anything. The first 48
+// Format 2 is format 1 with a migration note after the config, written
+// only while node migrate moves the node (a record without a note is
+// written as format 1, so a storagegrid that knows only format 1 reads
+// it, and refuses, as a newer format, the record of a node half-way
+// between hosts):
+//
+//	152+c      4  note length m (uint32); L = 104 + c + 4 + m
+//	156+c      m  the note: JSON {from, from_uuid, to, command, started}
+//
+// Bytes after the body are not covered and may hold anything. The first 48
 // bytes (magic, version, length, checksum) keep this meaning in every
 // format version, so a reader can tell a damaged slot from one written in
 // a newer format it must refuse.

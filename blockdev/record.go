@@ -18,7 +18,10 @@ const (
 	SlotSize      = RegionSize / 2       // one of the two slots
 	MaxConfigSize = SlotSize - configOff // largest config a record holds
 	MaxNodeName   = 64                   // longest node name a record holds
-	Version       = 1                    // the format version this package writes
+	MaxNoteSize   = 4096                 // longest migration note (JSON) a record holds
+	// Version is the newest format this package reads and writes: 1 for
+	// a record without a migration note, 2 for one with.
+	Version = 2
 )
 
 // Errors a caller may want to tell apart; each is wrapped with the device.
@@ -62,10 +65,23 @@ type Record struct {
 	State    State     `json:"state"`
 	Time     time.Time `json:"time"`
 	Config   []byte    `json:"-"` // the node's config file, verbatim
+	// Migration is set while node migrate moves the node (format 2).
+	Migration *Migration `json:"migration,omitempty"`
 	// Set by WriteRecord and the readers; ignored when writing.
 	Generation uint64 `json:"generation"`
 	Version    uint32 `json:"version"`
 	Slot       int    `json:"slot"`
+}
+
+// Migration is the note a record carries while node migrate moves the
+// node, so that every host that reads the record can tell a node half-way
+// between two hosts and name the command that finishes the move.
+type Migration struct {
+	From     string    `json:"from"`      // the source host's name
+	FromUUID string    `json:"from_uuid"` // and its UUID
+	To       string    `json:"to"`        // the target as the command names it
+	Command  string    `json:"command"`   // what finishes (or undoes) the move, on From
+	Started  time.Time `json:"started"`
 }
 
 // SlotStatus says what a slot holds.
@@ -234,7 +250,14 @@ func (d Device) WriteRecordIf(r Record, deadline time.Duration, check func(newes
 	if err := d.refuseNewer(slots); err != nil {
 		return Record{}, Record{}, err
 	}
-	r.Version, r.Generation, r.Slot = Version, 1, 0
+	trailer, err := encodeNote(r.Migration)
+	if err != nil {
+		return Record{}, Record{}, fmt.Errorf("%s: %w", d.Path, err)
+	}
+	r.Version, r.Generation, r.Slot = 1, 1, 0
+	if trailer != nil {
+		r.Version = 2
+	}
 	i := newest(slots)
 	if i >= 0 {
 		prev = slots[i].Record
@@ -258,12 +281,16 @@ func (d Device) WriteRecordIf(r Record, deadline time.Duration, check func(newes
 	r.Time = time.Unix(0, r.Time.UnixNano()).UTC()
 	r.HostUUID = host.String()
 
-	buf, err := alignedBuffer(roundUp(configOff+len(r.Config), alignment))
+	if configOff+len(r.Config)+len(trailer) > SlotSize {
+		return Record{}, prev, fmt.Errorf("%s: %w: the config of node %s and its migration note take %d bytes, a record holds at most %d",
+			d.Path, ErrConfigTooLarge, r.Node, len(r.Config)+len(trailer), MaxConfigSize)
+	}
+	buf, err := alignedBuffer(roundUp(configOff+len(r.Config)+len(trailer), alignment))
 	if err != nil {
 		return Record{}, prev, fmt.Errorf("%s: %w", d.Path, err)
 	}
 	defer buf.free()
-	encodeSlot(buf.b, r, host)
+	encodeSlot(buf.b, r, host, trailer)
 	if deadline > 0 && time.Since(began) > deadline {
 		return Record{}, prev, fmt.Errorf("%s: %w", d.Path, ErrSlow)
 	}

@@ -98,7 +98,7 @@ func TestRecordRoundTripAlternatesSlots(t *testing.T) {
 			in.Time = when.Add(time.Duration(i) * time.Minute)
 			in.HostUUID = "6BA7B810-9DAD-41D1-80B4-00C04FD430C8" // normalised on write
 			w := mustWrite(t, d, in)
-			if w.Generation != uint64(i+1) || w.Slot != i%2 || w.Version != Version {
+			if w.Generation != uint64(i+1) || w.Slot != i%2 || w.Version != 1 {
 				t.Fatalf("write %d: generation %d slot %d version %d", i, w.Generation, w.Slot, w.Version)
 			}
 			got := mustRead(t, d)
@@ -248,10 +248,10 @@ func TestTornWriteLeavesThePreviousRecord(t *testing.T) {
 		}
 		target := slots[1-prev.Slot]
 		next := sampleRecord(Exported, string(bytes.Repeat([]byte("third\n"), 3000)))
-		next.Version, next.Generation, next.Time = Version, prev.Generation+1, time.Now()
+		next.Version, next.Generation, next.Time = 1, prev.Generation+1, time.Now()
 		full := make([]byte, roundUp(configOff+len(next.Config), alignment))
 		host, _ := d.checkRecord(next)
-		encodeSlot(full, next, host)
+		encodeSlot(full, next, host, nil)
 		before := rawRead(t, d, target.Offset, len(full))
 		for _, cut := range []int{1, 47, 152, 4096, 8192, len(full) - 1} {
 			for _, part := range []struct {
@@ -277,6 +277,50 @@ func TestTornWriteLeavesThePreviousRecord(t *testing.T) {
 	})
 }
 
+// TestMigrationNote: a record with a migration note is format 2 and reads
+// back with its note; the next record without one is format 1 again, and
+// a note too large for the record is refused with nothing written.
+func TestMigrationNote(t *testing.T) {
+	eachDevice(t, 2<<20, func(t *testing.T, d Device) {
+		in := sampleRecord(Exported, sampleConf)
+		in.Migration = &Migration{From: "host1", FromUUID: testHost, To: "host2",
+			Command: "storagegrid node migrate DC1-S3 --to host2", Started: time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)}
+		w := mustWrite(t, d, in)
+		if w.Version != 2 {
+			t.Fatalf("record with a note written as format %d", w.Version)
+		}
+		got := mustRead(t, d)
+		if got.Migration == nil || *got.Migration != *in.Migration || !bytes.Equal(got.Config, in.Config) || got.Version != 2 {
+			t.Fatalf("read %+v (note %+v)", got, got.Migration)
+		}
+		// The note is covered by the checksum: a flipped byte in it makes
+		// the slot damaged, and the previous record is read instead.
+		slots, _ := d.Inspect()
+		at := slots[w.Slot].Offset + configOff + int64(len(sampleConf)) + noteLenSize + 3
+		b := rawRead(t, d, at&^(alignment-1), alignment)
+		b[at%alignment] ^= 0x20
+		rawWrite(t, d, at&^(alignment-1), b)
+		if slots, _ := d.Inspect(); slots[w.Slot].Status != SlotCorrupt {
+			t.Fatalf("flipped note byte: slot %s", slots[w.Slot].Status)
+		}
+		rawWrite(t, d, at&^(alignment-1), func() []byte { b[at%alignment] ^= 0x20; return b }())
+
+		plain := mustWrite(t, d, sampleRecord(CleanlyStopped, sampleConf))
+		if got := mustRead(t, d); plain.Version != 1 || got.Migration != nil || got.Version != 1 {
+			t.Fatalf("record without a note: wrote format %d, read %+v", plain.Version, got)
+		}
+		big := sampleRecord(Exported, sampleConf)
+		big.Migration = &Migration{Command: strings.Repeat("x", MaxNoteSize)}
+		region := rawRead(t, d, regionStart(d.Size), RegionSize)
+		if _, err := d.WriteRecord(big); err == nil || !strings.Contains(err.Error(), "migration note of") {
+			t.Fatalf("oversized note: %v", err)
+		}
+		if !bytes.Equal(region, rawRead(t, d, regionStart(d.Size), RegionSize)) {
+			t.Fatal("refused write changed the device")
+		}
+	})
+}
+
 func TestNoRecord(t *testing.T) {
 	eachDevice(t, 2<<20, func(t *testing.T, d Device) {
 		_, err := d.ReadRecord()
@@ -297,10 +341,10 @@ func TestNewerFormatIsRefused(t *testing.T) {
 		mustWrite(t, d, sampleRecord(Active, sampleConf))
 		w := mustWrite(t, d, sampleRecord(Exported, sampleConf))
 		slots, _ := d.Inspect()
-		// What a future writer would leave: version 2, intact checksum.
+		// What a future writer would leave: version 3, intact checksum.
 		at := slots[w.Slot].Offset
 		b := rawRead(t, d, at, configOff+len(sampleConf))
-		binary.LittleEndian.PutUint32(b[offVersion:], 2)
+		binary.LittleEndian.PutUint32(b[offVersion:], 3)
 		sum := checksum(b)
 		copy(b[offSum:], sum[:])
 		rawWrite(t, d, at, b)
@@ -310,7 +354,7 @@ func TestNewerFormatIsRefused(t *testing.T) {
 		if !errors.Is(err, ErrNewerVersion) {
 			t.Fatalf("read: %v, want ErrNewerVersion", err)
 		}
-		wantErr(t, err, varLocal, "newer storagegrid", "format version 2")
+		wantErr(t, err, varLocal, "newer storagegrid", "format version 3")
 		_, err = d.WriteRecord(sampleRecord(Active, sampleConf))
 		if !errors.Is(err, ErrNewerVersion) {
 			t.Fatalf("write: %v, want ErrNewerVersion", err)

@@ -123,7 +123,9 @@ func (m *Manager) Start(ctx context.Context, name string, announce func()) (Outc
 		undo()
 		return "", err
 	}
-	return Started, nil
+	// A node that runs on a host is no longer half-way between hosts: on
+	// the target the move is done, on the source it was given up.
+	return Started, m.dropJournal(name, "")
 }
 
 // Stop stops a configured node if it runs. announce is called once the

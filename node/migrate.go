@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/storagegrid/storagegrid/blockdev"
 	"github.com/storagegrid/storagegrid/finding"
+	"github.com/storagegrid/storagegrid/hostid"
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/netcheck"
 )
@@ -21,6 +24,10 @@ type MigrateOptions struct {
 	StopTimeout time.Duration // for the stop on this host
 	Wait        time.Duration // how long the node may take to be Running on the target
 	ModelCheck  *ModelCheck   // step 0, when a model server is configured
+	// Command is the command line that reruns this migration, as the
+	// journal and the record's note name it for whoever finds the node
+	// half-way.
+	Command string
 }
 
 // MigrationStep is one runbook command a migration runs. Step 0 is the
@@ -47,6 +54,7 @@ type MigrationReporter interface {
 	Exported(res ExportResult)
 	Imported(res ImportResult)
 	Starting(name string)
+	Resuming(j Journal) // a rerun goes on from the journal
 	Stdout() io.Writer
 	Stderr() io.Writer
 }
@@ -96,6 +104,8 @@ type migration struct {
 	opts       MigrateOptions
 	rep        MigrationReporter
 	step       MigrationStep
+	journal    *Journal // from the stop on; nil before
+	resumed    bool     // a rerun: the target may have done its steps
 }
 
 // Migrate moves a node to another host by the runbook: ask the model
@@ -105,7 +115,22 @@ type migration struct {
 // failure after the stop puts the node back on this host (exported from
 // the target if it got there, imported back, started if it ran before)
 // and the error says exactly where the node was left.
+//
+// From the stop on, a journal in MigrationDir records the step under way
+// and the exported record carries a migration note: a migration killed at
+// any point is finished by running the same command again (resume), and
+// node status and import on either host name that command meanwhile.
 func (m *Manager) Migrate(ctx context.Context, name string, opts MigrateOptions, rep MigrationReporter) (MigrateResult, error) {
+	if err := ValidName(name); err != nil {
+		return MigrateResult{}, fail.With(fail.Usage, err)
+	}
+	j, err := m.Migration(name)
+	if err != nil {
+		return MigrateResult{}, err
+	}
+	if j != nil {
+		return m.resume(ctx, *j, opts, rep)
+	}
 	mg, err := m.newMigration(ctx, name, opts, rep)
 	if err != nil {
 		return MigrateResult{}, err
@@ -118,16 +143,81 @@ func (m *Manager) Migrate(ctx context.Context, name string, opts MigrateOptions,
 	if err := mg.preflight(ctx); err != nil {
 		return MigrateResult{}, mg.fail(err, unchanged)
 	}
-	if err := mg.stop(ctx); err != nil {
-		return MigrateResult{}, mg.fail(err, mg.describeHere(ctx))
+	if err := mg.beginJournal(); err != nil {
+		return MigrateResult{}, mg.fail(err, unchanged)
 	}
-	if err := mg.export(ctx); err != nil {
-		return MigrateResult{}, mg.fail(err, mg.restore(ctx, false))
+	return mg.finish(ctx, checked, true)
+}
+
+// finish runs the steps from the stop on; here says whether the node is
+// still configured on this host.
+func (mg *migration) finish(ctx context.Context, checked string, here bool) (MigrateResult, error) {
+	if here {
+		if err := mg.stop(ctx); err != nil {
+			return MigrateResult{}, mg.fail(err, mg.describeHere(ctx))
+		}
+		if err := mg.export(ctx); err != nil {
+			return MigrateResult{}, mg.fail(err, mg.restore(ctx, false))
+		}
 	}
 	if err := mg.onTarget(ctx); err != nil {
 		return MigrateResult{}, mg.fail(err, mg.restore(ctx, true))
 	}
-	return MigrateResult{Node: name, Host: opts.Target.Host, Device: mg.device, RunState: Running, ModelCheck: checked}, nil
+	if err := mg.m.dropJournal(mg.name, RoleSource); err != nil {
+		return MigrateResult{}, mg.fail(err, fmt.Sprintf("Node %s runs on %s; remove %s/%s.json here.",
+			mg.name, mg.opts.Target.Host, MigrationDir, mg.name))
+	}
+	return MigrateResult{Node: mg.name, Host: mg.opts.Target.Host, Device: mg.device, RunState: Running, ModelCheck: checked}, nil
+}
+
+// resume goes on with the migration journal j left: the steps already
+// done are skipped as the state found says (a node still configured here
+// is stopped and exported; the target is asked whether it has the node
+// and whether it runs), and a step that fails puts the node back here, as
+// in a first run.
+func (m *Manager) resume(ctx context.Context, j Journal, opts MigrateOptions, rep MigrationReporter) (MigrateResult, error) {
+	if j.Role != RoleSource {
+		return MigrateResult{}, fail.With(fail.Refused, &MigrationPendingError{Journal: j, Doing: "migrate node " + j.Node + " from here"})
+	}
+	if j.To != opts.Target.Host {
+		return MigrateResult{}, fail.With(fail.Refused, &MigrationPendingError{Journal: j, Doing: "migrate node " + j.Node + " to " + opts.Target.Host})
+	}
+	rep.Resuming(j)
+	mg := &migration{m: m, name: j.Node, device: j.Device, opts: opts, rep: rep, wasRunning: j.WasRunning, journal: &j, resumed: true}
+	here := m.reg.Exists(j.Node) == nil
+	if here {
+		cfg, err := m.reg.Load(j.Node)
+		if err != nil {
+			return MigrateResult{}, err
+		}
+		mg.cfg, mg.config = cfg, cfg.Bytes()
+	} else {
+		mg.skip(2, "", "storagegrid node stop "+j.Node, "done before")
+		mg.skip(3, "", "storagegrid node export "+j.Node, "done before")
+	}
+	return mg.finish(ctx, "resumed", here)
+}
+
+// beginJournal writes the journal before the first step that changes
+// anything.
+func (mg *migration) beginJournal() error {
+	host, err := hostid.Get(mg.m.root)
+	if err != nil {
+		return err
+	}
+	from, _ := os.Hostname()
+	mg.journal = &Journal{Role: RoleSource, Node: mg.name, Device: mg.device, WasRunning: mg.wasRunning,
+		Migration: blockdev.Migration{From: from, FromUUID: host, To: mg.opts.Target.Host,
+			Command: mg.opts.Command, Started: time.Now().UTC().Truncate(time.Second)}}
+	if mg.journal.Command == "" {
+		mg.journal.Command = "storagegrid node migrate " + mg.name + " --to " + mg.opts.Target.Host
+	}
+	return mg.m.writeJournal(mg.journal)
+}
+
+// skip reports a step a resumed migration finds done.
+func (mg *migration) skip(n int, host, command, why string) {
+	mg.rep.Step(MigrationStep{N: n, Total: migrationSteps, Host: host, Command: command, Skipped: why})
 }
 
 func (m *Manager) newMigration(ctx context.Context, name string, opts MigrateOptions, rep MigrationReporter) (*migration, error) {
@@ -147,9 +237,16 @@ func (m *Manager) newMigration(ctx context.Context, name string, opts MigrateOpt
 		wasRunning: st != NotRunning}, nil
 }
 
-func (mg *migration) begin(n int, host, command string) {
+// begin reports step n and, from the stop on, records it in the journal
+// first: a kill from here on leaves the journal at this step.
+func (mg *migration) begin(n int, host, command string) error {
 	mg.step = MigrationStep{N: n, Total: migrationSteps, Host: host, Command: command}
 	mg.rep.Step(mg.step)
+	if mg.journal == nil {
+		return nil
+	}
+	mg.journal.Step = n
+	return mg.m.writeJournal(mg.journal)
 }
 
 func (mg *migration) remote(ctx context.Context, stdin io.Reader, args ...string) error {
@@ -170,7 +267,7 @@ func (mg *migration) fail(err error, outcome string) error {
 // then compares the target's interfaces with this host's.
 func (mg *migration) preflight(ctx context.Context) error {
 	host := mg.opts.Target.Host
-	mg.begin(1, host, "storagegrid node validate --file - "+mg.name)
+	_ = mg.begin(1, host, "storagegrid node validate --file - "+mg.name) // no journal yet
 	err := mg.remote(ctx, bytes.NewReader(mg.config), "node", "validate", "--file", "-", mg.name)
 	var re *RemoteError
 	if errors.As(err, &re) && re.Code == 3 {
@@ -200,14 +297,19 @@ func (mg *migration) preflight(ctx context.Context) error {
 }
 
 func (mg *migration) stop(ctx context.Context) error {
-	mg.begin(2, "", "storagegrid node stop "+mg.name)
+	if err := mg.begin(2, "", "storagegrid node stop "+mg.name); err != nil {
+		return err
+	}
 	_, err := mg.m.Stop(ctx, mg.name, StopOptions{Timeout: mg.opts.StopTimeout}, func() { mg.rep.Stopping(mg.name) })
 	return err
 }
 
 func (mg *migration) export(ctx context.Context) error {
-	mg.begin(3, "", "storagegrid node export "+mg.name)
-	res, err := mg.m.Export(ctx, mg.name)
+	if err := mg.begin(3, "", "storagegrid node export "+mg.name); err != nil {
+		return err
+	}
+	note := mg.journal.Migration
+	res, err := mg.m.export(ctx, mg.name, &note)
 	if err == nil {
 		mg.rep.Exported(res)
 	}
@@ -215,22 +317,55 @@ func (mg *migration) export(ctx context.Context) error {
 }
 
 // onTarget runs the steps on the target: import, validate, start, wait.
+// A resumed migration first asks the target whether it has the node and
+// whether it runs, and skips what is done.
 func (mg *migration) onTarget(ctx context.Context) error {
 	host := mg.opts.Target.Host
-	mg.begin(4, host, "storagegrid node import "+mg.device)
-	if err := mg.remote(ctx, nil, "node", "import", mg.device); err != nil {
+	var st RunState
+	configured := false
+	if mg.resumed {
+		var err error
+		if st, configured, err = mg.targetState(ctx); err != nil {
+			return err
+		}
+	}
+	importCmd := "storagegrid node import " + mg.device
+	if configured {
+		mg.skip(4, host, importCmd, "node "+mg.name+" is configured there")
+	} else if err := mg.remoteStep(ctx, 4, importCmd, "node", "import", mg.device); err != nil {
 		return err
 	}
-	mg.begin(5, host, "storagegrid node validate "+mg.name)
-	if err := mg.remote(ctx, nil, "node", "validate", mg.name); err != nil {
+	if err := mg.remoteStep(ctx, 5, "storagegrid node validate "+mg.name, "node", "validate", mg.name); err != nil {
 		return err
 	}
-	mg.begin(6, host, "storagegrid node start "+mg.name)
-	if err := mg.remote(ctx, nil, "node", "start", mg.name); err != nil {
+	startCmd := "storagegrid node start " + mg.name
+	if st == Running {
+		mg.skip(6, host, startCmd, "node "+mg.name+" runs there")
+	} else if err := mg.remoteStep(ctx, 6, startCmd, "node", "start", mg.name); err != nil {
 		return err
 	}
-	mg.begin(7, host, "storagegrid node status "+mg.name)
+	if err := mg.begin(7, host, "storagegrid node status "+mg.name); err != nil {
+		return err
+	}
 	return mg.awaitRunning(ctx)
+}
+
+// remoteStep begins step n and runs its command on the target.
+func (mg *migration) remoteStep(ctx context.Context, n int, command string, args ...string) error {
+	if err := mg.begin(n, mg.opts.Target.Host, command); err != nil {
+		return err
+	}
+	return mg.remote(ctx, nil, args...)
+}
+
+// targetState asks the target whether it has the node (configured) and
+// how it runs.
+func (mg *migration) targetState(ctx context.Context) (RunState, bool, error) {
+	st, err := mg.remoteState(ctx)
+	if errors.Is(err, errNotThere) {
+		return "", false, nil
+	}
+	return st, err == nil, err
 }
 
 // awaitRunning polls the node's status on the target until it is Running.
@@ -258,9 +393,9 @@ func describeState(st RunState, err error) string {
 
 // remoteState asks the target for the node's run state.
 func (mg *migration) remoteState(ctx context.Context) (RunState, error) {
-	var out bytes.Buffer
-	if err := mg.opts.Target.Run(ctx, nil, &out, io.Discard, "--output", "json", "node", "status", mg.name); err != nil {
-		return "", err
+	var out, stderr bytes.Buffer
+	if err := mg.opts.Target.Run(ctx, nil, &out, &stderr, "--output", "json", "node", "status", mg.name); err != nil {
+		return "", mg.unknownThere(err, &stderr)
 	}
 	var rows []struct {
 		Name     string   `json:"name"`
@@ -302,7 +437,7 @@ func (mg *migration) restore(ctx context.Context, targetTouched bool) string {
 	}
 	if mg.m.reg.Exists(mg.name) != nil {
 		mg.restoreStep("", "storagegrid node import "+mg.device)
-		res, err := mg.m.Import(ctx, mg.device)
+		res, err := mg.m.importFrom(ctx, mg.device, true)
 		if err != nil {
 			return fmt.Sprintf("Could not import node %s back: %v\nNode %s is exported to %s (copy in %s/%s.conf) "+
 				"and configured on no host.", mg.name, err, mg.name, mg.device, ExportDir, mg.name)
@@ -310,6 +445,10 @@ func (mg *migration) restore(ctx context.Context, targetTouched bool) string {
 		mg.rep.Imported(res)
 	}
 	mg.step = failed
+	// Back: the migration is over, whatever the start below does.
+	if err := mg.m.dropJournal(mg.name, RoleSource); err != nil {
+		return fmt.Sprintf("Node %s is configured on this host again, but its migration journal stays: %v", mg.name, err)
+	}
 	if !mg.wasRunning {
 		return fmt.Sprintf("Restored: node %s is configured on this host again and Not-Running, as before.", mg.name)
 	}
@@ -357,6 +496,13 @@ var errNotThere = errors.New("node not configured on the target")
 func (mg *migration) remoteUnlessUnknown(ctx context.Context, args ...string) error {
 	var stderr bytes.Buffer
 	err := mg.opts.Target.Run(ctx, nil, mg.rep.Stdout(), io.MultiWriter(mg.rep.Stderr(), &stderr), args...)
+	return mg.unknownThere(err, &stderr)
+}
+
+// unknownThere is errNotThere for a target command that failed because
+// the node is not configured there (exit status 2, usage, and the unknown
+// node message), else err.
+func (mg *migration) unknownThere(err error, stderr *bytes.Buffer) error {
 	var re *RemoteError
 	if errors.As(err, &re) && re.Code == 2 && strings.Contains(stderr.String(), "unknown node "+mg.name+":") {
 		return errNotThere

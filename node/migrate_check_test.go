@@ -137,6 +137,7 @@ func (r *checkReporter) ModelChecked(v ModelVerdict, forced bool) {
 	r.verdicts, r.forced = append(r.verdicts, v.(*verdictOf).Verdict), append(r.forced, forced)
 }
 func (r *checkReporter) Overridden(err error)  { r.warned = append(r.warned, err) }
+func (r *checkReporter) Resuming(Journal)      {}
 func (r *checkReporter) Checked(CheckResult)   {}
 func (r *checkReporter) Stopping(string)       {}
 func (r *checkReporter) Exported(ExportResult) {}

@@ -154,3 +154,18 @@ func doubleQuoted(s string, i int, w *strings.Builder) (int, error) {
 	}
 	return 0, fmt.Errorf("command %q: unterminated double quote", s)
 }
+
+// JoinCommand spells argv as one shell command line that SplitCommand
+// (and a POSIX shell) splits back into the same words: words with
+// anything a shell would interpret are single-quoted.
+func JoinCommand(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		if safeArg.MatchString(a) { // a word a shell reads as itself
+			words[i] = a
+			continue
+		}
+		words[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(words, " ")
+}

@@ -3,7 +3,9 @@ package node
 import (
 	"bytes"
 	"errors"
+	"os/exec"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -61,5 +63,25 @@ func TestTargetRunsWithoutAShell(t *testing.T) {
 	}
 	if tg, _ := NewTarget("host2", nil); !reflect.DeepEqual(tg.Command, DefaultTargetCommand("host2")) {
 		t.Fatalf("default command %q", tg.Command)
+	}
+}
+
+// TestJoinCommandSplitsBack: whatever the words, SplitCommand reads
+// JoinCommand's line back into them, and sh does too.
+func TestJoinCommandSplitsBack(t *testing.T) {
+	for _, argv := range [][]string{
+		{"storagegrid", "node", "migrate", "DC1-S3", "--to", "host2"},
+		{"storagegrid", "--target-cmd", "ssh -p 2222 'host 2' sudo storagegrid"},
+		{"a b", "it's", `back\slash`, `"dq"`, "$HOME", "`x`", "*", "", "tab\there", "new\nline"},
+	} {
+		line := JoinCommand(argv)
+		got, err := SplitCommand(line)
+		if err != nil || !slices.Equal(got, argv) {
+			t.Errorf("JoinCommand(%q) = %s, splits to %q (%v)", argv, line, got, err)
+		}
+		sh, err := exec.Command("sh", "-c", "set -- "+line+`; for a in "$@"; do printf '%s\0' "$a"; done`).Output()
+		if err != nil || string(sh) != strings.Join(argv, "\x00")+"\x00" {
+			t.Errorf("sh splits %s into %q (%v)", line, sh, err)
+		}
 	}
 }

@@ -20,7 +20,10 @@ import (
 //     even have imported it since), so its config goes, the kept copy in
 //     ExportDir stays; if not, the node stays;
 //   - temporary files of a config write that never finished
-//     (".NAME.conf.tmp-*" in the config directory).
+//     (".NAME.conf.tmp-*" in the config directory);
+//   - the marker of a node imported here half-way through a migration
+//     whose record no longer carries the migration note (a start killed
+//     after its claim, say): the node is no longer half-way.
 //
 // A node whose lock another command holds is left alone: that command is
 // not dead, it is busy.
@@ -45,6 +48,7 @@ func (m *Manager) Tidy(ctx context.Context) ([]string, error) {
 			notes = append(notes, note)
 		}
 	}
+	notes = append(notes, m.settleMarkers(ctx)...)
 	temps, _ := filepath.Glob(filepath.Join(m.root.Join(ConfigDir), ".*.conf.tmp-*"))
 	for _, t := range temps {
 		name, ok := tempOf(filepath.Base(t))
@@ -102,6 +106,46 @@ func (m *Manager) finishExport(ctx context.Context, name, marker string) (string
 	}
 	return fmt.Sprintf("node %s was exported to %s by an export that did not finish: removed %s (copy kept in %s/%s.conf)",
 		name, dev.Path, m.reg.Path(name), ExportDir, name), os.Remove(marker)
+}
+
+// settleMarkers removes the target markers (MigrationDir) of nodes whose
+// record says the migration is over here.
+func (m *Manager) settleMarkers(ctx context.Context) []string {
+	js, _ := m.Migrations() // one that does not read is for status to name
+	var notes []string
+	for _, j := range js {
+		if j.Role != RoleTarget {
+			continue
+		}
+		lock, err := tryLock(ctx, m, j.Node)
+		if err != nil || lock == nil {
+			continue
+		}
+		if over, err := m.migrationOver(j.Node); err == nil && over && m.dropJournal(j.Node, RoleTarget) == nil {
+			notes = append(notes, fmt.Sprintf("node %s: its migration from %s is over (the record carries no migration note): removed %s/%s.json",
+				j.Node, j.From, MigrationDir, j.Node))
+		}
+		lock.Unlock()
+	}
+	return notes
+}
+
+// migrationOver says whether node name's record no longer marks it as
+// half-way to this host: not configured here, or its record has no note.
+func (m *Manager) migrationOver(name string) (bool, error) {
+	cfg, err := m.reg.Load(name)
+	if err != nil {
+		return true, nil
+	}
+	dev, err := m.ownership().varLocal(name, cfg)
+	if err != nil {
+		return false, err
+	}
+	rec, err := dev.ReadRecord()
+	if err != nil {
+		return false, err
+	}
+	return rec.Node != name || rec.Migration == nil, nil
 }
 
 // tryLock takes the node's lock if it is free within a moment; nil when

@@ -48,6 +48,12 @@ type ExportResult struct {
 // command (Tidy) removes the config of a node whose record no longer is
 // this host's.
 func (m *Manager) Export(ctx context.Context, name string) (ExportResult, error) {
+	return m.export(ctx, name, nil)
+}
+
+// export is Export with the migration note the record is to carry (nil
+// outside a migration).
+func (m *Manager) export(ctx context.Context, name string, note *blockdev.Migration) (ExportResult, error) {
 	if _, err := m.reg.Load(name); isNameError(err) {
 		return ExportResult{}, usageIfUnknown(err)
 	}
@@ -96,7 +102,7 @@ func (m *Manager) Export(ctx context.Context, name string) (ExportResult, error)
 	if err := atomicfile.Write(marker, []byte(dev.Path+"\n"), 0o644); err != nil {
 		return res, fmt.Errorf("node %s: export marker: %w", name, unwrapPath(err))
 	}
-	rec := blockdev.Record{Node: name, HostUUID: host, State: blockdev.Exported, Config: cfg.Bytes()}
+	rec := blockdev.Record{Node: name, HostUUID: host, State: blockdev.Exported, Config: cfg.Bytes(), Migration: note}
 	if res.Record, err = dev.WriteRecord(rec); err != nil {
 		os.Remove(marker)
 		return res, fmt.Errorf("node %s: mark record exported: %w", name, err)
@@ -104,7 +110,8 @@ func (m *Manager) Export(ctx context.Context, name string) (ExportResult, error)
 	if err := m.reg.Remove(name); err != nil {
 		return res, err
 	}
-	return res, os.Remove(marker)
+	// A node imported here half-way through a migration has left again.
+	return res, errors.Join(os.Remove(marker), m.dropJournal(name, RoleTarget))
 }
 
 func (m *Manager) keepCopy(name string, cfg *Config) error {
@@ -125,6 +132,9 @@ type ImportResult struct {
 	Config   string          `json:"config"` // host path of the config written
 	Record   blockdev.Record `json:"record"`
 	Warnings []string        `json:"warnings,omitempty"`
+	// Migration is the note of a node imported half-way through a
+	// migration from another host.
+	Migration *blockdev.Migration `json:"migration,omitempty"`
 }
 
 // Import installs the node whose record is on device (a host path): it
@@ -135,7 +145,20 @@ type ImportResult struct {
 // says cleanly-stopped on this host: no other host can import it too),
 // and writes NAME.conf from it. A crash between the claim and the config
 // leaves the claim, which the same import on this host takes again.
+//
+// A record that carries a migration note keeps it while the node is
+// half-way (here a marker in MigrationDir says so, for status), and loses
+// it when it comes back to the host the migration began on. There, while
+// the migration's journal is kept, import refuses and names the command
+// that finishes the migration; Force takes the node back and drops the
+// journal.
 func (m *Manager) Import(ctx context.Context, device string) (ImportResult, error) {
+	return m.importFrom(ctx, device, false)
+}
+
+// importFrom is Import; restoring is a migration putting the node back
+// here, which its own journal does not refuse.
+func (m *Manager) importFrom(ctx context.Context, device string, restoring bool) (ImportResult, error) {
 	o := m.ownership()
 	res := ImportResult{Device: device}
 	dev, err := blockdev.Probe(device, o.Devices)
@@ -161,7 +184,18 @@ func (m *Manager) Import(ctx context.Context, device string) (ImportResult, erro
 	if err != nil {
 		return res, err
 	}
+	j, err := m.Migration(name)
+	if err != nil {
+		return res, err
+	}
+	if j != nil && j.Role == RoleSource && !restoring && !o.Force {
+		return res, fail.With(fail.Refused, &MigrationPendingError{Journal: *j, Doing: "import node " + name + " here",
+			Undo: "to take it back here instead, 'storagegrid --force node import " + device + "'"})
+	}
 	want := blockdev.Record{Node: name, HostUUID: host, State: blockdev.CleanlyStopped, Config: rec.Config}
+	if rec.Migration != nil && rec.Migration.FromUUID != host {
+		want.Migration = rec.Migration // still half-way; back home it is not
+	}
 	res.Record, err = o.claimRecord(dev, want, "import", func(cur blockdev.Record, found bool, readErr error) error {
 		switch {
 		case readErr != nil:
@@ -175,7 +209,17 @@ func (m *Manager) Import(ctx context.Context, device string) (ImportResult, erro
 		return res, err
 	}
 	res.Warnings = m.deviceMismatch(dev, cfg)
-	return res, m.reg.Write(name, cfg)
+	if err := m.reg.Write(name, cfg); err != nil {
+		return res, err
+	}
+	res.Migration = want.Migration
+	if want.Migration != nil {
+		return res, m.writeJournal(&Journal{Role: RoleTarget, Node: name, Migration: *want.Migration})
+	}
+	if j != nil && j.Role == RoleSource && !restoring {
+		return res, m.dropJournal(name, RoleSource) // taken back with --force: the migration is over
+	}
+	return res, nil
 }
 
 // readImportable reads the record and checks that its name can be a node
@@ -199,8 +243,12 @@ func readImportable(dev blockdev.Device) (blockdev.Record, error) {
 func (m *Manager) checkImport(dev blockdev.Device, rec blockdev.Record, host string) (*Config, error) {
 	name := rec.Node
 	if err := m.reg.Exists(name); err == nil {
-		return nil, fail.With(fail.Refused, fmt.Errorf("node %s is %w on this host (%s); "+
-			"export or remove it before importing (--force does not override this)", name, ErrExists, m.reg.Path(name)))
+		err := fmt.Errorf("node %s is %w on this host (%s); "+
+			"export or remove it before importing (--force does not override this)", name, ErrExists, m.reg.Path(name))
+		if j, _ := m.Migration(name); j != nil {
+			err = fmt.Errorf("%w\n%s", err, j.Hint())
+		}
+		return nil, fail.With(fail.Refused, err)
 	} else if !errors.Is(err, ErrUnknownNode) {
 		return nil, err
 	}

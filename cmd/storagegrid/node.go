@@ -52,6 +52,8 @@ type statusRow struct {
 	ConfigState string `json:"config_state"`
 	RunState    string `json:"run_state"`
 	ConfigError string `json:"config_error,omitempty"`
+	// Migration is set for a node half-way through a migration.
+	Migration *node.Journal `json:"migration,omitempty"`
 }
 
 func nodeStatusCommand(g *globals) *cli.Command {
@@ -75,6 +77,10 @@ func nodeStatusCommand(g *globals) *cli.Command {
 
 func runNodeStatus(c *cli.Context, g *globals, opts *nodeStatusOptions) error {
 	mgr, _, names, err := g.nodesFor(opts.names)
+	var half map[string]*node.Journal
+	if mgr != nil {
+		half = g.migrationHints(mgr, opts.names)
+	}
 	if err != nil {
 		return err
 	}
@@ -84,7 +90,7 @@ func runNodeStatus(c *cli.Context, g *globals, opts *nodeStatusOptions) error {
 		if err != nil {
 			return err
 		}
-		row := statusRow{Name: st.Name, ConfigState: string(st.ConfigState), RunState: string(st.RunState)}
+		row := statusRow{Name: st.Name, ConfigState: string(st.ConfigState), RunState: string(st.RunState), Migration: half[name]}
 		if st.ConfigErr != nil {
 			g.warnf("%v", st.ConfigErr)
 			row.ConfigError = st.ConfigErr.Error()
@@ -145,6 +151,7 @@ func runNodeList(g *globals) error {
 	if err != nil {
 		return err
 	}
+	g.migrationHints(mgr, nil)
 	rows := []listRow{}
 	for _, name := range names {
 		row := listRow{Name: name}
@@ -171,6 +178,28 @@ func runNodeList(g *globals) error {
 		g.printf("%-18s %s\n", r.Name, vol)
 	}
 	return nil
+}
+
+// migrationHints warns about the nodes half-way through a migration (of
+// those named, all when none or "all" is): where each is and the command
+// that finishes the move. It returns their journals by name.
+func (g *globals) migrationHints(mgr *node.Manager, names []string) map[string]*node.Journal {
+	js, err := mgr.Migrations()
+	if err != nil {
+		g.warnf("%v", err)
+	}
+	asked := map[string]bool{}
+	for _, n := range names {
+		asked[n] = true
+	}
+	half := map[string]*node.Journal{}
+	for _, j := range js {
+		if len(names) == 0 || asked["all"] || asked[j.Node] {
+			g.warnf("%s", j.Hint())
+			half[j.Node] = &j
+		}
+	}
+	return half
 }
 
 // nodesFor sets up the lifecycle manager and expands the node names of a

@@ -44,6 +44,10 @@ func nodeMigrateCommand(g *globals) *cli.Command {
 			"If a step after the stop fails, the node is taken off HOST if it got there,\n" +
 			"imported back here and started again if it was running, and the error says\n" +
 			"where the node was left.\n" +
+			"A migration that was killed (or whose host crashed) is finished by running\n" +
+			"the same command again: it resumes from its journal in\n" +
+			"/var/lib/storagegrid/migrations and skips the steps already done;\n" +
+			"node status on either host names that command meanwhile.\n" +
 			"   $ storagegrid node migrate DC1-S3 --to host2\n" +
 			"HOST is reached with --target-cmd, split like a shell would split it and\n" +
 			"followed by the storagegrid arguments; by default\n" +
@@ -97,7 +101,8 @@ func runNodeMigrate(c *cli.Context, g *globals, opts *nodeMigrateOptions) error 
 	if err != nil {
 		return err
 	}
-	mopts := node.MigrateOptions{Target: target, StopTimeout: s.Runtime.StopTimeout.Duration, Wait: opts.wait, ModelCheck: check}
+	mopts := node.MigrateOptions{Target: target, StopTimeout: s.Runtime.StopTimeout.Duration, Wait: opts.wait, ModelCheck: check,
+		Command: g.rerunCommand(opts)}
 	res, err := mgr.Migrate(c.Context, opts.name, mopts, migrationPrinter{g})
 	if err != nil {
 		return err
@@ -107,6 +112,27 @@ func runNodeMigrate(c *cli.Context, g *globals, opts *nodeMigrateOptions) error 
 	}
 	g.printf("Migrated node %s to %s: %s\n", res.Node, res.Host, res.RunState)
 	return nil
+}
+
+// rerunCommand is the command line that runs this migration again, for
+// the journal and the record's note: the flags that choose the target and
+// how it is reached, with the root when it is not /.
+func (g *globals) rerunCommand(opts *nodeMigrateOptions) string {
+	args := []string{"storagegrid"}
+	if string(g.root) != "/" && g.root != "" {
+		args = append(args, "--root", string(g.root))
+	}
+	args = append(args, "node", "migrate", opts.name, "--to", opts.host)
+	if opts.targetCmd != "" {
+		args = append(args, "--target-cmd", opts.targetCmd)
+	}
+	if opts.modelServer != "" {
+		args = append(args, "--model-server", opts.modelServer)
+	}
+	if opts.modelHost != "" {
+		args = append(args, "--to-model-host", opts.modelHost)
+	}
+	return node.JoinCommand(args)
 }
 
 // migrateModelCheck sets up step 0: none without a model server (flag or
@@ -214,7 +240,11 @@ func (p migrationPrinter) Imported(res node.ImportResult) {
 }
 
 func (p migrationPrinter) Starting(name string) { p.g.textf("Starting node %s\n", name) }
-func (p migrationPrinter) Stderr() io.Writer    { return p.g.stderr }
+
+func (p migrationPrinter) Resuming(j node.Journal) {
+	p.g.textf("Resuming the migration of node %s to %s, which stopped at step %d/7\n", j.Node, j.To, j.Step)
+}
+func (p migrationPrinter) Stderr() io.Writer { return p.g.stderr }
 
 func (p migrationPrinter) Stdout() io.Writer {
 	if p.g.quiet || p.g.jsonOutput() {

@@ -54,12 +54,19 @@ type syntaxError struct {
 
 func (e *syntaxError) Error() string { return fmt.Sprintf("column %d: %s", e.col, e.msg) }
 
+// stoppedShort reports whether parsing b failed at its very end, where
+// more could follow (inside a word, a number or a string, or before the
+// closing bracket): for a message wrapped over lines, the next line.
+func stoppedShort(err error, b []byte) bool {
+	se, ok := err.(*syntaxError)
+	return err == errTruncated || ok && se.col > len(b)
+}
+
 func errAt(i int, format string, a ...any) error {
 	return &syntaxError{col: i + 1, msg: fmt.Sprintf(format, a...)}
 }
 
-// parse reads one message from b into r. Newlines count as whitespace so
-// that a message wrapped over several lines parses once joined.
+// parse reads one message from b into r.
 func (r *record) parse(b []byte) error {
 	*r = record{b: b, fields: r.fields[:0], atyp: -1, rslt: -1, anid: -1, amid: -1, cbid: -1, atim: -1}
 	i := skipSpace(b, 0)
@@ -224,6 +231,20 @@ func (f *rawField) value(b []byte, i int) (int, error) {
 		f.val = span{i, j}
 		return j, nil
 	case kindCSTR, kindIPAD:
+		if i < len(b) && b[i] != '"' && b[i] != ']' {
+			// Documents print some strings unquoted
+			// ([UUID(CSTR):926026C4-...]): the value runs to the ']'.
+			j := i
+			for j < len(b) && b[j] != ']' && b[j] != '"' && b[j] != '[' {
+				j++
+			}
+			k := j
+			for k > i && isSpace(b, k-1) {
+				k--
+			}
+			f.val = span{i, k}
+			return j, nil
+		}
 		if i >= len(b) || b[i] != '"' {
 			return i, errAt(i, "%s: expected a quoted string", name)
 		}
@@ -295,13 +316,22 @@ func (r *record) check() error {
 }
 
 // time is the message time: ATIM when present (microseconds since the
-// epoch), else the leading timestamp read as UTC.
+// epoch), else the leading timestamp read as UTC. In a log the two agree;
+// documents print ATIM values with digits missing (13 or 15 of 16), so
+// an ATIM more than a day from the leading timestamp gives way to it.
 func (r *record) time() time.Time {
-	if r.atim >= 0 {
-		return time.UnixMicro(int64(r.fields[r.atim].num)).UTC()
+	var ts time.Time
+	if r.ts.hi > 0 {
+		ts, _ = parseTimestamp(r.b[r.ts.lo:r.ts.hi])
 	}
-	t, _ := parseTimestamp(r.b[r.ts.lo:r.ts.hi])
-	return t
+	if r.atim < 0 {
+		return ts
+	}
+	at := time.UnixMicro(int64(r.fields[r.atim].num)).UTC()
+	if !ts.IsZero() && (at.Sub(ts) > 24*time.Hour || ts.Sub(at) > 24*time.Hour) {
+		return ts
+	}
+	return at
 }
 
 func (r *record) bytes(s span) []byte { return r.b[s.lo:s.hi] }

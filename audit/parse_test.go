@@ -91,7 +91,7 @@ func TestParseMalformed(t *testing.T) {
 		{`[AUDT:[ATIM(UI64):18446744073709551616][ATYP(FC32):SDEL]]`, "not a valid UI64"},
 		{`[AUDT:[ATIM(UI64):0xZZ][ATYP(FC32):SDEL]]`, "not a valid UI64"},
 		{`[AUDT:[ATIM(UI64):1][ATYP(FC32):SDEL][S3KY(CSTR):"open]]`, "unterminated string"},
-		{`[AUDT:[ATIM(UI64):1][ATYP(FC32):SDEL][S3KY(CSTR):bare]]`, "expected a quoted string"},
+		{`[AUDT:[ATIM(UI64):1][ATYP(FC32):SDEL][S3KY(CSTR):"open]]`, "unterminated string"},
 		{`[AUDT:[ATIM(CSTR):"1"][ATYP(FC32):SDEL]]`, "ATIM must be of type UI64"},
 		{`[AUDT:[ATIM(UI64):1][ATYP(FC32):SDEL][(UI32):1]]`, "attribute name"},
 		{`[AUDT:[ATIM(UI64):1][ATYP(FC32):SDEL][AVER UI32):1]]`, "expected '('"},

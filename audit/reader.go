@@ -48,6 +48,7 @@ type reader struct {
 	sampled  bool     // primary needles tuned to this input
 	hits     []int    // next hit of each primary needle; < pos means unknown
 	rec      record
+	joined   []byte // a message wrapped over lines, its line breaks removed
 
 	matched, malformed int
 }
@@ -172,8 +173,15 @@ func (r *reader) region(data []byte) error {
 		return nil
 	}
 	if !r.sampled {
-		chooseRare(r.primary, data[:min(len(data), 256<<10)])
+		sample := data[:min(len(data), 256<<10)]
 		r.sampled = true
+		if wrapped(sample) {
+			// A document's paste: a wrap may split the very code the
+			// needle search looks for, so every message is parsed.
+			r.fast = false
+			return r.region(data)
+		}
+		chooseRare(r.primary, sample)
 	}
 	for i := range r.hits {
 		r.hits[i] = -1
@@ -225,9 +233,10 @@ func (r *reader) nextHit(data []byte, pos int) int {
 }
 
 // message handles the message whose first line starts at data[start] and
-// returns where the next one starts. A message continues over following
-// lines that start with '[' (but not "[AUDT") while it lacks its closing
-// bracket, as when one is pasted from a document.
+// returns where the next one starts. A message continues over the
+// following lines that start no message while it lacks its closing
+// bracket, as when one is pasted from a document that wraps it (see
+// continues); the line breaks are removed before it is parsed.
 func (r *reader) message(data []byte, start int) (int, error) {
 	first := lineEnd(data, start)
 	end := first
@@ -238,7 +247,7 @@ func (r *reader) message(data []byte, start int) (int, error) {
 		end = lineEnd(data, end)
 	}
 	line := r.lineAt(start)
-	if blank(data[start:first]) {
+	if blank(data[start:first]) || commandLine(data[start:first]) {
 		return first, nil
 	}
 	if r.fast && !r.m.candidate(data[start:end]) {
@@ -250,8 +259,9 @@ func (r *reader) message(data []byte, start int) (int, error) {
 	stop := first
 	var err error
 	for {
-		err = r.rec.parse(data[start:stop])
-		if err != errTruncated || stop == end {
+		b := r.unwrap(data[start:stop])
+		err = r.rec.parse(b)
+		if !stoppedShort(err, b) || stop == end {
 			break
 		}
 		stop = lineEnd(data, stop)
@@ -309,6 +319,56 @@ func cutPoint(data []byte) int {
 	return 0
 }
 
+// unwrap returns the lines of one message as one: documents wrap a long
+// message at a fixed width, inside a word, a number or a quoted value as
+// well as between attributes, so the line breaks go and nothing takes
+// their place. A single line is returned as it is, without a copy.
+func (r *reader) unwrap(lines []byte) []byte {
+	nl := bytes.IndexByte(lines, '\n')
+	if nl < 0 || nl == len(lines)-1 {
+		return bytes.TrimRight(lines, "\r\n")
+	}
+	r.joined = r.joined[:0]
+	for len(lines) > 0 {
+		line := lines[:lineEnd(lines, 0)]
+		lines = lines[len(line):]
+		line = bytes.TrimRight(line, "\r\n")
+		r.joined = append(r.joined, line...)
+	}
+	return r.joined
+}
+
+// wrapped reports whether data holds a line that continues a message (a
+// document's paste) rather than starting one, as every line of a log does.
+func wrapped(data []byte) bool {
+	for pos := 0; pos < len(data); {
+		end := lineEnd(data, pos)
+		if end == len(data) && data[end-1] != '\n' {
+			return false // the last line may be cut short
+		}
+		if continues(data[pos:end], true) {
+			return true
+		}
+		pos = end
+	}
+	return false
+}
+
+// commandLine reports whether line is a shell prompt and command that a
+// document prints above a command's output (">Admin: # grep OLST
+// audit.log"): no '[', and a '#' or '$' followed by a blank and a word.
+func commandLine(line []byte) bool {
+	if bytes.IndexByte(line, '[') >= 0 {
+		return false
+	}
+	for i := 0; i+2 < len(line); i++ {
+		if (line[i] == '#' || line[i] == '$') && line[i+1] == ' ' && !isSpace(line, i+2) {
+			return true
+		}
+	}
+	return false
+}
+
 // timestampOnly reports whether line holds a timestamp and nothing else,
 // as documents print a message: the time on its own line, the message
 // wrapped below it.
@@ -329,17 +389,47 @@ func timestampOnly(line []byte) bool {
 }
 
 // continues reports whether line continues the previous line's message:
-// it starts with '[' that does not open "[AUDT". An incomplete line that
-// cannot be told apart yet (empty, or "[AU") counts as continuing.
+// it is not blank and starts no message, which begins with "[AUDT" or a
+// timestamp, after the FILE: a multi-file grep may put first. An
+// incomplete line that cannot be told apart yet (empty, "[AU", or part of
+// a timestamp) counts as continuing.
 func continues(line []byte, complete bool) bool {
 	i := skipSpace(line, 0)
 	if i == len(line) {
 		return !complete
 	}
-	if line[i] != '[' {
+	if !complete && bytes.IndexByte(line, '\n') < 0 && len(line)-i < len("2006-01-02T15:04:05.000000 [AUDT") {
+		return true
+	}
+	return !startsMessage(line, i)
+}
+
+// startsMessage reports whether line[i:] opens a message: "[AUDT", or a
+// timestamp followed by a blank, '[' or the line's end, either of them
+// perhaps after a grep's FILE: prefix.
+func startsMessage(line []byte, i int) bool {
+	if line[i] == '[' {
+		return hasPrefix(line[skipSpace(line, i+1):], "AUDT")
+	}
+	if n := len(line) - i; n > 20 && line[i+4] == '-' && line[i+7] == '-' && line[i+10] == 'T' && line[i+13] == ':' && isDigit(line[i]) {
+		return true // the shape of a timestamp: a log's every line, decided at once
+	}
+	j := i
+	for j < len(line) && !isSpace(line, j) && line[j] != '[' && j-i <= 256 {
+		j++
+	}
+	if _, ok := timestamp(line[i:j]); ok {
+		return true
+	}
+	k := skipGrepPrefix(line, i, j)
+	if k == i || k >= len(line) {
 		return false
 	}
-	return !hasPrefix(line[skipSpace(line, i+1):], "AUDT")
+	if line[k] == '[' {
+		return hasPrefix(line[skipSpace(line, k+1):], "AUDT")
+	}
+	_, ok := timestamp(line[k:j])
+	return ok
 }
 
 func blank(line []byte) bool { return skipSpace(line, 0) == len(line) }

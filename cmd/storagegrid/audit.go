@@ -27,8 +27,9 @@ func auditCommand(g *globals) *cli.Command {
 			"yyyy-mm-dd.txt[.N] and yyyy-mm-dd.txt.gz, oldest first. To find the retrievals an\n" +
 			"archive node failed, as the archive-recovery runbook does with grep:\n" +
 			"   storagegrid audit scan --type ARCE --result ARUN,GERR --since 7d\n\n" +
-			"A message may be wrapped over several lines, as when pasted from a document: lines\n" +
-			"starting with '[' (but not \"[AUDT\") continue an unclosed message.",
+			"A message may be wrapped over several lines, as when pasted from a document: a line\n" +
+			"that starts no message (no timestamp, no \"[AUDT\") continues an unclosed one, and\n" +
+			"the line break is removed (documents wrap inside words and values too).",
 		Subcommands: []*cli.Command{auditScanCommand(g), auditFollowCommand(g), auditExplainCommand(g), auditSumCommand(g)},
 	}
 }

@@ -243,7 +243,9 @@ func (r *reader) message(data []byte, start int) (int, error) {
 	if timestampOnly(data[start:first]) && end < len(data) {
 		end = lineEnd(data, end) // the message, on the next line
 	}
-	for end < len(data) && continues(data[end:lineEnd(data, end)], true) {
+	// Documents wrap a message over a few dozen lines at most; a limit
+	// keeps a run of garbage from being parsed again at every line.
+	for n := 0; n < maxWrapLines && end < len(data) && continues(data[end:lineEnd(data, end)], true); n++ {
 		end = lineEnd(data, end)
 	}
 	line := r.lineAt(start)
@@ -318,6 +320,9 @@ func cutPoint(data []byte) int {
 	}
 	return 0
 }
+
+// maxWrapLines is the most lines a message may continue over.
+const maxWrapLines = 200
 
 // unwrap returns the lines of one message as one: documents wrap a long
 // message at a fixed width, inside a word, a number or a quoted value as

@@ -6,9 +6,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
 
 	"github.com/storagegrid/storagegrid/audit"
@@ -323,33 +325,41 @@ func auditFollowCommand(g *globals) *cli.Command {
 type auditExplainOptions struct {
 	filter   auditFilterOptions
 	withTime bool
+	long     bool
 }
 
 func auditExplainCommand(g *globals) *cli.Command {
 	o := &auditExplainOptions{}
 	return &cli.Command{
 		Name:      "explain",
-		Usage:     "describe audit messages in plain words, one line each",
-		ArgsUsage: "FILE|- ...",
-		Description: "Reads FILES (plain or gzip; - is stdin) and prints one readable line per message,\n" +
-			"in the spirit of the grid's audit-explain. For example:\n" +
-			"   grep ARCE audit.log | storagegrid audit explain -t -\n" +
-			"With --output json or ndjson, each message also carries its \"explanation\".",
+		Usage:     "describe audit messages in plain words, one short line each, as NetApp's audit-explain",
+		ArgsUsage: "[FILE|-]...",
+		Description: "Reads FILES (plain or gzip; - or none is standard input) and prints one line per\n" +
+			"message in the format of the grid's audit-explain: the type and its documented title,\n" +
+			"what an S3 or Swift operation acted on, the object's CBID, a result other than SUCS and\n" +
+			"the processing time in microseconds:\n" +
+			"   $ grep SPUT audit.log | storagegrid audit explain\n" +
+			"   SPUT S3 PUT object bucket1/part1.txt tenant:92484777680322627870  cbid:9DCB157394F99FE5 usec:101485\n" +
+			"--long prints every attribute instead; -t puts the time first. No form prints an S3\n" +
+			"access key (S3AK) or a credential header of the logged request headers (HTRH).\n" +
+			"With --output json or ndjson, each message (without those) carries its \"explanation\".",
 		Flags: append(o.filter.flags(),
-			&cli.BoolFlag{Name: "time", Aliases: []string{"t"}, Destination: &o.withTime, Usage: "start each line with the message time"}),
+			&cli.BoolFlag{Name: "time", Aliases: []string{"t"}, Destination: &o.withTime, Usage: "start each line with the message time"},
+			&cli.BoolFlag{Name: "long", Destination: &o.long, Usage: "describe every attribute of each message"}),
 		Action: func(c *cli.Context) error {
-			if !c.Args().Present() {
-				return fail.Usagef("explain: name the FILES to read, or - for stdin")
-			}
-			opts, err := g.scanOptions(&o.filter, "", c.Args().Slice())
+			opts, err := g.scanOptions(&o.filter, "", g.filesOrStdin(c.Args().Slice()))
 			if err != nil {
 				return err
 			}
+			explain := audit.Explain
+			if o.long {
+				explain = audit.ExplainLong
+			}
 			p := g.messagePrinter(bufio.NewWriterSize(g.out(), 64<<10), false)
 			_, err = audit.Scan(c.Context, opts, func(m audit.Message) error {
-				line := audit.Explain(&m)
+				line := explain(&m)
 				if g.jsonOutput() {
-					return p.item(explained{Explanation: line, Message: m})
+					return p.item(explained{Explanation: line, Message: audit.Redact(m)})
 				}
 				if o.withTime {
 					line = m.Time.UTC().Format(audit.JSONTimeLayout) + " " + line
@@ -360,6 +370,19 @@ func auditExplainCommand(g *globals) *cli.Command {
 			return finishOutput(p, err)
 		},
 	}
+}
+
+// filesOrStdin is the files a command reads: those named, or standard
+// input (with a word on the terminal, where it would otherwise seem to
+// hang).
+func (g *globals) filesOrStdin(files []string) []string {
+	if len(files) > 0 {
+		return files
+	}
+	if f, ok := g.stdin.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		g.warnf("reading audit messages from standard input (end with Ctrl-D; name FILES to read them)")
+	}
+	return []string{"-"}
 }
 
 // explained is a message with its explanation, for JSON output.
@@ -377,45 +400,65 @@ func finishOutput(p *messagePrinter, err error) error {
 }
 
 type auditSumOptions struct {
-	filter auditFilterOptions
-}
-
-// sumRow is the JSON form of one audit sum row; times in seconds.
-type sumRow struct {
-	Type    string   `json:"type"`
-	Count   int      `json:"count"`
-	Timed   int      `json:"timed"`
-	Min     *float64 `json:"min_seconds"`
-	Max     *float64 `json:"max_seconds"`
-	Average *float64 `json:"average_seconds"`
+	filter   auditFilterOptions
+	size     bool
+	long     bool
+	byTime   string
+	byObject bool
+	byBucket bool
 }
 
 func auditSumCommand(g *globals) *cli.Command {
 	o := &auditSumOptions{}
 	return &cli.Command{
 		Name:      "sum",
-		Usage:     "count messages and their processing times per type",
-		ArgsUsage: "FILE|- ...",
-		Description: "Reads FILES (plain or gzip; - is stdin) and prints, per message type, how many\n" +
-			"messages there are and the minimum, maximum and average of their TIME attribute\n" +
-			"(processing time), in the spirit of the grid's audit-sum. For example:\n" +
-			"   storagegrid audit sum /var/local/audit/export/2024-05-01.txt.gz\n" +
-			"Types without TIME show only the count (null in JSON).",
-		Flags: o.filter.flags(),
+		Usage:     "count operations and their times or sizes, as NetApp's audit-sum",
+		ArgsUsage: "[FILE|-]...",
+		Description: "Reads FILES (plain or gzip; - or none is standard input) and prints, in the layout\n" +
+			"of the grid's audit-sum, how many S3, Swift and ILM operations (ARCT ASCT IDEL SDEL\n" +
+			"SGET SHEA SPUT WDEL WGET WHEA WPUT, or the --type given) there are and the minimum,\n" +
+			"maximum and average of their processing time (TIME):\n" +
+			"   $ grep SPUT audit.log | storagegrid audit sum -go\n" +
+			"     message group           count     min(sec)        max(sec)    average(sec)\n" +
+			"     =============           =====     ========        ========    ============\n" +
+			"     SPUT.bucket                 1        0.125           0.125           0.125\n" +
+			"     SPUT.object                12        0.025           1.019           0.236\n" +
+			"Options as audit-sum's: -s object sizes (CSIZ, MB) instead of times; -l the totals\n" +
+			"and the 10 slowest operations of each group; -gt PERIOD groups by time (15M, 1H,\n" +
+			"1D), -go bucket and object operations apart, -gb by bucket. Types without TIME\n" +
+			"(IDEL) show only the count (null in JSON).",
+		Flags: append(o.filter.flags(),
+			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Destination: &o.size, Usage: "sum object sizes (CSIZ, in MB) instead of times"},
+			&cli.BoolFlag{Name: "long", Aliases: []string{"l"}, Destination: &o.long, Usage: "print each group's totals and its 10 slowest (largest) operations"},
+			&cli.StringFlag{Name: "group-by-time", Aliases: []string{"gt"}, Destination: &o.byTime, Usage: "group by time `PERIOD`: a number and S, M, H or D (15M, 1H)"},
+			&cli.BoolFlag{Name: "group-by-object", Aliases: []string{"go"}, Destination: &o.byObject, Usage: "bucket and object operations apart (TYPE.bucket, TYPE.object)"},
+			&cli.BoolFlag{Name: "group-by-bucket", Aliases: []string{"gb"}, Destination: &o.byBucket, Usage: "group by bucket (TYPE.BUCKET)"},
+		),
 		Action: func(c *cli.Context) error {
-			if !c.Args().Present() {
-				return fail.Usagef("sum: name the FILES to read, or - for stdin")
+			sopts := audit.SumOptions{Size: o.size, ByObject: o.byObject, ByBucket: o.byBucket}
+			if o.long {
+				sopts.Long = 10
 			}
-			opts, err := g.scanOptions(&o.filter, "", c.Args().Slice())
+			if o.byTime != "" {
+				d, err := audit.ParsePeriod(o.byTime)
+				if err != nil {
+					return fail.Usagef("-gt: %v", err)
+				}
+				sopts.ByTime = d
+			}
+			for _, t := range o.filter.types.values {
+				sopts.Types = append(sopts.Types, strings.ToUpper(t))
+			}
+			opts, err := g.scanOptions(&o.filter, "", g.filesOrStdin(c.Args().Slice()))
 			if err != nil {
 				return err
 			}
-			var sum audit.Sum
+			sum := audit.NewSum(sopts)
 			_, err = audit.Scan(c.Context, opts, func(m audit.Message) error { sum.Add(&m); return nil })
 			if c.Context.Err() != nil {
 				return err
 			}
-			if perr := g.printSum(sum.Rows()); err == nil {
+			if perr := g.printSum(sum); err == nil {
 				err = perr
 			}
 			return err
@@ -423,27 +466,33 @@ func auditSumCommand(g *globals) *cli.Command {
 	}
 }
 
-func (g *globals) printSum(rows []audit.SumRow) error {
-	if g.jsonOutput() {
-		out := make([]sumRow, len(rows))
-		for i, r := range rows {
-			out[i] = sumRow{Type: r.Type, Count: r.Count, Timed: r.Timed}
-			if r.Timed > 0 {
-				mn, mx, avg := r.Min.Seconds(), r.Max.Seconds(), r.Average().Seconds()
-				out[i].Min, out[i].Max, out[i].Average = &mn, &mx, &avg
-			}
+// sumGroup is the JSON form of one audit sum group: times in seconds,
+// sizes in MB; null when no operation of the group had one.
+type sumGroup struct {
+	Group   string            `json:"group"`
+	Count   int               `json:"count"`
+	Min     *float64          `json:"min"`
+	Max     *float64          `json:"max"`
+	Average *float64          `json:"average"`
+	Slowest []audit.Operation `json:"slowest,omitempty"`
+}
+
+func (g *globals) printSum(sum *audit.Sum) error {
+	if !g.jsonOutput() {
+		w := bufio.NewWriter(g.out())
+		if err := sum.Write(w); err != nil {
+			return err
 		}
-		return g.printJSON(out)
+		return w.Flush()
 	}
-	const format = "  %-14s %10s %12s %12s %14s\n"
-	g.printf(format, "message group", "count", "min(sec)", "max(sec)", "average(sec)")
-	g.printf(format, "=============", "=====", "========", "========", "============")
-	for _, r := range rows {
-		if r.Timed == 0 {
-			g.printf("  %-14s %10d\n", r.Type, r.Count)
-			continue
+	groups := sum.Groups()
+	out := make([]sumGroup, len(groups))
+	for i, r := range groups {
+		out[i] = sumGroup{Group: r.Name, Count: r.Count, Slowest: r.Slowest}
+		if r.Measured > 0 {
+			mn, mx, avg := r.Min, r.Max, r.Average()
+			out[i].Min, out[i].Max, out[i].Average = &mn, &mx, &avg
 		}
-		g.printf("  %-14s %10d %12.3f %12.3f %14.3f\n", r.Type, r.Count, r.Min.Seconds(), r.Max.Seconds(), r.Average().Seconds())
 	}
-	return nil
+	return g.printJSON(out)
 }

@@ -79,6 +79,13 @@ func (r *reader) readAll(ctx context.Context, src io.Reader) error {
 			return r.process(true)
 		}
 		if err != nil {
+			// What was read before the damage counts: its whole
+			// lines are handled as the end of the input, a line cut
+			// by the damage is not.
+			r.n = bytes.LastIndexByte(r.buf[:r.n], '\n') + 1
+			if perr := r.process(true); perr != nil {
+				return perr
+			}
 			return err
 		}
 		if err := r.process(false); err != nil {

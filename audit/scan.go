@@ -14,8 +14,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/klauspost/compress/gzip"
-
 	"github.com/storagegrid/storagegrid/internal/fail"
 )
 
@@ -241,6 +239,9 @@ func (opts *ScanOptions) readInput(ctx context.Context, m *matcher, in input, ou
 // data whatever the name says.
 func (opts *ScanOptions) readPath(ctx context.Context, in input, r *reader) error {
 	var src io.Reader = opts.Stdin
+	if in.path == "-" && src != nil {
+		src = newContextReader(ctx, src) // Ctrl-C works while stdin is idle
+	}
 	if in.path != "-" {
 		f, err := openLog(in)
 		if err != nil {
@@ -255,7 +256,7 @@ func (opts *ScanOptions) readPath(ctx context.Context, in input, r *reader) erro
 	}
 	// Errors while reading are the input's unless the scan was stopped.
 	if err = r.readAll(ctx, src); err != nil && ctx.Err() == nil {
-		return &FileError{File: r.name, Err: describeReadErr(err)}
+		return &FileError{File: r.name, Err: fmt.Errorf("%w (the %d lines before it were read)", err, r.base)}
 	}
 	return err
 }
@@ -329,20 +330,7 @@ func decompress(src io.Reader) (io.Reader, error) {
 	if !bytes.Equal(head[:n], gzipMagic) {
 		return src, nil
 	}
-	z, err := gzip.NewReader(src)
-	if err != nil {
-		return nil, describeReadErr(err)
-	}
-	return z, nil
-}
-
-// describeReadErr says what a decompression error means for the operator.
-func describeReadErr(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) ||
-		strings.Contains(err.Error(), "flate") {
-		return fmt.Errorf("truncated or corrupt gzip data: %w", err)
-	}
-	return err
+	return newGunzip(src)
 }
 
 // input is one file to read; listed ones come from a directory listing.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -286,9 +287,18 @@ func TestScanCorruptGzip(t *testing.T) {
 		if fail.KindOf(err) != fail.Partial || !strings.Contains(err.Error(), "2 of 4 files could not be read") {
 			t.Fatalf("error = %v", err)
 		}
-		if len(errs) != 2 || !strings.Contains(errs[0].Error(), "2024-05-01.txt.gz: truncated or corrupt gzip data") ||
-			!strings.Contains(errs[1].Error(), "2024-05-02.txt.gz: truncated or corrupt gzip data") {
-			t.Fatalf("errors = %v", errs)
+		// What the corrupt stream still decodes, garbled, is malformed
+		// messages, as zcat would print it; the files are named.
+		var fileErrs []error
+		for _, e := range errs {
+			var fe *FileError
+			if errors.As(e, &fe) {
+				fileErrs = append(fileErrs, e)
+			}
+		}
+		if len(fileErrs) != 2 || !strings.Contains(fileErrs[0].Error(), "2024-05-01.txt.gz: truncated or corrupt gzip data") ||
+			!strings.Contains(fileErrs[1].Error(), "2024-05-02.txt.gz: truncated or corrupt gzip data") {
+			t.Fatalf("errors = %v", fileErrs)
 		}
 		if st.FailedFiles != 2 || len(msgs) < 2 || msgs[len(msgs)-1].CBID != "000000000000C0DF" ||
 			msgs[len(msgs)-2].CBID != "000000000000C0DE" {
@@ -630,4 +640,64 @@ func TestScanEveryPublishedMessage(t *testing.T) {
 		total += want
 	}
 	t.Logf("%d files, %d messages", len(files), total)
+}
+
+// zcatMessages is how many messages the whole lines zcat (gzip's own
+// reader) gets out of file before it stops hold, the reference for a
+// damaged file.
+func zcatMessages(t *testing.T, file string) int {
+	t.Helper()
+	out, _ := exec.Command("zcat", file).Output() // exits non-zero on damage, having written what it could
+	plain := file + ".zcat"
+	if err := os.WriteFile(plain, out[:bytes.LastIndexByte(out, '\n')+1], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _, _, _ := scanAll(t, ScanOptions{Files: []string{plain}, Filter: Filter{Types: []string{"ARCE"}}})
+	return len(msgs)
+}
+
+// A damaged .gz gives every whole message zcat gives before the damage,
+// and the error names the file and the byte where decompression stopped;
+// trailing zero bytes (which gzip -t accepts and zcat reads through) and
+// concatenated members read in full, as with zcat.
+func TestScanDamagedGzipKeepsWhatZcatReads(t *testing.T) {
+	if _, err := exec.LookPath("zcat"); err != nil {
+		t.Skip("needs zcat (gzip)")
+	}
+	var b strings.Builder
+	for i := 0; i < 30000; i++ {
+		b.WriteString(line(i, "ARCE", "ARUN", uint64(i), 7))
+	}
+	whole := gzipped(t, []byte(b.String()))
+	dir := t.TempDir()
+	cases := map[string][]byte{
+		"zero-padded":   append(append([]byte{}, whole...), make([]byte, 4096)...),
+		"two-members":   append(append([]byte{}, whole...), gzipped(t, []byte(line(30000, "ARCE", "ARUN", 1, 7)))...),
+		"garbage-after": append(append([]byte{}, whole...), "not gzip"...),
+	}
+	for _, cut := range []int{len(whole) / 3, len(whole) / 2, len(whole) - 9} {
+		cases[fmt.Sprintf("truncated-%d", cut)] = whole[:cut]
+	}
+	flipped := append([]byte{}, whole...)
+	flipped[len(flipped)*2/3] ^= 0xff
+	cases["flipped-byte"] = flipped
+	for name, data := range cases {
+		file := filepath.Join(dir, name+".txt.gz")
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want := zcatMessages(t, file)
+		msgs, errs, _, err := scanAll(t, ScanOptions{Files: []string{file}, Filter: Filter{Types: []string{"ARCE"}}})
+		damaged := strings.HasPrefix(name, "truncated") || name == "flipped-byte" || name == "garbage-after"
+		switch {
+		case len(msgs) != want:
+			t.Errorf("%s: %d messages, zcat reads %d (%v)", name, len(msgs), want, errs)
+		case !damaged && (err != nil || len(errs) > 0):
+			t.Errorf("%s: %v %v", name, err, errs)
+		case damaged && (fail.KindOf(err) != fail.Partial || len(errs) == 0 ||
+			!regexp.MustCompile(`^`+regexp.QuoteMeta(file)+`: .* at byte [0-9]+ of the file.* \(the [0-9]+ lines before it were read\)$`).MatchString(errs[len(errs)-1].Error())):
+			t.Errorf("%s: error %v, reported %v", name, err, errs)
+		}
+		t.Logf("%s: %d messages; %v", name, len(msgs), errs)
+	}
 }

@@ -171,8 +171,9 @@ func auditScanCommand(g *globals) *cli.Command {
 			"a table (TIME TYPE RESULT CBID VLID NODE), --output json (an array) or ndjson (one\n" +
 			"object a line). Failed archive retrievals of one node in the last week, as CBIDs:\n" +
 			"   storagegrid audit scan --type ARCE --result ARUN,GERR --node-id 13959984 --since 7d --cbids\n\n" +
-			"A truncated or corrupt file is named and skipped, the others are still read, and the\n" +
-			"exit code is 4; so it is for malformed messages (file:line is printed).",
+			"A truncated or corrupt file is named with the byte where it is damaged, what was read\n" +
+			"before that counts, the others are still read, and the exit code is 4; so it is for\n" +
+			"malformed messages (file:line is printed).",
 		Flags: append(o.filter.flags(),
 			&cli.StringFlag{Name: "dir", Destination: &o.dir, Usage: "audit log `DIR` (default " + audit.DefaultDir + ")"},
 			&cli.BoolFlag{Name: "cbids", Destination: &o.cbids, Usage: "print only the unique CBIDs, one a line (for piping)"},

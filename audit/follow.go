@@ -23,6 +23,10 @@ type FollowOptions struct {
 	MaxLineBytes int
 	Name         func(path string) string
 	OnError      func(error)
+	// OnFollow, if set, is called once the log is open and positioned
+	// (found false: it does not exist yet and is waited for); every line
+	// written after that call is read.
+	OnFollow func(found bool)
 }
 
 // Follow calls fn with each new matching message of the log at opts.Path
@@ -44,12 +48,21 @@ func Follow(ctx context.Context, opts FollowOptions, fn func(Message) error) err
 		name = opts.Name(opts.Path)
 	}
 	fl := &follower{opts: opts, r: newReader(m, false, name, opts.MaxLineBytes)}
-	fl.r.emit = fn
+	fl.r.emit = func(msg Message) error {
+		n, err := fl.skippedLines(ctx)
+		msg.Line += n
+		if err != nil {
+			return err
+		}
+		return fn(msg)
+	}
 	fl.r.report = func(e *LineError) error {
-		if opts.OnError != nil {
+		n, err := fl.skippedLines(ctx)
+		e.Line += n
+		if opts.OnError != nil && err == nil {
 			opts.OnError(e)
 		}
-		return nil
+		return err
 	}
 	defer fl.close()
 	err = fl.run(ctx)
@@ -65,18 +78,43 @@ type follower struct {
 	f    *os.File
 	fi   os.FileInfo
 	off  int64
+	// The lines before where following began, counted in the
+	// background; skipped is valid once counted is closed.
+	counted  chan struct{}
+	skipped  int
+	countErr error
+}
+
+// skippedLines is the number of lines the current file had before the
+// point where following began, waiting for the count if need be: a
+// message's line number is that plus its line from there.
+func (fl *follower) skippedLines(ctx context.Context) (int, error) {
+	if fl.counted == nil {
+		return 0, nil
+	}
+	select {
+	case <-fl.counted:
+		return fl.skipped, fl.countErr
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }
 
 func (fl *follower) run(ctx context.Context) error {
 	// Only a log that exists when following starts has old messages to
 	// skip; one that appears later is new from its first line.
 	fromStart := fl.opts.FromStart
+	announced := false
 	for {
 		if fl.f == nil {
 			if err := fl.open(fromStart); err != nil {
 				return err
 			}
 			fromStart = true
+			if !announced && fl.opts.OnFollow != nil {
+				fl.opts.OnFollow(fl.f != nil)
+			}
+			announced = true
 		}
 		if fl.f != nil {
 			more, err := fl.read()
@@ -115,34 +153,59 @@ func (fl *follower) open(fromStart bool) error {
 	}
 	fl.f, fl.fi, fl.off = f, fi, 0
 	if !fromStart {
-		return fl.skipToEnd()
+		return fl.skipToEnd(fi.Size())
 	}
 	return nil
 }
 
-// skipToEnd positions the log after its last complete line, counting
-// lines so that later messages carry their true line numbers. A partial
-// last line is read again: its message is new.
-func (fl *follower) skipToEnd() error {
-	r := fl.r
-	var off, lineEnd int64
-	for {
-		k, err := fl.f.Read(r.buf)
-		if nl := bytes.LastIndexByte(r.buf[:k], '\n'); nl >= 0 {
-			lineEnd = off + int64(nl) + 1
-		}
-		r.base += bytes.Count(r.buf[:k], []byte{'\n'})
-		off += int64(k)
-		if err == io.EOF || k == 0 {
-			break
-		}
-		if err != nil {
-			return err
-		}
+// skipToEnd positions the log after the last complete line of its first
+// size bytes (its size when opened: whatever is written later is read),
+// finding it from the end, and counts the lines before it in the
+// background so that later messages carry their true line numbers
+// without the whole log being read first. A partial last line is read
+// again: its message is new.
+func (fl *follower) skipToEnd(size int64) error {
+	end, err := lastLineEnd(fl.f, size, fl.r.buf)
+	if err != nil {
+		return err
 	}
-	var err error
-	fl.off, err = fl.f.Seek(lineEnd, io.SeekStart)
-	return err
+	if fl.off, err = fl.f.Seek(end, io.SeekStart); err != nil {
+		return err
+	}
+	counted := make(chan struct{})
+	fl.counted, fl.skipped, fl.countErr = counted, 0, nil
+	f := fl.f
+	go func() {
+		defer close(counted)
+		buf := make([]byte, 256<<10)
+		for off := int64(0); off < end; {
+			k, err := f.ReadAt(buf[:min(int64(len(buf)), end-off)], off)
+			fl.skipped += bytes.Count(buf[:k], []byte{'\n'})
+			off += int64(k)
+			if err != nil {
+				fl.countErr = fmt.Errorf("%s: counting its lines: %w", fl.opts.Path, err)
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// lastLineEnd returns the offset after the last newline in f's first
+// size bytes, reading backwards with buf; 0 when there is none.
+func lastLineEnd(f *os.File, size int64, buf []byte) (int64, error) {
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		k, err := f.ReadAt(buf[:end-start], start)
+		if err != nil && err != io.EOF {
+			return 0, err
+		}
+		if nl := bytes.LastIndexByte(buf[:k], '\n'); nl >= 0 {
+			return start + int64(nl) + 1, nil
+		}
+		end = start
+	}
+	return 0, nil
 }
 
 // read handles the data the log has gained; it reports whether there may
@@ -188,15 +251,24 @@ func (fl *follower) check() error {
 			return err
 		}
 		fl.close()
-		fl.r.restart()
+		fl.restart()
 		return nil
 	}
 	if fi.Size() < fl.off {
-		fl.r.restart()
+		fl.restart()
 		fl.off, err = fl.f.Seek(0, io.SeekStart)
 		return err
 	}
 	return nil
+}
+
+// restart readies the follower for a new file, read from its start.
+func (fl *follower) restart() {
+	if fl.counted != nil {
+		<-fl.counted // the count reads the old file
+	}
+	fl.counted = nil
+	fl.r.restart()
 }
 
 func (fl *follower) close() {

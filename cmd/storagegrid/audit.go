@@ -318,8 +318,25 @@ func auditFollowCommand(g *globals) *cli.Command {
 				p.format = "ndjson" // a stream has no end to close an array at
 			}
 			return audit.Follow(c.Context, audit.FollowOptions{Path: g.root.Join(o.file), Filter: f, FromStart: o.fromStart,
-				Poll: o.poll, Name: func(p string) string { return g.root.Strip(p) }, OnError: g.errorPrinter()}, p.print)
+				Poll: o.poll, Name: func(p string) string { return g.root.Strip(p) }, OnError: g.errorPrinter(),
+				OnFollow: func(found bool) { g.announceFollow(o, found) }}, p.print)
 		},
+	}
+}
+
+// announceFollow says on stderr what follow reads from now on: every line
+// written after this line is printed goes through the filters.
+func (g *globals) announceFollow(o *auditFollowOptions, found bool) {
+	if g.quiet {
+		return
+	}
+	switch {
+	case !found:
+		fmt.Fprintf(g.stderr, "storagegrid: waiting for %s to appear, then following it (Ctrl-C stops)\n", o.file)
+	case o.fromStart:
+		fmt.Fprintf(g.stderr, "storagegrid: following %s from its start (Ctrl-C stops)\n", o.file)
+	default:
+		fmt.Fprintf(g.stderr, "storagegrid: following %s: new messages from now on (Ctrl-C stops)\n", o.file)
 	}
 }
 

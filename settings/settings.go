@@ -91,12 +91,13 @@ type Dsmadmc struct {
 
 // VMware configures the vSphere tools.
 type VMware struct {
-	URL          string `toml:"url"`
-	Username     string `toml:"username"`
-	PasswordFile string `toml:"password_file"`
-	Insecure     bool   `toml:"insecure"`
-	Thumbprint   string `toml:"thumbprint"`
-	Pattern      string `toml:"pattern"` // glob naming the grid-node VMs
+	URL          string   `toml:"url"`
+	Username     string   `toml:"username"`
+	PasswordFile string   `toml:"password_file"`
+	Insecure     bool     `toml:"insecure"`
+	Thumbprint   string   `toml:"thumbprint"`
+	Pattern      string   `toml:"pattern"` // glob naming the grid-node VMs
+	Timeout      Duration `toml:"timeout"` // each vSphere call's deadline; 0: the default (60 s)
 }
 
 // Agent configures the per-host agent.

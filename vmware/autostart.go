@@ -66,7 +66,7 @@ func (c *Client) EnableAutostart(ctx context.Context, args []string, opts Autost
 	ch, err := c.reconfigure(ctx, args, func(i int, prev types.AutoStartPowerInfo) types.AutoStartPowerInfo {
 		return enabledInfo(i, prev, opts)
 	}, opts.StartOrder)
-	return ch, redact(err, c.cfg.Password)
+	return ch, c.finish(err, "configuring autostart")
 }
 
 // DisableAutostart takes each VM out of its host's autostart sequence.
@@ -75,7 +75,7 @@ func (c *Client) DisableAutostart(ctx context.Context, args []string) (*Autostar
 	ch, err := c.reconfigure(ctx, args, func(_ int, prev types.AutoStartPowerInfo) types.AutoStartPowerInfo {
 		return notStarting(prev.Key)
 	}, 0)
-	return ch, redact(err, c.cfg.Password)
+	return ch, c.finish(err, "configuring autostart")
 }
 
 // notStarting is the setting of a VM the host has no entry for.
@@ -173,6 +173,16 @@ func (c *Client) reconfigureHost(ctx context.Context, inv *inventory, b hostBatc
 		d.Enabled = types.NewBool(true)
 		spec.Defaults = &d
 	}
+	changed := enable
+	for _, d := range done {
+		changed = changed || d.Changed
+	}
+	if !changed {
+		// Nothing to change: no write, which a role that may only read
+		// need not be allowed, and no task in vCenter's history.
+		ch.VMs = append(ch.VMs, done...)
+		return nil
+	}
 	req := types.ReconfigureAutostart{This: *b.host.autostart, Spec: spec}
 	if _, err := methods.ReconfigureAutostart(ctx, c.vc, &req); err != nil {
 		return fmt.Errorf("host %s: changing autostart: %w", b.host.name, c.explain(err, inv, nil))
@@ -233,7 +243,7 @@ func checkOrder(batches []hostBatch, cfgs map[types.ManagedObjectReference]types
 // inventory path) or, with host "", of every host, sorted by name.
 func (c *Client) AutostartStatus(ctx context.Context, host string) ([]HostAutostart, error) {
 	st, err := c.autostartStatus(ctx, host)
-	return st, redact(err, c.cfg.Password)
+	return st, c.finish(err, "reading autostart settings")
 }
 
 func (c *Client) autostartStatus(ctx context.Context, host string) ([]HostAutostart, error) {

@@ -223,3 +223,25 @@ func TestAutostartPartial(t *testing.T) {
 		t.Errorf("DC1_H0_VM0 changed on the denied host: %+v", pi)
 	}
 }
+
+// Enabling what is enabled already writes nothing: with writes denied on
+// the host, the unchanged enable succeeds and says nothing changed; one
+// that would change something is refused.
+func TestAutostartEnableWritesOnlyChanges(t *testing.T) {
+	sim := startSim(t, "esx")
+	c := connectSim(t, sim)
+	ctx := context.Background()
+	if _, err := c.EnableAutostart(ctx, []string{"ha-host_VM0"}, AutostartOptions{StartDelay: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.DenyAutostart(esxHost); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := c.EnableAutostart(ctx, []string{"ha-host_VM0"}, AutostartOptions{StartDelay: -1})
+	if err != nil || len(ch.VMs) != 1 || ch.VMs[0].Changed || len(ch.HostsEnabled) != 0 {
+		t.Fatalf("unchanged enable: %+v, %v", ch, err)
+	}
+	if _, err := c.EnableAutostart(ctx, []string{"ha-host_VM1"}, AutostartOptions{StartDelay: -1}); err == nil {
+		t.Fatal("a changing enable passed the denied write")
+	}
+}

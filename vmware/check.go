@@ -26,7 +26,7 @@ type CheckResult struct {
 // and also when no VM matches (a check of nothing must not pass).
 func (c *Client) Check(ctx context.Context, pattern string) ([]CheckResult, error) {
 	res, err := c.check(ctx, pattern)
-	return res, redact(err, c.cfg.Password)
+	return res, c.finish(err, "reading the inventory")
 }
 
 func (c *Client) check(ctx context.Context, pattern string) ([]CheckResult, error) {
@@ -56,14 +56,14 @@ func (c *Client) check(ctx context.Context, pattern string) ([]CheckResult, erro
 	for _, h := range hostSet {
 		hosts = append(hosts, h)
 	}
-	cfgs, err := c.autostartConfigs(ctx, hosts)
+	cfgs, unknown, err := c.autostartPerHost(ctx, hosts)
 	if err != nil {
 		return nil, c.explain(err, inv, nil)
 	}
 	out := make([]CheckResult, 0, len(vms))
 	bad := 0
 	for _, vm := range vms {
-		r := checkVM(inv, vm, cfgs)
+		r := checkVM(inv, vm, cfgs, unknown)
 		if len(r.Problems) > 0 {
 			bad++
 		}
@@ -75,7 +75,45 @@ func (c *Client) check(ctx context.Context, pattern string) ([]CheckResult, erro
 	return out, nil
 }
 
-func checkVM(inv *inventory, vm *vmInfo, cfgs map[types.ManagedObjectReference]types.HostAutoStartManagerConfig) CheckResult {
+// autostartPerHost reads each host's autostart configuration on its own,
+// so that one host whose configuration cannot be read (no autostart
+// manager, as govmomi's simulator; a role without the privilege) costs
+// only that host's answer: unknown says why, per host. A server that does
+// not answer in time ends the check.
+func (c *Client) autostartPerHost(ctx context.Context, hosts []*hostInfo) (map[types.ManagedObjectReference]types.HostAutoStartManagerConfig, map[types.ManagedObjectReference]string, error) {
+	unknown := map[types.ManagedObjectReference]string{}
+	var readable []*hostInfo
+	for _, h := range hosts {
+		if h.autostart == nil {
+			unknown[h.ref] = "the host has no autostart manager"
+		} else {
+			readable = append(readable, h)
+		}
+	}
+	// One call for all hosts; host by host only to tell which failed.
+	cfgs, err := c.autostartConfigs(ctx, readable)
+	if err == nil || isTimeout(err) {
+		return cfgs, unknown, err
+	}
+	cfgs = map[types.ManagedObjectReference]types.HostAutoStartManagerConfig{}
+	for _, h := range readable {
+		one, err := c.autostartConfigs(ctx, []*hostInfo{h})
+		switch {
+		case err != nil && isTimeout(err):
+			return nil, nil, err
+		case err != nil:
+			if pe, ok := permissionError(err, c.cfg.Username, func(r types.ManagedObjectReference) string { return h.name }); ok {
+				err = pe
+			}
+			unknown[h.ref] = err.Error()
+		default:
+			cfgs[h.ref] = one[h.ref]
+		}
+	}
+	return cfgs, unknown, nil
+}
+
+func checkVM(inv *inventory, vm *vmInfo, cfgs map[types.ManagedObjectReference]types.HostAutoStartManagerConfig, unknown map[types.ManagedObjectReference]string) CheckResult {
 	r := CheckResult{VM: vm.name, PowerState: string(vm.power), Problems: []string{}}
 	switch vm.power {
 	case types.VirtualMachinePowerStatePoweredOff:
@@ -94,6 +132,10 @@ func checkVM(inv *inventory, vm *vmInfo, cfgs map[types.ManagedObjectReference]t
 		return r
 	}
 	r.Host = h.name
+	if why, ok := unknown[h.ref]; ok {
+		r.Problems = append(r.Problems, "autostart unknown: "+why)
+		return r
+	}
 	cfg := cfgs[h.ref]
 	if !defaultsEnabled(cfg) {
 		r.Problems = append(r.Problems, "host autostart off")

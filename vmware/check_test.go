@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/vmware/govmomi/simulator"
@@ -140,4 +141,34 @@ func BenchmarkCheck400VMs(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(sim.Calls()-before)/float64(b.N), "calls/op")
+}
+
+// Against govmomi's simulator as it ships (no autostart manager), check
+// still reports every VM with what it could read: the power states, and
+// per host that its autostart is unknown and why; exit 3 (Invalid).
+func TestCheckAgainstStockSimulator(t *testing.T) {
+	sim, err := vcsim.StartStock(context.Background(), "vpx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	ctx := context.Background()
+	if err := sim.PowerOff(ctx, "DC0_H0_VM1"); err != nil {
+		t.Fatal(err)
+	}
+	c := connectSim(t, sim)
+	res, err := c.Check(ctx, "DC0_H0_*")
+	if fail.KindOf(err) != fail.Invalid || err.Error() != "2 of 2 grid VMs would not come back after a host restart" {
+		t.Fatalf("got %v", err)
+	}
+	got := problems(res)
+	if len(got) != 2 || len(got["DC0_H0_VM1"]) != 2 || got["DC0_H0_VM1"][0] != "powered off" ||
+		!strings.HasPrefix(got["DC0_H0_VM1"][1], "autostart unknown: ") || len(got["DC0_H0_VM0"]) != 1 ||
+		!strings.HasPrefix(got["DC0_H0_VM0"][0], "autostart unknown: ") {
+		t.Fatalf("got %v", got)
+	}
+	if res[1].PowerState != "poweredOff" || res[0].PowerState != "poweredOn" || res[0].Host != "DC0_H0" {
+		t.Fatalf("got %+v", res)
+	}
+	t.Logf("%v", got)
 }

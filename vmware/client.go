@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"time"
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/session"
@@ -34,35 +35,54 @@ type Client struct {
 // Connect opens a session. With a thumbprint the server's certificate must
 // match it (even when a CA would vouch for it); with Insecure it is not
 // checked; otherwise it must be trusted by the system's CAs.
+//
+// Every call has a deadline: cfg.Timeout (DefaultTimeout when zero) for
+// each request, ConnectTimeout for the TCP connection and TLS handshake.
 func Connect(ctx context.Context, cfg Config) (*Client, error) {
-	c, err := connect(ctx, cfg)
-	return c, redact(err, cfg.Password)
-}
-
-func connect(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
 	u := *cfg.URL
 	u.User = nil
 	sc := soap.NewClient(&u, cfg.Insecure)
+	sc.Timeout = cfg.Timeout
+	tr := sc.DefaultTransport()
+	tr.DialContext = (&net.Dialer{Timeout: ConnectTimeout}).DialContext
+	tr.TLSHandshakeTimeout = ConnectTimeout
 	if cfg.Thumbprint != "" {
-		pin(sc.DefaultTransport().TLSClientConfig, u.Host, cfg.Thumbprint)
+		pin(tr.TLSClientConfig, u.Host, cfg.Thumbprint)
 	}
+	c := &Client{cfg: cfg, host: u.Host}
 	vc, err := vim25.NewClient(ctx, sc)
 	if err != nil {
+		if isTimeout(err) {
+			return nil, c.finish(err, "connecting")
+		}
 		return nil, reachError(ctx, &u, err)
 	}
 	sm := session.NewManager(vc)
 	if err := sm.Login(ctx, url.UserPassword(cfg.Username, cfg.Password)); err != nil {
+		if isTimeout(err) {
+			return nil, c.finish(err, "logging in as "+cfg.Username)
+		}
 		if fault.Is(err, &types.InvalidLogin{}) {
 			return nil, fmt.Errorf("login to %s as %s failed: incorrect user name or password", u.Host, cfg.Username)
 		}
 		return nil, fmt.Errorf("login to %s as %s: %w", u.Host, cfg.Username, err)
 	}
-	return &Client{vc: vc, sm: sm, cfg: cfg, host: u.Host}, nil
+	c.vc, c.sm = vc, sm
+	return c, nil
 }
+
+// The deadlines of a session's calls.
+const (
+	DefaultTimeout = 60 * time.Second // each call, unless Config.Timeout says otherwise
+	ConnectTimeout = 10 * time.Second // the TCP connection and TLS handshake
+)
 
 // Close ends the session.
 func (c *Client) Close(ctx context.Context) error {
-	return redact(c.sm.Logout(ctx), c.cfg.Password)
+	return c.finish(c.sm.Logout(ctx), "logging out")
 }
 
 // pin makes every TLS handshake check the server's certificate against

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vmware/govmomi/vim25/soap"
 
@@ -33,7 +34,8 @@ type Config struct {
 	Username   string
 	Password   string
 	Insecure   bool
-	Thumbprint string // SHA-1 or SHA-256, colon-separated hex; pins the certificate
+	Thumbprint string        // SHA-1 or SHA-256, colon-separated hex; pins the certificate
+	Timeout    time.Duration // each call's deadline; 0 means DefaultTimeout
 }
 
 // EnvSource reads the govc variables GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD
@@ -103,18 +105,18 @@ func Resolve(layers ...Source) (Config, error) {
 	if raw == "" {
 		return cfg, fail.Usagef("no vSphere URL: pass --url, set GOVC_URL, or set url in the [vmware] section of storagegrid.toml")
 	}
-	u, err := parseURL(raw)
+	rest, user, pass, hasUser := splitUserInfo(raw)
+	u, err := parseURL(rest)
 	if err != nil {
-		return cfg, fail.Usagef("%s %q: %v", from, redactURL(raw), err)
+		return cfg, fail.Usagef("%s %q: %v", from, rest, err) // rest: the URL without its user info
 	}
-	if u.User != nil {
+	if hasUser {
 		if cfg.Username == "" {
-			cfg.Username = u.User.Username()
+			cfg.Username = user
 		}
-		if p, ok := u.User.Password(); ok && cfg.Password == "" {
-			cfg.Password = p
+		if cfg.Password == "" {
+			cfg.Password = pass
 		}
-		u.User = nil
 	}
 	cfg.URL = u
 	if cfg.Username == "" {
@@ -131,6 +133,32 @@ func Resolve(layers ...Source) (Config, error) {
 		cfg.Thumbprint = tp
 	}
 	return cfg, nil
+}
+
+// splitUserInfo cuts the user info off a URL as typed, by its structure:
+// it lies between the scheme's "//" (or the start) and the last '@',
+// which no host name, port or vSphere path holds. A password may hold any
+// character ('#', '/', '?', '@', spaces), so the cut is not left to a URL
+// parser, which stops at the first '#' or '/' and would then quote the
+// password in its error. The user and password are percent-decoded when
+// they are validly encoded, else taken as typed.
+func splitUserInfo(raw string) (rest, user, pass string, ok bool) {
+	start := 0
+	if i := strings.Index(raw, "://"); i >= 0 {
+		start = i + 3
+	}
+	at := strings.LastIndexByte(raw, '@')
+	if at < start {
+		return raw, "", "", false
+	}
+	info := raw[start:at]
+	user, pass, _ = strings.Cut(info, ":")
+	for _, p := range []*string{&user, &pass} {
+		if d, err := url.PathUnescape(*p); err == nil {
+			*p = d
+		}
+	}
+	return raw[:start] + raw[at+1:], user, pass, true
 }
 
 // parseURL accepts what govc accepts: "host", "host:port", "https://host/sdk",

@@ -1,10 +1,12 @@
 package vmware
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"net/url"
-	"regexp"
+	"net"
 	"strings"
+	"time"
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/vim25/types"
@@ -119,38 +121,32 @@ func orList(names []string) string {
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
-// userInfo matches the user-info part of any URL in a message.
-var userInfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s"'@]*@`)
-
-// redactURL removes user info from a URL-like string without parsing it
-// (it may not parse).
-func redactURL(s string) string { return userInfo.ReplaceAllString(s, "$1") }
-
-// redactedError keeps the wrapped error for errors.As and fail.KindOf but
-// shows a message from which user info and the password are removed.
-type redactedError struct {
-	msg string
-	err error
+// TimeoutError is a vSphere server that did not answer in time.
+type TimeoutError struct {
+	Server string        // host:port
+	Step   string        // what was being done, e.g. "reading the inventory"
+	After  time.Duration // the deadline that passed
 }
 
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("vSphere server %s did not answer within %s while %s (--timeout, vmware.timeout)", e.Server, e.After, e.Step)
+}
 
-// redact is the last step of every exported function: whatever an error
-// quotes (URLs from net/http, server messages), the password and any
-// URL user info do not reach the caller.
-func redact(err error, password string) error {
-	if err == nil {
-		return nil
+// isTimeout reports whether err is a deadline that passed (the client's
+// per-call timeout or a dial timeout), not a cancellation.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// finish is the last step of every exported function: a call that
+// timed out becomes a TimeoutError naming the server and the step. No
+// error needs a password taken out: the URL the client uses has no user
+// info (Resolve cuts it off by structure), and the password is sent only
+// in the login body.
+func (c *Client) finish(err error, step string) error {
+	if err != nil && isTimeout(err) {
+		return &TimeoutError{Server: c.host, Step: step, After: c.cfg.Timeout}
 	}
-	msg := redactURL(err.Error())
-	if password != "" {
-		for _, form := range []string{password, url.QueryEscape(password), url.PathEscape(password), url.UserPassword("", password).String()[1:]} {
-			msg = strings.ReplaceAll(msg, form, "********")
-		}
-	}
-	if msg == err.Error() {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
+	return err
 }

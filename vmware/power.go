@@ -37,10 +37,10 @@ func (c *Client) PowerOn(ctx context.Context, args []string) ([]PowerResult, err
 	res, err := c.powerOn(ctx, args)
 	for i := range res {
 		if res[i].Error != "" {
-			res[i].Error = redact(errors.New(res[i].Error), c.cfg.Password).Error()
+			res[i].Error = c.finish(errors.New(res[i].Error), "powering on").Error()
 		}
 	}
-	return res, redact(err, c.cfg.Password)
+	return res, c.finish(err, "powering on")
 }
 
 func (c *Client) powerOn(ctx context.Context, args []string) ([]PowerResult, error) {

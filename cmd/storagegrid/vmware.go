@@ -42,6 +42,7 @@ func vmwareCommand(g *globals) *cli.Command {
 type vmwareConnOptions struct {
 	url, username, passwordFile, thumbprint string
 	insecure                                *bool
+	timeout                                 time.Duration // 0: vmware.timeout, else vmware.DefaultTimeout
 }
 
 func vmwareConnFlags() []cli.Flag {
@@ -51,11 +52,13 @@ func vmwareConnFlags() []cli.Flag {
 		&cli.StringFlag{Name: "password-file", Usage: "read the password from the first line of `FILE`; default GOVC_PASSWORD, then vmware.password_file"},
 		&cli.BoolFlag{Name: "insecure", Usage: "do not verify the server's TLS certificate; default GOVC_INSECURE, then vmware.insecure"},
 		&cli.StringFlag{Name: "thumbprint", Usage: "accept only a server certificate with this SHA-1 or SHA-256 `FINGERPRINT`; default vmware.thumbprint"},
+		&cli.DurationFlag{Name: "timeout", Usage: "give up on a vSphere call after `D` (connecting: after 10s); default vmware.timeout, then 60s"},
 	}
 }
 
 func vmwareConnFromFlags(c *cli.Context) vmwareConnOptions {
-	o := vmwareConnOptions{url: c.String("url"), username: c.String("username"), passwordFile: c.String("password-file"), thumbprint: c.String("thumbprint")}
+	o := vmwareConnOptions{url: c.String("url"), username: c.String("username"), passwordFile: c.String("password-file"),
+		thumbprint: c.String("thumbprint"), timeout: c.Duration("timeout")}
 	if c.IsSet("insecure") {
 		v := c.Bool("insecure")
 		o.insecure = &v
@@ -94,6 +97,14 @@ func (o vmwareConnOptions) connect(ctx context.Context, g *globals) (*vmware.Cli
 	cfg, err := vmware.Resolve(flags, env, file)
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case o.timeout < 0:
+		return nil, fail.Usagef("--timeout %s: must be positive", o.timeout)
+	case o.timeout > 0:
+		cfg.Timeout = o.timeout
+	default:
+		cfg.Timeout = v.Timeout.Duration
 	}
 	return vmware.Connect(ctx, cfg)
 }

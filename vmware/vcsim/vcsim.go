@@ -48,6 +48,17 @@ func (s *Sim) Calls() int64 { return s.calls.Load() }
 // inventory and serves it. Every VM starts powered on. tune may change the
 // model's sizes before it is created.
 func Start(ctx context.Context, kind string, tune ...func(*simulator.Model)) (*Sim, error) {
+	return start(ctx, kind, true, tune)
+}
+
+// StartStock is Start without the HostAutoStartManager: govmomi's
+// simulator as it ships, as vCenters that deny the autostart manager to a
+// role look to the client.
+func StartStock(ctx context.Context, kind string, tune ...func(*simulator.Model)) (*Sim, error) {
+	return start(ctx, kind, false, tune)
+}
+
+func start(ctx context.Context, kind string, autostart bool, tune []func(*simulator.Model)) (*Sim, error) {
 	var m *simulator.Model
 	switch kind {
 	case "esx":
@@ -64,7 +75,9 @@ func Start(ctx context.Context, kind string, tune ...func(*simulator.Model)) (*S
 	if err := m.Create(); err != nil {
 		return nil, fmt.Errorf("vcsim: %w", err)
 	}
-	installAutoStart(m)
+	if autostart {
+		installAutoStart(m)
+	}
 	s := &Sim{model: m}
 	m.Map().Handler = func(*simulator.Context, *simulator.Method) (mo.Reference, types.BaseMethodFault) {
 		s.calls.Add(1)

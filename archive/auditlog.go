@@ -27,8 +27,8 @@ func (src AuditSource) warn(err error) {
 
 // FailedRetrievals reads the failed retrievals of Archive Node nodeID
 // from the audit logs: ARCE messages with RSLT ARUN or GERR. Unreadable
-// files and malformed lines go to Warn and the rest is used: a rerun
-// picks up what was missed.
+// files and malformed lines go to Warn and the rest is used; the error is
+// then of kind fail.Partial, with the targets that could be read.
 func FailedRetrievals(ctx context.Context, src AuditSource, nodeID string) ([]Target, error) {
 	node, err := ParseNodeID(nodeID)
 	if err != nil {
@@ -52,7 +52,7 @@ func FailedRetrievals(ctx context.Context, src AuditSource, nodeID string) ([]Ta
 	if err != nil {
 		src.warn(fmt.Errorf("%w; using the messages that could be read", err))
 	}
-	return targets, nil
+	return targets, err // a partial error: the logs could not all be read
 }
 
 // target is the recovery target a failed ARCE message names.

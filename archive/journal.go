@@ -99,6 +99,9 @@ type Record struct {
 	Cancelled *int      `json:"cancelled,omitempty"`
 	Result    string    `json:"result,omitempty"`
 	Error     string    `json:"error,omitempty"`
+	// Outside is set on a mark-lost for an object this tool never sent
+	// Object_Lost for: the operator recorded a decision made elsewhere.
+	Outside bool `json:"outside,omitempty"`
 }
 
 // Status is where an object stands in the recovery, from its journal.
@@ -310,8 +313,27 @@ func (j *Journal) Append(r Record) error {
 
 // MarkLost records that the operator verified Object_Lost took effect
 // for c (after an unknown outcome), so no rerun sends it again.
-func (j *Journal) MarkLost(c CBID) error {
-	return j.Append(Record{CBID: c, Op: OpObjectLost, State: stateMarked, Result: ResultSuccess})
+//
+// Marking is for an Object_Lost the journal sent: a CBID it never sent
+// one for is refused (recover would otherwise skip it for good, with
+// nothing ever sent), unless outside is set, which records a decision
+// made outside this tool (declared lost from the Grid Manager, say) as
+// such in the journal.
+func (j *Journal) MarkLost(c CBID, outside bool) error {
+	p := j.Progress(c)
+	if p.Status == StatusLost {
+		return nil // already: nothing to record
+	}
+	if p.LostSends == 0 && !outside {
+		why := "the journal has no record of it"
+		if j.state[c] != nil {
+			why = "the journal never sent an Object_Lost for it"
+		}
+		return fail.Refusedf("CBID %s: nothing to mark lost: %s, so no Object_Lost of this tool can have taken effect "+
+			"(recover sends one); if the object was declared lost outside storagegrid, record that with the global --force",
+			c, why)
+	}
+	return j.Append(Record{CBID: c, Op: OpObjectLost, State: stateMarked, Result: ResultSuccess, Outside: p.LostSends == 0})
 }
 
 // Close closes the journal file and releases the node's lock.

@@ -21,7 +21,7 @@ func TestNodeJournalIsLockedPerNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := j.MarkLost(testCBIDs[0]); err != nil {
+	if err := j.MarkLost(testCBIDs[0], true); err != nil { // declared lost outside: a write
 		t.Fatal(err)
 	}
 	if want := JournalDir + "/recover-" + testNode + ".jsonl"; j.Path() != want {
@@ -75,7 +75,7 @@ func TestLoadNodeJournalCreatesNothing(t *testing.T) {
 	if err != nil || len(j.All()) != 0 {
 		t.Fatalf("%v %+v", err, j)
 	}
-	if err := j.MarkLost(testCBIDs[0]); err == nil {
+	if err := j.MarkLost(testCBIDs[0], false); err == nil {
 		t.Error("a read-only journal took a record")
 	}
 	if names, _ := filepath.Glob(filepath.Join(string(root), "*")); len(names) != 0 {

@@ -208,6 +208,23 @@ type Executor struct {
 	Journal  *Journal
 	Dial     func(ctx context.Context) (Session, error)
 	Progress func(Result) // called after each item, for live output
+	// KeepGoing sends on after an Object_Lost whose reply never came.
+	// Without it the run stops there: replies that stop coming mean a
+	// console that is slow or gone, and every further send would only
+	// add an object whose outcome must be checked by hand.
+	KeepGoing bool
+}
+
+// StoppedError is a run that stopped at the first Object_Lost whose
+// outcome is unknown.
+type StoppedError struct {
+	CBID CBID
+	Left int // items not attempted
+}
+
+func (e *StoppedError) Error() string {
+	return fmt.Sprintf("stopped at the first unknown outcome (CBID %s): %d objects not attempted "+
+		"(--keep-going sends on past unknown outcomes)", e.CBID, e.Left)
 }
 
 // Execute sends cancel and Object_Lost for the items that need them. A
@@ -224,9 +241,13 @@ func (e *Executor) Execute(ctx context.Context, items []Item) (Summary, error) {
 		}
 	}()
 	var stop error
+	var stopped *StoppedError
 	for _, it := range items {
 		var r Result
 		switch {
+		case stopped != nil:
+			r = Result{CBID: it.CBID, Outcome: OutNotAttempted,
+				Error: fmt.Sprintf("not attempted: the run stopped at the unknown outcome of %s", stopped.CBID)}
 		case stop != nil:
 			r = Result{CBID: it.CBID, Outcome: OutNotAttempted, Error: stop.Error()}
 		case !it.Sends():
@@ -253,6 +274,9 @@ func (e *Executor) Execute(ctx context.Context, items []Item) (Summary, error) {
 			}
 			if ctx.Err() != nil {
 				stop = ctx.Err()
+			} else if r.Outcome == OutUnknown && !e.KeepGoing {
+				stopped = &StoppedError{CBID: it.CBID}
+				stop = stopped
 			}
 		}
 		sum.Results = append(sum.Results, r)
@@ -262,6 +286,10 @@ func (e *Executor) Execute(ctx context.Context, items []Item) (Summary, error) {
 	}
 	if stop != nil && errors.Is(stop, context.Canceled) {
 		return sum, stop
+	}
+	if stopped != nil {
+		stopped.Left = sum.Count(OutNotAttempted)
+		return sum, fail.With(fail.Partial, stopped)
 	}
 	return sum, nil
 }

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -41,13 +42,17 @@ func openJournal(t *testing.T, path string) *Journal {
 
 // runRecovery plans and executes like `archive recover --yes`.
 func runRecovery(ctx context.Context, addr, journal string, ids []CBID, retry []CBID, timeout time.Duration) (Summary, error) {
+	return runRecoveryWith(ctx, addr, journal, ids, retry, timeout, false)
+}
+
+func runRecoveryWith(ctx context.Context, addr, journal string, ids []CBID, retry []CBID, timeout time.Duration, keepGoing bool) (Summary, error) {
 	j, err := OpenJournal(journal, journal, testNode)
 	if err != nil {
 		return Summary{}, err
 	}
 	defer j.Close()
 	items := Plan(targets(ids...), testNode, j, retry)
-	ex := &Executor{NodeID: testNode, Journal: j, Dial: func(ctx context.Context) (Session, error) {
+	ex := &Executor{NodeID: testNode, Journal: j, KeepGoing: keepGoing, Dial: func(ctx context.Context) (Session, error) {
 		return Dial(ctx, testOptions(addr, timeout))
 	}}
 	sum, err := ex.Execute(ctx, items)
@@ -115,18 +120,24 @@ func TestRecoverRerunSendsNothingTwice(t *testing.T) {
 }
 
 // An Object_Lost whose reply never arrives (the console acted, then the
-// session died) is journaled unknown and not resent by a rerun; only an
-// explicit retry sends it again.
+// session died) is journaled unknown, stops the run there (exit 4, the
+// rest not attempted), and is not resent by a rerun; only an explicit
+// retry sends it again.
 func TestRecoverUnknownOutcomeIsHeld(t *testing.T) {
 	victim := testCBIDs[1]
 	s := startSim(t, adesim.Config{Faults: []adesim.Fault{{Kind: adesim.NoPrompt, Match: "Object_Lost " + string(victim), Times: 1}}})
 	path := filepath.Join(t.TempDir(), "j.jsonl")
 	sum, err := runRecovery(context.Background(), s.Addr(), path, testCBIDs, nil, 300*time.Millisecond)
-	if fail.KindOf(err) != fail.Partial || sum.Results[1].Outcome != OutUnknown || sum.Count(OutLost) != 2 {
+	var stopped *StoppedError
+	if fail.KindOf(err) != fail.Partial || !errors.As(err, &stopped) || stopped.CBID != victim || stopped.Left != 1 ||
+		sum.Results[1].Outcome != OutUnknown || sum.Count(OutLost) != 1 || sum.Results[2].Outcome != OutNotAttempted {
 		t.Fatalf("first run: %v %+v", err, sum)
 	}
+	if n := count(s.Received(), "Object_Lost "+string(testCBIDs[2])); n != 0 {
+		t.Fatalf("the run went on past the unknown outcome: %d sends for the next object", n)
+	}
 	sum, _ = runRecovery(context.Background(), s.Addr(), path, testCBIDs, nil, 5*time.Second)
-	if sum.Results[1].Outcome != OutUnknown || sum.Count(OutAlreadyLost) != 2 {
+	if sum.Results[1].Outcome != OutUnknown || sum.Count(OutAlreadyLost) != 1 || sum.Count(OutLost) != 1 {
 		t.Fatalf("rerun: %+v", sum)
 	}
 	if n := count(s.Received(), "Object_Lost "+string(victim)); n != 1 {
@@ -134,7 +145,7 @@ func TestRecoverUnknownOutcomeIsHeld(t *testing.T) {
 	}
 	// The console did act: the operator marks it instead of retrying.
 	j := openJournal(t, path)
-	if err := j.MarkLost(victim); err != nil {
+	if err := j.MarkLost(victim, false); err != nil {
 		t.Fatal(err)
 	}
 	j.Close()
@@ -146,6 +157,50 @@ func TestRecoverUnknownOutcomeIsHeld(t *testing.T) {
 		if s.Lost(string(c)) != 1 || count(s.Received(), "Object_Lost "+string(c)) != 1 {
 			t.Errorf("%s: lost %d times, sent %d", c, s.Lost(string(c)), count(s.Received(), "Object_Lost "+string(c)))
 		}
+	}
+}
+
+// With KeepGoing (--keep-going) the run sends on past an unknown outcome,
+// as it did before it stopped there.
+func TestRecoverKeepGoingPastUnknown(t *testing.T) {
+	victim := testCBIDs[1]
+	s := startSim(t, adesim.Config{Faults: []adesim.Fault{{Kind: adesim.NoPrompt, Match: "Object_Lost " + string(victim), Times: 1}}})
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	sum, err := runRecoveryWith(context.Background(), s.Addr(), path, testCBIDs, nil, 300*time.Millisecond, true)
+	var stopped *StoppedError
+	if fail.KindOf(err) != fail.Partial || errors.As(err, &stopped) || sum.Results[1].Outcome != OutUnknown || sum.Count(OutLost) != 2 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+}
+
+// --mark-lost is for an Object_Lost the journal sent: a CBID it never
+// sent one for (or never heard of) is refused and nothing is written;
+// with outside (the global --force) it is journaled as decided outside.
+func TestMarkLostRefusesWhatWasNeverSent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j := openJournal(t, path)
+	defer j.Close()
+	if err := j.Append(Record{CBID: testCBIDs[0], Op: OpCancel, State: stateDone}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	for _, c := range testCBIDs[:2] {
+		err := j.MarkLost(c, false)
+		if fail.KindOf(err) != fail.Refused || !strings.Contains(err.Error(), "nothing to mark lost") {
+			t.Fatalf("%s: %v", c, err)
+		}
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("a refused mark-lost wrote to the journal")
+	}
+	if err := j.MarkLost(testCBIDs[1], true); err != nil {
+		t.Fatal(err)
+	}
+	if p := j.Progress(testCBIDs[1]); p.Status != StatusLost {
+		t.Fatalf("%+v", p)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Contains(after, []byte(`"outside":true`)) {
+		t.Fatalf("not journaled as decided outside: %s", after)
 	}
 }
 

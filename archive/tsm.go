@@ -30,21 +30,17 @@ type TSM struct {
 	pass    string
 }
 
-// NewTSM reads the admin password from passwordFile (its first line).
-func NewTSM(path, adminID, passwordFile string) (*TSM, error) {
+// NewTSM returns the client of dsmadmc at path for the administrator
+// adminID, whose password (the CLI reads it with package secretfile) is
+// given to dsmadmc on its standard input.
+func NewTSM(path, adminID, password string) (*TSM, error) {
 	if adminID == "" || strings.ContainsAny(adminID, " \t\r\n=") {
 		return nil, fmt.Errorf("archive.dsmadmc.admin_id %q: must be a TSM administrator name", adminID)
 	}
-	data, err := os.ReadFile(passwordFile)
-	if err != nil {
-		return nil, fmt.Errorf("archive.dsmadmc.password_file: %w", err)
+	if password == "" || strings.ContainsAny(password, "\r\n") {
+		return nil, errors.New("archive.dsmadmc.password_file: the password must be one non-empty line")
 	}
-	pass, _, _ := strings.Cut(string(data), "\n")
-	pass = strings.TrimRight(pass, "\r")
-	if pass == "" {
-		return nil, fmt.Errorf("archive.dsmadmc.password_file %s: empty", passwordFile)
-	}
-	return &TSM{Path: path, AdminID: adminID, pass: pass}, nil
+	return &TSM{Path: path, AdminID: adminID, pass: password}, nil
 }
 
 // rcNoMatch is dsmadmc's return code for "no match found" (ANR2034E):

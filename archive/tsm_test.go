@@ -98,11 +98,7 @@ esac
 func newTestTSM(t *testing.T) (*TSM, string) {
 	t.Helper()
 	dir := t.TempDir()
-	pw := filepath.Join(dir, "password")
-	if err := os.WriteFile(pw, []byte(secret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tsm, err := NewTSM(fakeDsmadmc(t, dir), "arcadmin", pw)
+	tsm, err := NewTSM(fakeDsmadmc(t, dir), "arcadmin", secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,17 +155,14 @@ func TestTSMErrorsNeverShowThePassword(t *testing.T) {
 }
 
 func TestNewTSMChecksSettings(t *testing.T) {
-	dir := t.TempDir()
-	empty := filepath.Join(dir, "empty")
-	os.WriteFile(empty, nil, 0o600)
-	for _, tc := range []struct{ id, file, want string }{
-		{"", empty, "admin_id"},
-		{"a b", empty, "admin_id"},
-		{"admin", filepath.Join(dir, "missing"), "password_file"},
-		{"admin", empty, "empty"},
+	for _, tc := range []struct{ id, pass, want string }{
+		{"", "pw", "admin_id"},
+		{"a b", "pw", "admin_id"},
+		{"admin", "", "one non-empty line"},
+		{"admin", "pw\nmore", "one non-empty line"},
 	} {
-		if _, err := NewTSM("/bin/true", tc.id, tc.file); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("NewTSM(%q, %q) = %v, want %q", tc.id, tc.file, err, tc.want)
+		if _, err := NewTSM("/bin/true", tc.id, tc.pass); err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "pw") {
+			t.Errorf("NewTSM(%q) = %v, want %q", tc.id, err, tc.want)
 		}
 	}
 }

@@ -3,9 +3,7 @@ package vmware
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -55,26 +53,6 @@ func EnvSource(getenv func(string) string) (Source, error) {
 		s.Insecure = &b
 	}
 	return s, nil
-}
-
-// ReadPasswordFile reads a password from the first line of the file at
-// path; shown is how to name the file in errors (the host's view of it).
-// The content never appears in an error.
-func ReadPasswordFile(path, shown string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return "", fmt.Errorf("password file %s: %w", shown, err)
-	}
-	pw, _, _ := strings.Cut(string(data), "\n")
-	pw = strings.TrimSuffix(pw, "\r")
-	if pw == "" {
-		return "", fmt.Errorf("password file %s: first line is empty", shown)
-	}
-	return pw, nil
 }
 
 // Resolve takes each setting from the first layer that sets it (so pass

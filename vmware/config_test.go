@@ -3,8 +3,6 @@ package vmware
 import (
 	"context"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,31 +100,6 @@ func TestEnvSource(t *testing.T) {
 	delete(env, "GOVC_INSECURE")
 	if s, _ := EnvSource(func(k string) string { return env[k] }); s.Insecure != nil {
 		t.Errorf("unset GOVC_INSECURE must leave Insecure unset, got %v", *s.Insecure)
-	}
-}
-
-func TestReadPasswordFile(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	if pw, err := ReadPasswordFile(write("lf", "s3cret\nignored\n"), "/etc/x"); err != nil || pw != "s3cret" {
-		t.Errorf("first line: got %q, %v", pw, err)
-	}
-	if pw, err := ReadPasswordFile(write("crlf", "s3cret\r\n"), "/etc/x"); err != nil || pw != "s3cret" {
-		t.Errorf("CRLF: got %q, %v", pw, err)
-	}
-	if _, err := ReadPasswordFile(write("empty", "\nsecond-line-secret\n"), "/etc/storagegrid/vc.pass"); err == nil ||
-		err.Error() != "password file /etc/storagegrid/vc.pass: first line is empty" {
-		t.Errorf("empty first line: got %v", err)
-	}
-	_, err := ReadPasswordFile(filepath.Join(dir, "missing"), "/etc/storagegrid/vc.pass")
-	if err == nil || err.Error() != "password file /etc/storagegrid/vc.pass: no such file or directory" {
-		t.Errorf("missing file: got %v (want the host path, not the sandbox path)", err)
 	}
 }
 

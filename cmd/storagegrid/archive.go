@@ -13,6 +13,7 @@ import (
 
 	"github.com/storagegrid/storagegrid/archive"
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/internal/secretfile"
 )
 
 // The archive commands, one file each: archive_recover.go,
@@ -148,9 +149,13 @@ func newTSM(g *globals) (*archive.TSM, error) {
 	if d.AdminID == "" || d.PasswordFile == "" {
 		return nil, fail.Usagef("set archive.dsmadmc.admin_id and archive.dsmadmc.password_file in storagegrid.toml (the ARC service's TSM administrator)")
 	}
-	t, err := archive.NewTSM(g.root.Join(d.Path), d.AdminID, g.root.Join(d.PasswordFile))
+	pass, err := secretfile.FirstLine(g.root.Join(d.PasswordFile), d.PasswordFile)
 	if err != nil {
-		return nil, fail.With(fail.Usage, fmt.Errorf("%w (file %s)", err, d.PasswordFile))
+		return nil, fail.With(fail.Usage, fmt.Errorf("archive.dsmadmc.password_file: %w", err))
+	}
+	t, err := archive.NewTSM(g.root.Join(d.Path), d.AdminID, pass)
+	if err != nil {
+		return nil, fail.With(fail.Usage, err)
 	}
 	return t, nil
 }

@@ -54,7 +54,7 @@ func runJournal(ctx context.Context, g *globals, o *journalOptions) error {
 	}
 	defer j.Close()
 	for _, id := range o.markLost {
-		if err := j.MarkLost(id); err != nil {
+		if err := j.MarkLost(id, g.force); err != nil {
 			return err
 		}
 	}

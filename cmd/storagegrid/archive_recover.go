@@ -28,6 +28,7 @@ type recoverOptions struct {
 	verifyTSM bool
 	dryRun    bool
 	yes       bool
+	keepGoing bool
 	retry     []archive.CBID
 }
 
@@ -56,6 +57,8 @@ const recoverDescription = "The whole runbook for objects an Archive Node cannot
 	"its reply never came (connection dropped, process killed), its outcome is unknown and\n" +
 	"reruns do not resend it: check the object in the Grid Manager, then either record that\n" +
 	"it took effect ('archive journal --mark-lost CBID') or resend it (--retry-unknown CBID).\n" +
+	"A run stops at the first unknown outcome (exit 4) unless --keep-going. Audit logs that\n" +
+	"could not all be read are named, and the run ends with exit 4.\n" +
 	"The remaining manual step, resetting the Request Failures count in the Grid Manager, is\n" +
 	"printed at the end.\n\n" +
 	"   storagegrid archive recover --node-id 13959984 --since 7d --verify-tsm\n" +
@@ -97,6 +100,8 @@ func recoverFlags(o *recoverOptions, retry *cli.StringSlice) []cli.Flag {
 		&cli.BoolFlag{Name: "verify-tsm", Destination: &o.verifyTSM,
 			Usage: "send only for CBIDs the TSM activity log confirms (runs dsmadmc)"},
 		&cli.BoolFlag{Name: "dry-run", Destination: &o.dryRun, Usage: "show the plan; send nothing, write nothing"},
+		&cli.BoolFlag{Name: "keep-going", Destination: &o.keepGoing,
+			Usage: "send on after an Object_Lost whose reply never came (by default the run stops there, exit 4)"},
 		&cli.StringSliceFlag{Name: "retry-unknown", Destination: retry,
 			Usage: "resend Object_Lost for `CBID` although its earlier outcome is unknown (after checking it did not take effect)"},
 	)
@@ -107,7 +112,7 @@ func runRecover(ctx context.Context, g *globals, o *recoverOptions) error {
 	if err != nil {
 		return err
 	}
-	targets, err := failedRetrievals(ctx, g, o)
+	targets, incomplete, err := failedRetrievals(ctx, g, o)
 	if err != nil {
 		return err
 	}
@@ -127,30 +132,45 @@ func runRecover(ctx context.Context, g *globals, o *recoverOptions) error {
 		printPlan(g.out(), rep)
 	}
 	if o.dryRun || len(rep.Plan) == 0 {
-		return printUnsent(g, rep)
+		return orIncomplete(printUnsent(g, rep), incomplete)
 	}
 	if err := confirmPlan(g, o, rep, co.Addr); err != nil {
 		return err
 	}
-	return executePlan(ctx, g, executor(o.nodeID, j, co), rep)
+	ex := executor(o.nodeID, j, co)
+	ex.KeepGoing = o.keepGoing
+	return orIncomplete(executePlan(ctx, g, ex, rep), incomplete)
+}
+
+// orIncomplete is err, or when the run itself went well but the audit
+// logs could not all be read, a partial failure (exit 4) that says so: a
+// failed retrieval in an unread file was not considered.
+func orIncomplete(err, incomplete error) error {
+	if err != nil || incomplete == nil {
+		return err
+	}
+	return fail.Partialf("%v: failed retrievals in the files named above were not considered", incomplete)
 }
 
 // failedRetrievals reads the node's failed retrievals from --audit-dir;
-// what could not be read is warned about.
-func failedRetrievals(ctx context.Context, g *globals, o *recoverOptions) ([]archive.Target, error) {
+// what could not be read is warned about (by name) and, as incomplete,
+// makes the run end in a partial failure.
+func failedRetrievals(ctx context.Context, g *globals, o *recoverOptions) (targets []archive.Target, incomplete, err error) {
 	src := archive.AuditSource{Dir: g.root.Join(o.auditDir), Name: g.root.Strip,
 		Warn: func(err error) { g.warnf("%v", err) }}
 	if o.since != "" {
-		var err error
 		if src.Since, err = audit.ParseTime(o.since, time.Now()); err != nil {
-			return nil, fail.Usagef("--since: %v", err)
+			return nil, nil, fail.Usagef("--since: %v", err)
 		}
 	}
-	targets, err := archive.FailedRetrievals(ctx, src, o.nodeID)
-	if err != nil {
-		return nil, fmt.Errorf("reading audit logs in %s: %w", o.auditDir, err)
+	targets, err = archive.FailedRetrievals(ctx, src, o.nodeID)
+	if fail.KindOf(err) == fail.Partial {
+		return targets, err, nil
 	}
-	return targets, nil
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading audit logs in %s: %w", o.auditDir, err)
+	}
+	return targets, nil, nil
 }
 
 func verifyPlan(ctx context.Context, g *globals, plan []archive.Item) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/internal/secretfile"
 	"github.com/storagegrid/storagegrid/vmware"
 )
 
@@ -76,7 +77,7 @@ func (o vmwareConnOptions) connect(ctx context.Context, g *globals) (*vmware.Cli
 	}
 	flags := vmware.Source{Name: "--url", URL: o.url, Username: o.username, Thumbprint: o.thumbprint, Insecure: o.insecure}
 	if o.passwordFile != "" {
-		if flags.Password, err = vmware.ReadPasswordFile(o.passwordFile, o.passwordFile); err != nil {
+		if flags.Password, err = secretfile.FirstLine(o.passwordFile, o.passwordFile); err != nil {
 			return nil, fail.With(fail.Usage, err)
 		}
 	}
@@ -90,7 +91,7 @@ func (o vmwareConnOptions) connect(ctx context.Context, g *globals) (*vmware.Cli
 		file.Insecure = &v.Insecure
 	}
 	if v.PasswordFile != "" && flags.Password == "" && env.Password == "" {
-		if file.Password, err = vmware.ReadPasswordFile(g.root.Join(v.PasswordFile), v.PasswordFile); err != nil {
+		if file.Password, err = secretfile.FirstLine(g.root.Join(v.PasswordFile), v.PasswordFile); err != nil {
 			return nil, fail.With(fail.Usage, err)
 		}
 	}

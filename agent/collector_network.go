@@ -74,7 +74,7 @@ func routeItem(r netcheck.Route) Item {
 	if r.Link != "" {
 		f[wire.FieldLink] = r.Link
 	}
-	return Item{Kind: wire.KindRoute, ID: wire.RouteID(r.Table, r.Dst, r.Metric), Fields: f}
+	return Item{Kind: wire.KindRoute, ID: wire.RouteID(r.Table, r.Dst, r.Metric, r.Link, r.Gateway), Fields: f}
 }
 
 // Watch reports every link and address change; a lost subscription

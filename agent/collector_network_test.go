@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
+	"net"
 	"os"
 	"runtime"
 	"testing"
@@ -76,7 +78,7 @@ func TestNetworkCollectorInNamespace(t *testing.T) {
 	if f := byID["address sg-a/10.99.0.1/24"].Fields; f["link"] != "sg-a" || f["family"] != "inet" {
 		t.Fatalf("address: %+v (items %v)", f, byID)
 	}
-	if f := byID["route 254/10.99.0.0/24/0"].Fields; f["link"] != "sg-a" {
+	if f := byID["route 254/10.99.0.0/24/0/sg-a/-"].Fields; f["link"] != "sg-a" {
 		t.Fatalf("route: %+v", f)
 	}
 }
@@ -140,4 +142,56 @@ func downSpooled(t *testing.T, a *Agent) bool {
 		}
 	}
 	return false
+}
+
+// Routes to one destination with one metric out of several links (IPv6
+// keeps them apart: fe80::/64 on every interface) are several entities,
+// each with its link, the same ones at every collection: no route whose
+// link flips between them.
+func TestNetworkCollectorDuplicateDestinationRoutes(t *testing.T) {
+	ns := testNamespace(t)
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	_, dst, _ := net.ParseCIDR("2001:db8:5::/64")
+	for _, name := range []string{"sg-a", "sg-b"} {
+		l, err := h.LinkByName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Appended (NLM_F_APPEND), as the kernel adds fe80::/64 per link:
+		// an exclusive add refuses a second route of the same metric.
+		if err := h.RouteAppend(&netlink.Route{Dst: dst, LinkIndex: l.Attrs().Index, Priority: 1024}); err != nil {
+			t.Fatalf("route via %s: %v", name, err)
+		}
+	}
+	var first map[string]string
+	for round := 0; round < 5; round++ {
+		items, err := networkCollector{Sources{Netns: &ns}}.Collect(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{} // id -> link
+		seen := map[string]bool{}
+		for _, it := range items {
+			key := string(it.Kind) + " " + it.ID
+			if seen[key] {
+				t.Fatalf("round %d: two items are %s", round, key)
+			}
+			seen[key] = true
+			if it.Kind == wire.KindRoute && it.Fields["dst"] == "2001:db8:5::/64" {
+				got[it.ID] = it.Fields["link"]
+			}
+		}
+		if len(got) != 2 || got["254/2001:db8:5::/64/1024/sg-a/-"] != "sg-a" || got["254/2001:db8:5::/64/1024/sg-b/-"] != "sg-b" {
+			t.Fatalf("round %d: routes to 2001:db8:5::/64: %v", round, got)
+		}
+		if first == nil {
+			first = got
+		} else if !maps.Equal(first, got) {
+			t.Fatalf("round %d: %v, first %v", round, got, first)
+		}
+	}
 }

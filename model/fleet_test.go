@@ -154,7 +154,7 @@ func addLinks(h *simHost, i int) {
 		cidr := fmt.Sprintf("10.%d.%d.%d/16", n+1, i>>8&0xff, i&0xff+1)
 		h.set(wire.KindAddress, wire.AddressID(link, cidr), map[string]string{"link": link, "address": cidr, "family": "inet"})
 	}
-	h.set(wire.KindRoute, wire.RouteID(254, "default", 0), map[string]string{"dst": "default", "gateway": "10.1.0.1", "link": "bond0.1001", "table": "254"})
+	h.set(wire.KindRoute, wire.RouteID(254, "default", 0, "bond0.1001", "10.1.0.1"), map[string]string{"dst": "default", "gateway": "10.1.0.1", "link": "bond0.1001", "table": "254"})
 }
 
 func nodeConfig(name, typ string) map[string]string {

@@ -264,7 +264,7 @@ func TestImpact(t *testing.T) {
 	}{
 		{"dc1-h0", "DC1-GW1 DC1-S1", []string{"link/dc1-h0/bond0.1001", "address/dc1-h0/bond0.1001/10.1.0.1/16"}},
 		{"host/dc2-h1", "DC2-GW1 DC2-S1", nil},
-		{"link/dc1-h0/eth1", "DC1-GW1 DC1-S1", []string{"link/dc1-h0/bond0", "link/dc1-h0/bond0.1002", "route/dc1-h0/254/default/0"}},
+		{"link/dc1-h0/eth1", "DC1-GW1 DC1-S1", []string{"link/dc1-h0/bond0", "link/dc1-h0/bond0.1002", "route/dc1-h0/254/default/0/bond0.1001/10.1.0.1"}},
 		{"interface/dc1-h0/bond0.1003", "DC1-GW1 DC1-S1", []string{"address/dc1-h0/bond0.1003/10.3.0.1/16"}},
 		{"blockdev/dc2-h1//dev/mapper/sgws-dc1-s1-rangedb-0", "", nil},
 		{"blockdev/dc1-h0//dev/mapper/sgws-dc1-s1-rangedb-0", "DC1-S1", nil},

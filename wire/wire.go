@@ -81,8 +81,8 @@
 //     speed_mbps.
 //   - address, id = AddressID(link, cidr): link, address (CIDR), family
 //     (inet, inet6), scope.
-//   - route, id = RouteID(table, dst, metric): dst (CIDR or "default"),
-//     gateway, link, table, metric, protocol.
+//   - route, id = RouteID(table, dst, metric, link, gateway): dst (CIDR or
+//     "default"), gateway, link, table, metric, protocol.
 //   - metric, id = MetricID(name, labels...), e.g.
 //     node_disk_read_bytes_total{device="sdb"}: value.
 //
@@ -386,10 +386,22 @@ func checkText(what, s string, max int) error {
 // AddressID names an address entity: link and CIDR, "bond0/10.1.3.5/24".
 func AddressID(link, cidr string) string { return link + "/" + cidr }
 
-// RouteID names a route entity: "254/default/100" for the main table's
-// default route of metric 100.
-func RouteID(table int, dst string, metric int) string {
-	return strconv.Itoa(table) + "/" + dst + "/" + strconv.Itoa(metric)
+// RouteID names a route entity by all that tells one route from another
+// the kernel keeps beside it: "254/default/100/bond0.1001/10.1.0.1" for
+// the main table's default route of metric 100 out of bond0.1001 via
+// 10.1.0.1. The link and gateway are part of it because IPv6 keeps one
+// route per link for the same destination and metric (fe80::/64 on every
+// interface), and an ID without them made those routes one entity whose
+// link flipped at every collection. An empty link or gateway is "-".
+func RouteID(table int, dst string, metric int, link, gateway string) string {
+	return strconv.Itoa(table) + "/" + dst + "/" + strconv.Itoa(metric) + "/" + orDash(link) + "/" + orDash(gateway)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // MetricID names a metric series in the Prometheus text form, labels in

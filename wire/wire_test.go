@@ -199,7 +199,8 @@ func TestIDs(t *testing.T) {
 	if got := MetricID("node_disk_read_bytes_total", "device", "sdb", "x", `a"b`); got != `node_disk_read_bytes_total{device="sdb",x="a\"b"}` {
 		t.Fatal(got)
 	}
-	if AddressID("bond0", "10.1.3.5/24") != "bond0/10.1.3.5/24" || RouteID(254, "default", 100) != "254/default/100" {
+	if AddressID("bond0", "10.1.3.5/24") != "bond0/10.1.3.5/24" || RouteID(254, "default", 100, "bond0.1001", "10.1.0.1") != "254/default/100/bond0.1001/10.1.0.1" ||
+		RouteID(254, "fe80::/64", 256, "eth0", "") != "254/fe80::/64/256/eth0/-" {
 		t.Fatal("address or route id")
 	}
 	for _, bad := range []string{"", "-a", "a/b", "a b", "..", strings.Repeat("a", 254)} {

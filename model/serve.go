@@ -52,11 +52,18 @@ func ConfigFor(m settings.Model, root hostpath.Root) (Config, error) {
 	return cfg, err
 }
 
+// BodyTimeout is how long a request, its body included, may take to
+// arrive.
+const BodyTimeout = 60 * time.Second
+
 // Serve answers HTTP on ln until ctx ends, then shuts down, giving the
 // requests in flight up to shutdownGrace. errLog receives the HTTP
 // server's own errors, such as failed TLS handshakes.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, errLog *log.Logger) error {
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
+	// ReadTimeout bounds the whole request, body included: a client
+	// that sends its batch slowly must not hold a connection (and a
+	// decode slot) for ever.
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: BodyTimeout, ErrorLog: errLog}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

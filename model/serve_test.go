@@ -4,17 +4,22 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
 	"github.com/storagegrid/storagegrid/settings"
+	"github.com/storagegrid/storagegrid/wire"
 )
 
 // A second owner of the database is refused at once; the lock lives
@@ -116,5 +121,110 @@ func TestServeUntilCancelled(t *testing.T) {
 	closed.Close()
 	if err := ts.srv.Serve(context.Background(), closed, nil); err == nil || !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Serve on a closed listener: %v", err)
+	}
+}
+
+// The store is its owner's alone: the directory it creates is 0700, the
+// database and the files SQLite keeps beside it 0600, whatever the umask;
+// a database found readable by others is made 0600.
+func TestStoreFilesAreOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "model")
+	path := filepath.Join(dir, "model.db")
+	ts := newTestServer(t, path, "dc1-h1")
+	h := newSimHost("dc1-h1", 1, epoch0)
+	h.set(wire.KindLink, "eth0", map[string]string{"type": "device"})
+	ts.send(h.snapshot())
+	for p, want := range map[string]os.FileMode{dir: 0o700, path: 0o600, path + "-wal": 0o600} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %04o, want %04o", p, fi.Mode().Perm(), want)
+		}
+	}
+	ts.close()
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("reopened: mode %04o", fi.Mode().Perm())
+	}
+}
+
+// At most MaxDecodes batches are decoded at once; refused batches are
+// logged, once a minute per host and reason.
+func TestIngestBoundsDecodesAndLogsRefusals(t *testing.T) {
+	var logged bytes.Buffer
+	store, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "model.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	toks, _ := ParseTokens("tokens", []byte("dc1-h1 "+tokenOf("dc1-h1")))
+	srv, err := NewServer(context.Background(), Config{Store: store, Tokens: toks, MaxDecodes: 1, Log: log.New(&logged, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+
+	// A batch whose body trickles holds the only decode slot...
+	pr, pw := io.Pipe()
+	slow, _ := http.NewRequest(http.MethodPost, hs.URL+wire.IngestPath, pr)
+	slow.Header.Set("Authorization", "Bearer "+tokenOf("dc1-h1"))
+	slowDone := make(chan error, 1)
+	go func() {
+		resp, err := hs.Client().Do(slow)
+		if err == nil {
+			resp.Body.Close()
+		}
+		slowDone <- err
+	}()
+	pw.Write([]byte(`{"wire":`))
+	time.Sleep(100 * time.Millisecond)
+	// ...so another waits for it, and goes through once it is freed.
+	h := newSimHost("dc1-h1", 1, epoch0)
+	h.set(wire.KindLink, "eth0", map[string]string{"type": "device"})
+	gz, _ := wire.Compress(h.snapshot())
+	fast := make(chan error, 1)
+	go func() {
+		_, err := wire.Send(context.Background(), hs.Client(), hs.URL, tokenOf("dc1-h1"), gz)
+		fast <- err
+	}()
+	select {
+	case err := <-fast:
+		t.Fatalf("a second batch was decoded beside the first: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	pw.CloseWithError(io.ErrUnexpectedEOF)
+	<-slowDone
+	if err := <-fast; err != nil {
+		t.Fatalf("the waiting batch: %v", err)
+	}
+
+	for i := 0; i < 5; i++ {
+		if _, err := wire.Send(context.Background(), hs.Client(), hs.URL, "wrong-token-0123456789", gz); err == nil {
+			t.Fatal("a wrong token was let in")
+		}
+	}
+	if n := strings.Count(logged.String(), "HTTP 401"); n != 1 {
+		t.Fatalf("%d lines for five refusals of one client:\n%s", n, logged.String())
+	}
+	bad, _ := http.NewRequest(http.MethodPost, hs.URL+wire.IngestPath, strings.NewReader("not a batch\n"))
+	bad.Header.Set("Authorization", "Bearer "+tokenOf("dc1-h1"))
+	if resp, err := hs.Client().Do(bad); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a broken batch: %v %v", resp, err)
+	}
+	if !strings.Contains(logged.String(), "refused a batch from dc1-h1 (HTTP 400)") {
+		t.Fatalf("the broken batch was not logged:\n%s", logged.String())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"net/http"
 	"slices"
 	"strconv"
@@ -46,10 +47,20 @@ type Config struct {
 	// CompactEvery is how often retention runs; 0 disables it.
 	CompactEvery time.Duration
 	Limits       wire.Limits
+	// MaxDecodes bounds the batches decoded at once (each may take up to
+	// Limits.MaxDecodedBytes and more in memory): others wait their
+	// turn. 0 means DefaultMaxDecodes.
+	MaxDecodes int
 	// MaxGroup bounds how many batches share one transaction.
 	MaxGroup int
 	Now      func() time.Time
+	// Log, when set, hears refused batches (at most one line per host and
+	// reason a minute) and store failures.
+	Log *log.Logger
 }
+
+// DefaultMaxDecodes is how many batches are decoded at once by default.
+const DefaultMaxDecodes = 2
 
 // Server is the model server: ingest, the live graph, queries.
 type Server struct {
@@ -59,9 +70,13 @@ type Server struct {
 	mu    sync.RWMutex // guards graph
 	graph *Graph
 
-	queue chan *pending
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	queue   chan *pending
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	decodes chan struct{} // a slot per batch being decoded
+
+	logMu    sync.Mutex
+	loggedAt map[string]time.Time // last line per host and reason
 	// Compactions reports the outcome of background compactions.
 	Compactions chan error
 }
@@ -89,6 +104,9 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Limits == (wire.Limits{}) {
 		cfg.Limits = wire.DefaultLimits
 	}
+	if cfg.MaxDecodes <= 0 {
+		cfg.MaxDecodes = DefaultMaxDecodes
+	}
 	if err := cfg.checkTokens(cfg.Tokens); err != nil {
 		return nil, err
 	}
@@ -101,7 +119,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, graph: NewGraph(ents, streams), queue: make(chan *pending, 256), stop: make(chan struct{}),
-		Compactions: make(chan error, 1)}
+		Compactions: make(chan error, 1), decodes: make(chan struct{}, cfg.MaxDecodes), loggedAt: map[string]time.Time{}}
 	s.tokens.Store(cfg.Tokens)
 	s.wg.Add(1)
 	go s.commitLoop()
@@ -170,6 +188,7 @@ func (s *Server) commit(group []*pending) {
 	recv := s.cfg.Now()
 	res, err := s.cfg.Store.Ingest(context.Background(), batches, recv)
 	if err != nil {
+		s.logf("store", "store", "storing %d batches failed: %v", len(group), err)
 		for _, p := range group {
 			p.done <- result{err: err}
 		}
@@ -271,10 +290,40 @@ func bearer(r *http.Request) string {
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	ack, err := s.receive(r)
 	if err != nil {
+		who, _ := s.tokens.Load().Host(bearer(r))
+		if who == "" {
+			who = r.RemoteAddr
+		}
+		code := http.StatusInternalServerError
+		var he *httpError
+		if errors.As(err, &he) {
+			code = he.code
+		}
+		if r.Context().Err() == nil {
+			s.logf(who, fmt.Sprint(code), "refused a batch from %s (HTTP %d): %v", who, code, err)
+		}
 		writeErr(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, ack)
+}
+
+// logf logs a line unless one for the same who and reason was logged in
+// the last minute: a misconfigured agent retries every few seconds.
+func (s *Server) logf(who, reason, format string, a ...any) {
+	if s.cfg.Log == nil {
+		return
+	}
+	s.logMu.Lock()
+	key, now := who+" "+reason, time.Now()
+	quiet := now.Sub(s.loggedAt[key]) < time.Minute
+	if !quiet {
+		s.loggedAt[key] = now
+	}
+	s.logMu.Unlock()
+	if !quiet {
+		s.cfg.Log.Printf(format, a...)
+	}
 }
 
 func (s *Server) receive(r *http.Request) (wire.Ack, error) {
@@ -289,7 +338,14 @@ func (s *Server) receive(r *http.Request) (wire.Ack, error) {
 	if r.ContentLength > s.cfg.Limits.MaxBodyBytes {
 		return wire.Ack{}, errStatus(http.StatusRequestEntityTooLarge, "body of %d bytes exceeds the limit of %d", r.ContentLength, s.cfg.Limits.MaxBodyBytes)
 	}
+	// Decoding takes memory up to the decoded limit: a few at a time.
+	select {
+	case s.decodes <- struct{}{}:
+	case <-r.Context().Done():
+		return wire.Ack{}, r.Context().Err()
+	}
 	b, err := wire.DecodeBody(r.Body, r.Header.Get("Content-Encoding"), s.cfg.Limits)
+	<-s.decodes
 	if err != nil {
 		return wire.Ack{}, decodeStatus(err)
 	}

@@ -85,11 +85,23 @@ type seriesKey struct{ host, name string }
 
 // OpenSQLite opens (creating if needed) the store at path.
 func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	// The model holds every host's layout: readable by its owner only,
+	// whatever the umask (SQLite gives its -wal and -shm files the
+	// database file's mode).
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("model store %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("model store %s: %w", path, err)
+	}
+	err = f.Chmod(0o600)
+	f.Close()
+	if err != nil {
 		return nil, fmt.Errorf("model store %s: %w", path, err)
 	}
 	s := &SQLiteStore{path: path}
-	var err error
+
 	// synchronous=FULL: an acknowledged batch must survive a power cut,
 	// since the agent trims its spool on the ack.
 	s.w, err = openDB(path, "_txlock=immediate&_auto_vacuum=INCREMENTAL&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")

@@ -85,6 +85,7 @@ func (g *globals) modelServe(ctx context.Context, o *modelServeOptions) error {
 	}
 	defer store.Close()
 	cfg.Store = store
+	cfg.Log = log.New(g.stderr, "storagegrid: warning: ", 0)
 	srv, err := model.NewServer(ctx, cfg)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log"
 	"net/http"
 	"sort"
 	"sync"
@@ -27,6 +28,9 @@ type Config struct {
 	MetricsListen string        // loopback host:port for /metrics; empty: off
 	Enable        []string      // collectors to enable beyond the defaults
 	Disable       []string      // collectors to disable
+	// Log, when set, hears what an operator must know and would not see
+	// otherwise: batches the server refuses or ignores.
+	Log *log.Logger
 }
 
 // Watcher is a collector that can tell when its data changed, so the agent
@@ -68,9 +72,13 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 30 * time.Second}
 	}
+	epoch, err := sp.NewEpoch(time.Now().UnixNano())
+	if err != nil {
+		return nil, err
+	}
 	a := &Agent{cfg: cfg, collectors: cs, spool: sp, lastErrs: map[string]error{},
-		tracker: NewTracker(cfg.Host, time.Now().UnixNano())}
-	a.shipper = &Shipper{Spool: sp, Client: cfg.Client, URL: cfg.Server, Token: cfg.Token, Host: cfg.Host}
+		tracker: NewTracker(cfg.Host, epoch)}
+	a.shipper = &Shipper{Spool: sp, Client: cfg.Client, URL: cfg.Server, Token: cfg.Token, Host: cfg.Host, Log: cfg.Log}
 	return a, nil
 }
 

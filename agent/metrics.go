@@ -16,7 +16,7 @@ import (
 type health struct {
 	agent *Agent
 
-	spoolRecords, spoolBytes, dropped, sent, errs, lastShip, lastCollect, cycles, seq *prometheus.Desc
+	spoolRecords, spoolBytes, dropped, sent, errs, ignored, lastShip, lastCollect, cycles, seq *prometheus.Desc
 }
 
 func newHealth(a *Agent) *health {
@@ -29,6 +29,7 @@ func newHealth(a *Agent) *health {
 		dropped:      d("spool_dropped_samples_total", "Metric samples dropped because the spool was full."),
 		sent:         d("shipped_events_total", "Events acknowledged by the model server."),
 		errs:         d("ship_errors_total", "Failed attempts to ship a batch."),
+		ignored:      d("ignored_events_total", "Events the model server took for older than its stream for this host, and did not store."),
 		lastShip:     d("last_ship_timestamp_seconds", "When a batch was last acknowledged (0: never)."),
 		lastCollect:  d("last_collection_timestamp_seconds", "When the collectors last completed a cycle."),
 		cycles:       d("collection_cycles_total", "Collection cycles completed: the first snapshot, each interval, each change a watcher reported."),
@@ -37,7 +38,7 @@ func newHealth(a *Agent) *health {
 }
 
 func (h *health) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{h.spoolRecords, h.spoolBytes, h.dropped, h.sent, h.errs, h.lastShip, h.lastCollect, h.cycles, h.seq} {
+	for _, d := range []*prometheus.Desc{h.spoolRecords, h.spoolBytes, h.dropped, h.sent, h.errs, h.ignored, h.lastShip, h.lastCollect, h.cycles, h.seq} {
 		ch <- d
 	}
 }
@@ -54,6 +55,7 @@ func (h *health) Collect(ch chan<- prometheus.Metric) {
 	counter(h.dropped, float64(sp.Dropped))
 	counter(h.sent, float64(st.Sent))
 	counter(h.errs, float64(st.Errors))
+	counter(h.ignored, float64(st.Ignored))
 	gauge(h.lastShip, unixSeconds(st.LastSuccess))
 	last, cycles := h.agent.cycleStats()
 	gauge(h.lastCollect, unixSeconds(last))

@@ -57,6 +57,7 @@ func (a *Agent) Run(ctx context.Context, n Notifier) error {
 
 func (a *Agent) startBackground(ctx context.Context, bg *sync.WaitGroup, n Notifier, errc chan<- error) {
 	if a.cfg.Server != "" {
+		a.shipper.OnHealth = func(status string) { n.Status(status) }
 		bg.Go(func() { a.shipper.Run(ctx) })
 	}
 	if a.cfg.MetricsListen != "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -24,12 +25,19 @@ type Shipper struct {
 	Host     string
 	BatchMax int           // events per batch, default 5000
 	MaxWait  time.Duration // longest backoff, default 30s
+	// Log hears refusals and ignored events, at most one line per kind a
+	// minute; OnHealth hears the status line whenever shipping starts or
+	// stops failing (the agent passes it on as sd_notify STATUS=).
+	Log      *log.Logger
+	OnHealth func(status string)
 
 	wake chan struct{}
 	once sync.Once
 
-	mu     sync.Mutex
-	status ShipStatus
+	mu       sync.Mutex
+	status   ShipStatus
+	failing  bool
+	loggedAt map[string]time.Time
 }
 
 // ShipStatus is the shipper's health for /metrics.
@@ -38,6 +46,7 @@ type ShipStatus struct {
 	LastError   string
 	Errors      int64
 	Sent        int64
+	Ignored     int64 // events the server took for older than its stream (stale)
 }
 
 // Wake tells the shipper there are new events; it never blocks.
@@ -126,20 +135,63 @@ func (s *Shipper) shipOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if ack.Stale > 0 {
+		s.mu.Lock()
+		s.status.Ignored += int64(ack.Stale)
+		s.mu.Unlock()
+		s.logf("stale", "the model server ignored %d events as older than what it holds for host %s "+
+			"(its stream is at epoch %d; was the agent's spool %s reset?)", ack.Stale, s.Host, ack.Epoch, s.Spool.dir)
+	}
 	return len(recs), s.Spool.Ack(ack.Epoch, ack.Seq)
+}
+
+// logf logs a line unless one of the same kind was logged in the last
+// minute: a refusing server is retried every few seconds.
+func (s *Shipper) logf(kind, format string, a ...any) {
+	if s.Log == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.loggedAt == nil {
+		s.loggedAt = map[string]time.Time{}
+	}
+	now := time.Now()
+	quiet := now.Sub(s.loggedAt[kind]) < time.Minute
+	if !quiet {
+		s.loggedAt[kind] = now
+	}
+	s.mu.Unlock()
+	if !quiet {
+		s.Log.Printf(format, a...)
+	}
 }
 
 func (s *Shipper) record(sent int, err error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	changed := (err != nil) != s.failing
+	s.failing = err != nil
 	if err != nil {
 		s.status.Errors++
 		s.status.LastError = err.Error()
-		return
-	}
-	if sent > 0 {
+	} else if sent > 0 {
 		s.status.Sent += int64(sent)
 		s.status.LastSuccess = time.Now()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		kind := "error"
+		var se *wire.StatusError
+		if errors.As(err, &se) {
+			kind = fmt.Sprint(se.Code)
+		}
+		s.logf(kind, "shipping to %s failed (events wait in the spool): %v", s.URL, err)
+	}
+	if changed && s.OnHealth != nil {
+		if err != nil {
+			s.OnHealth("running; shipping to " + s.URL + " fails: " + err.Error())
+		} else {
+			s.OnHealth("running; shipping to " + s.URL)
+		}
 	}
 }
 

@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/storagegrid/storagegrid/internal/atomicfile"
 )
@@ -191,4 +194,36 @@ func (s *Spool) Stats() SpoolStats {
 		st.Records += seg.pending
 	}
 	return st
+}
+
+// epochFile keeps the last epoch the agent started with.
+const epochFile = "epoch"
+
+// NewEpoch returns the epoch for a new run of the agent and records it:
+// max(now, every epoch the spool has seen + 1). Epochs only grow, also
+// when the clock was ahead in an earlier run or has been stepped back: a
+// model server takes a lower epoch for an old stream and ignores its
+// events.
+func (s *Spool) NewEpoch(now int64) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := s.acked.epoch
+	for _, seg := range s.segs {
+		seen = max(seen, seg.last.epoch)
+	}
+	path := filepath.Join(s.dir, epochFile)
+	if b, err := os.ReadFile(path); err == nil {
+		prev, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("spool %s: malformed epoch %q", path, b)
+		}
+		seen = max(seen, prev)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("spool: %w", err)
+	}
+	e := max(now, seen+1)
+	if err := atomicfile.Write(path, strconv.AppendInt(nil, e, 10), 0o600); err != nil {
+		return 0, fmt.Errorf("spool: %w", err)
+	}
+	return e, nil
 }

@@ -200,6 +200,10 @@ func (s *Server) commit(group []*pending) {
 	}
 	s.mu.Unlock()
 	for i, p := range group {
+		if a := res[i].Ack; a.Stale > 0 && len(batches[i].Events) > 0 {
+			s.logf(a.Host, "stale", "host %s sent %d events of epoch %d, older than its stream's epoch %d: ignored "+
+				"(an agent whose spool was reset while its clock is behind?)", a.Host, a.Stale, batches[i].Events[0].Epoch, a.Epoch)
+		}
 		p.done <- result{ack: res[i].Ack}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log"
 	"os"
 	"runtime/debug"
 	"sort"
@@ -177,6 +178,7 @@ func (g *globals) agentConfig(c *cli.Context, opts *agentOptions) (agent.Config,
 		MetricsListen: a.MetricsListen,
 		Enable:        append(a.Enable, c.StringSlice("enable")...),
 		Disable:       append(a.Disable, c.StringSlice("disable")...),
+		Log:           log.New(g.stderr, "storagegrid agent: ", 0),
 	}
 	if opts.interval > 0 {
 		cfg.Interval = opts.interval

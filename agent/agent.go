@@ -72,6 +72,9 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 30 * time.Second}
 	}
+	if d := sp.Stats().Damaged; d > 0 && cfg.Log != nil {
+		cfg.Log.Printf("spool %s: %d damaged records skipped; the records around them are kept", cfg.SpoolDir, d)
+	}
 	epoch, err := sp.NewEpoch(time.Now().UnixNano())
 	if err != nil {
 		return nil, err

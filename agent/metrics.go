@@ -16,7 +16,7 @@ import (
 type health struct {
 	agent *Agent
 
-	spoolRecords, spoolBytes, dropped, sent, errs, ignored, lastShip, lastCollect, cycles, seq *prometheus.Desc
+	spoolRecords, spoolBytes, dropped, damaged, sent, errs, ignored, lastShip, lastCollect, cycles, seq *prometheus.Desc
 }
 
 func newHealth(a *Agent) *health {
@@ -27,6 +27,7 @@ func newHealth(a *Agent) *health {
 		spoolRecords: d("spool_events", "Events in the spool not yet acknowledged by the model server."),
 		spoolBytes:   d("spool_bytes", "Bytes the spool takes on disk."),
 		dropped:      d("spool_dropped_samples_total", "Metric samples dropped because the spool was full."),
+		damaged:      d("spool_damaged_records_total", "Damaged spool records skipped when the spool was opened."),
 		sent:         d("shipped_events_total", "Events acknowledged by the model server."),
 		errs:         d("ship_errors_total", "Failed attempts to ship a batch."),
 		ignored:      d("ignored_events_total", "Events the model server took for older than its stream for this host, and did not store."),
@@ -38,7 +39,7 @@ func newHealth(a *Agent) *health {
 }
 
 func (h *health) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{h.spoolRecords, h.spoolBytes, h.dropped, h.sent, h.errs, h.ignored, h.lastShip, h.lastCollect, h.cycles, h.seq} {
+	for _, d := range []*prometheus.Desc{h.spoolRecords, h.spoolBytes, h.dropped, h.damaged, h.sent, h.errs, h.ignored, h.lastShip, h.lastCollect, h.cycles, h.seq} {
 		ch <- d
 	}
 }
@@ -53,6 +54,7 @@ func (h *health) Collect(ch chan<- prometheus.Metric) {
 	gauge(h.spoolRecords, float64(sp.Records))
 	gauge(h.spoolBytes, float64(sp.Bytes))
 	counter(h.dropped, float64(sp.Dropped))
+	counter(h.damaged, float64(sp.Damaged))
 	counter(h.sent, float64(st.Sent))
 	counter(h.errs, float64(st.Errors))
 	counter(h.ignored, float64(st.Ignored))

@@ -5,12 +5,11 @@
 package agent
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -43,6 +42,7 @@ type SpoolStats struct {
 	Records int64 // not yet acknowledged
 	Bytes   int64 // on disk
 	Dropped int64 // metric samples discarded because the spool was full, since Open
+	Damaged int64 // damaged stretches skipped when the spool was opened (each usually one record)
 }
 
 // Spool is an append-only queue on disk: segment files of framed records
@@ -58,6 +58,7 @@ type Spool struct {
 	segs    []*segment // oldest first; the last one is appended to
 	acked   key
 	dropped int64
+	damaged int64 // damaged stretches skipped when the spool was opened
 	// frames is Append's buffer, kept between batches: each collection
 	// cycle appends about as much as the last, and reusing it spares the
 	// agent's small heap that much garbage per cycle.
@@ -114,7 +115,7 @@ func OpenSpool(dir string, maxBytes int64) (*Spool, error) {
 // load scans one segment, truncating a torn tail.
 func (s *Spool) load(path string) (*segment, error) {
 	seg := &segment{path: path}
-	good, err := scanSegment(path, func(r Record) {
+	good, damaged, err := scanSegment(path, func(r Record) {
 		seg.last = r.key()
 		if r.key().after(s.acked) {
 			seg.pending++
@@ -123,6 +124,7 @@ func (s *Spool) load(path string) (*segment, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.damaged += int64(damaged)
 	seg.size = good
 	if st, err := os.Stat(path); err == nil && st.Size() > good {
 		if err := os.Truncate(path, good); err != nil {
@@ -132,50 +134,73 @@ func (s *Spool) load(path string) (*segment, error) {
 	return seg, nil
 }
 
-// scanSegment calls fn for every intact record and returns the offset
-// after the last one.
-func scanSegment(path string, fn func(Record)) (int64, error) {
-	f, err := os.Open(path)
+// scanSegment calls fn for every intact record, in order, and returns the
+// offset after the last one (what follows is a torn tail, which load
+// cuts off) and how many damaged stretches it skipped. A record damaged
+// in the middle of a segment (a flipped byte on disk) costs that record
+// alone: the scan goes on at the next frame that checks out and follows
+// the last good one in (epoch, seq) order.
+func scanSegment(path string, fn func(Record)) (end int64, damaged int, err error) {
+	buf, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("spool: %w", err)
+		return 0, 0, fmt.Errorf("spool: %w", err)
 	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 256<<10)
-	var off int64
-	for {
-		r, n, err := readFrame(br)
-		if err != nil {
-			return off, nil // EOF or a torn/corrupt tail: stop here
+	var last key
+	have := false
+	for off := 0; off < len(buf); {
+		if r, n, ok := decodeFrame(buf[off:], last, have); ok {
+			fn(r)
+			last, have = r.key(), true
+			off += n
+			end = int64(off)
+			continue
 		}
-		fn(r)
-		off += n
+		next := resync(buf, off+1, last, have)
+		if next < 0 {
+			break // nothing intact follows: a torn tail
+		}
+		damaged++
+		off = next
 	}
+	return end, damaged, nil
 }
 
-func readFrame(r io.Reader) (Record, int64, error) {
-	var h [frameHeader]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return Record{}, 0, err
+// decodeFrame reads the frame at the start of b if it is whole, checks
+// out, and follows last (when have).
+func decodeFrame(b []byte, last key, have bool) (Record, int, bool) {
+	if len(b) < frameHeader {
+		return Record{}, 0, false
 	}
-	n := binary.LittleEndian.Uint32(h[0:])
-	if n > maxRecord {
-		return Record{}, 0, errors.New("record too large")
-	}
-	data := make([]byte, n)
-	if _, err := io.ReadFull(r, data); err != nil {
-		return Record{}, 0, err
-	}
-	crc := crc32.Update(crc32.Checksum(h[8:], castagnoli), castagnoli, data)
-	if crc != binary.LittleEndian.Uint32(h[4:]) {
-		return Record{}, 0, errors.New("checksum mismatch")
+	n := binary.LittleEndian.Uint32(b[0:])
+	if n > maxRecord || frameHeader+int(n) > len(b) || b[8]&^flagDrop != 0 {
+		return Record{}, 0, false
 	}
 	rec := Record{
-		Droppable: h[8]&flagDrop != 0,
-		Epoch:     int64(binary.LittleEndian.Uint64(h[9:])),
-		Seq:       binary.LittleEndian.Uint64(h[17:]),
-		Data:      data,
+		Droppable: b[8]&flagDrop != 0,
+		Epoch:     int64(binary.LittleEndian.Uint64(b[9:])),
+		Seq:       binary.LittleEndian.Uint64(b[17:]),
 	}
-	return rec, int64(frameHeader) + int64(n), nil
+	if have && !rec.key().after(last) {
+		return Record{}, 0, false
+	}
+	data := b[frameHeader : frameHeader+int(n)]
+	if crc32.Update(crc32.Checksum(b[8:frameHeader], castagnoli), castagnoli, data) != binary.LittleEndian.Uint32(b[4:]) {
+		return Record{}, 0, false
+	}
+	rec.Data = bytes.Clone(data)
+	return rec, frameHeader + int(n), true
+}
+
+// resync returns the offset of the first frame at or after from that
+// checks out and follows last, or -1. The cheap tests (length, flags,
+// order) come before the checksum, so a damaged stretch costs little.
+func resync(buf []byte, from int, last key, have bool) int {
+	for p := from; p+frameHeader <= len(buf); p++ {
+		if _, _, ok := decodeFrame(buf[p:], last, have); ok {
+			return p
+		}
+	}
+	return -1
 }
 
 func appendFrame(buf []byte, r Record) []byte {

@@ -84,7 +84,7 @@ func (s *Spool) Pending(max int) ([]Record, error) {
 		if seg.pending == 0 {
 			continue
 		}
-		_, err := scanSegment(seg.path, func(r Record) {
+		_, _, err := scanSegment(seg.path, func(r Record) {
 			if len(out) < max && r.key().after(s.acked) {
 				out = append(out, r)
 			}
@@ -125,7 +125,7 @@ func (s *Spool) recount() error {
 			continue
 		}
 		seg.pending = 0
-		if _, err := scanSegment(seg.path, func(r Record) {
+		if _, _, err := scanSegment(seg.path, func(r Record) {
 			if r.key().after(s.acked) {
 				seg.pending++
 			}
@@ -154,7 +154,7 @@ func (s *Spool) enforceBound() error {
 func (s *Spool) dropMetrics(seg *segment) error {
 	var buf []byte
 	var kept, dropped int64
-	if _, err := scanSegment(seg.path, func(r Record) {
+	if _, _, err := scanSegment(seg.path, func(r Record) {
 		switch {
 		case !r.key().after(s.acked):
 		case r.Droppable:
@@ -189,7 +189,7 @@ func (s *Spool) bytes() int64 {
 func (s *Spool) Stats() SpoolStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := SpoolStats{Bytes: s.bytes(), Dropped: s.dropped}
+	st := SpoolStats{Bytes: s.bytes(), Dropped: s.dropped, Damaged: s.damaged}
 	for _, seg := range s.segs {
 		st.Records += seg.pending
 	}

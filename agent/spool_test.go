@@ -224,3 +224,46 @@ func lastConfirmed(out []byte) uint64 {
 	}
 	return last
 }
+
+// A byte flipped anywhere in one record in the middle of a segment (its
+// length, checksum, flags, epoch, seq or data) costs that record alone:
+// every record after it is kept, in order, and the damage is counted.
+func TestSpoolSkipsADamagedRecordAlone(t *testing.T) {
+	frame := len(appendFrame(nil, recs(1, 40, 1, false)[0]))
+	for at := 0; at < frame; at++ {
+		dir := t.TempDir()
+		s, _ := OpenSpool(dir, 1<<20)
+		if err := s.Append(recs(1, 1, 100, false)); err != nil {
+			t.Fatal(err)
+		}
+		seg := s.segs[0].path
+		b, _ := os.ReadFile(seg)
+		start := 0 // record 40's offset: the 39 frames before it
+		for _, r := range recs(1, 1, 39, false) {
+			start += len(appendFrame(nil, r))
+		}
+		b[start+at] ^= 0x40
+		if err := os.WriteFile(seg, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s2, err := OpenSpool(dir, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s2.Pending(200)
+		want := append(seqs(recs(1, 1, 39, false)), seqs(recs(1, 41, 60, false))...)
+		if fmt.Sprint(seqs(got)) != fmt.Sprint(want) || s2.Stats().Damaged != 1 || s2.Stats().Records != 99 {
+			t.Fatalf("byte %d of record 40 flipped: got %d records %v, damaged %d", at, len(got), seqs(got), s2.Stats().Damaged)
+		}
+		// Appending and acknowledging go on as usual.
+		if err := s2.Append(recs(1, 101, 1, false)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s2.Ack(1, 100); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s2.Pending(10); fmt.Sprint(seqs(got)) != "[101]" {
+			t.Fatalf("byte %d: after the ack: %v", at, seqs(got))
+		}
+	}
+}

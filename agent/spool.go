@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -74,6 +75,7 @@ type segment struct {
 	size    int64
 	last    key
 	pending int64 // records after the ack mark
+	ackOff  int64 // where the first record after the ack mark starts: all before it is acknowledged
 }
 
 const (
@@ -115,11 +117,14 @@ func OpenSpool(dir string, maxBytes int64) (*Spool, error) {
 // load scans one segment, truncating a torn tail.
 func (s *Spool) load(path string) (*segment, error) {
 	seg := &segment{path: path}
-	good, damaged, err := scanSegment(path, func(r Record) {
+	good, damaged, err := scanSegment(path, func(r Record, end int64) bool {
 		seg.last = r.key()
 		if r.key().after(s.acked) {
 			seg.pending++
+		} else {
+			seg.ackOff = end
 		}
+		return true
 	})
 	if err != nil {
 		return nil, err
@@ -140,19 +145,39 @@ func (s *Spool) load(path string) (*segment, error) {
 // in the middle of a segment (a flipped byte on disk) costs that record
 // alone: the scan goes on at the next frame that checks out and follows
 // the last good one in (epoch, seq) order.
-func scanSegment(path string, fn func(Record)) (end int64, damaged int, err error) {
-	buf, err := os.ReadFile(path)
+//
+// fn gets each record and the offset after it, and returns false to stop.
+func scanSegment(path string, fn func(r Record, end int64) bool) (end int64, damaged int, err error) {
+	return scanSegmentFrom(path, 0, key{}, false, fn)
+}
+
+// scanSegmentFrom is scanSegment from byte from, where a record follows
+// last (when have): the spool reads on from its ack mark, not from the
+// segment's start, so that draining a backlog reads each record about
+// once.
+func scanSegmentFrom(path string, from int64, last key, have bool, fn func(r Record, end int64) bool) (end int64, damaged int, err error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0, 0, fmt.Errorf("spool: %w", err)
 	}
-	var last key
-	have := false
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, fmt.Errorf("spool: %w", err)
+	}
+	buf := make([]byte, max(st.Size()-from, 0))
+	if _, err := f.ReadAt(buf, from); err != nil && err != io.EOF {
+		return 0, 0, fmt.Errorf("spool: %w", err)
+	}
+	end = from
 	for off := 0; off < len(buf); {
 		if r, n, ok := decodeFrame(buf[off:], last, have); ok {
-			fn(r)
 			last, have = r.key(), true
 			off += n
-			end = int64(off)
+			end = from + int64(off)
+			if !fn(r, end) {
+				return end, damaged, nil
+			}
 			continue
 		}
 		next := resync(buf, off+1, last, have)

@@ -84,10 +84,9 @@ func (s *Spool) Pending(max int) ([]Record, error) {
 		if seg.pending == 0 {
 			continue
 		}
-		_, _, err := scanSegment(seg.path, func(r Record) {
-			if len(out) < max && r.key().after(s.acked) {
-				out = append(out, r)
-			}
+		_, _, err := scanSegmentFrom(seg.path, seg.ackOff, s.acked, true, func(r Record, _ int64) bool {
+			out = append(out, r)
+			return len(out) < max
 		})
 		if err != nil || len(out) >= max {
 			return out, err
@@ -109,28 +108,37 @@ func (s *Spool) Ack(epoch int64, seq uint64) error {
 	if err := atomicfile.Write(filepath.Join(s.dir, ackFile), mark, 0o600); err != nil {
 		return err
 	}
+	prev := s.acked
 	s.acked = k
-	return s.recount()
+	return s.recount(prev)
 }
 
-// recount refreshes pending counts after the ack mark moved and removes
-// fully acknowledged segments (never the newest, which is appended to).
-func (s *Spool) recount() error {
+// recount moves each segment's ack position to the new ack mark, reading
+// only the records it passes, and removes fully acknowledged segments
+// (never the newest, which is appended to): the work is the records
+// acknowledged, not the spool's size. prev is the mark before.
+func (s *Spool) recount(prev key) error {
 	keep := s.segs[:0]
 	for i, seg := range s.segs {
-		if !seg.last.after(s.acked) && i < len(s.segs)-1 {
+		switch {
+		case !seg.last.after(s.acked) && i < len(s.segs)-1:
 			if err := os.Remove(seg.path); err != nil && !os.IsNotExist(err) {
 				return fmt.Errorf("spool: %w", err)
 			}
 			continue
-		}
-		seg.pending = 0
-		if _, _, err := scanSegment(seg.path, func(r Record) {
-			if r.key().after(s.acked) {
-				seg.pending++
+		case seg.pending > 0 && !seg.last.after(s.acked):
+			seg.pending, seg.ackOff = 0, seg.size
+		case seg.pending > 0:
+			if _, _, err := scanSegmentFrom(seg.path, seg.ackOff, prev, true, func(r Record, end int64) bool {
+				if r.key().after(s.acked) {
+					return false
+				}
+				seg.pending--
+				seg.ackOff = end
+				return true
+			}); err != nil {
+				return err
 			}
-		}); err != nil {
-			return err
 		}
 		keep = append(keep, seg)
 	}
@@ -154,7 +162,7 @@ func (s *Spool) enforceBound() error {
 func (s *Spool) dropMetrics(seg *segment) error {
 	var buf []byte
 	var kept, dropped int64
-	if _, _, err := scanSegment(seg.path, func(r Record) {
+	if _, _, err := scanSegment(seg.path, func(r Record, _ int64) bool {
 		switch {
 		case !r.key().after(s.acked):
 		case r.Droppable:
@@ -163,6 +171,7 @@ func (s *Spool) dropMetrics(seg *segment) error {
 			buf = appendFrame(buf, r)
 			kept++
 		}
+		return true
 	}); err != nil {
 		return err
 	}
@@ -172,7 +181,7 @@ func (s *Spool) dropMetrics(seg *segment) error {
 	if err := atomicfile.Write(seg.path, buf, 0o600); err != nil {
 		return err
 	}
-	seg.size, seg.pending = int64(len(buf)), kept
+	seg.size, seg.pending, seg.ackOff = int64(len(buf)), kept, 0
 	s.dropped += dropped
 	return nil
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"regexp"
 
 	"github.com/prometheus/procfs/blockdevice"
 )
@@ -14,6 +15,12 @@ func newDisk(src Sources) (Collector, error) {
 	fs, err := blockdevice.NewFS(src.procPath(), src.sysPath())
 	return diskCollector{fs}, err
 }
+
+// skipDisk is node_exporter's default --collector.diskstats.device-exclude:
+// RAM and loop devices, floppies and partitions, whose counters say
+// nothing the whole disks do not (a test host has hundreds of loop
+// devices).
+var skipDisk = regexp.MustCompile(`^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$`)
 
 // sectorBytes is the unit of /proc/diskstats sector counts, whatever the
 // device's real sector size.
@@ -28,6 +35,9 @@ func (c diskCollector) Collect(context.Context) ([]Item, error) {
 	out := make([]Item, 0, len(stats)*6)
 	for _, d := range stats {
 		dev := d.DeviceName
+		if skipDisk.MatchString(dev) {
+			continue
+		}
 		out = append(out,
 			sample(float64(d.ReadIOs), "node_disk_reads_completed_total", "device", dev),
 			sample(float64(d.WriteIOs), "node_disk_writes_completed_total", "device", dev),

@@ -23,6 +23,9 @@ func (c netDevCollector) Collect(context.Context) ([]Item, error) {
 	}
 	out := make([]Item, 0, len(nd)*6)
 	for name, l := range nd {
+		if name == "lo" {
+			continue // loopback traffic says nothing about the grid's network
+		}
 		out = append(out,
 			sample(float64(l.RxBytes), "node_network_receive_bytes_total", "device", name),
 			sample(float64(l.TxBytes), "node_network_transmit_bytes_total", "device", name),

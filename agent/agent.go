@@ -33,6 +33,10 @@ type Config struct {
 	Log *log.Logger
 }
 
+// Heartbeat is how often an agent with nothing to ship still tells the
+// model server it is there (model.node_states_max_age is 5 s by default).
+const Heartbeat = 2 * time.Second
+
 // Watcher is a collector that can tell when its data changed, so the agent
 // collects it at once instead of at the next interval. Watch calls ready
 // once it is subscribed: the agent takes its snapshot only after that, so
@@ -81,7 +85,8 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, collectors: cs, spool: sp, lastErrs: map[string]error{},
 		tracker: NewTracker(cfg.Host, epoch)}
-	a.shipper = &Shipper{Spool: sp, Client: cfg.Client, URL: cfg.Server, Token: cfg.Token, Host: cfg.Host, Log: cfg.Log}
+	a.shipper = &Shipper{Spool: sp, Client: cfg.Client, URL: cfg.Server, Token: cfg.Token, Host: cfg.Host, Log: cfg.Log,
+		Heartbeat: Heartbeat}
 	return a, nil
 }
 

@@ -40,24 +40,31 @@ func TestNewEpochOnlyGrows(t *testing.T) {
 	}
 }
 
+// modelServer runs the real model server for host h1 (token
+// token-of-h1-0123456789) until the test ends.
+func modelServer(t *testing.T) (*httptest.Server, *model.SQLiteStore) {
+	t.Helper()
+	store, err := model.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "model.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, _ := model.ParseTokens("tokens", []byte("h1 token-of-h1-0123456789"))
+	srv, err := model.NewServer(context.Background(), model.Config{Store: store, Tokens: toks})
+	if err != nil {
+		store.Close()
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); srv.Close(); store.Close() })
+	return hs, store
+}
+
 // What the model server refuses or ignores reaches the agent's log (once
 // a minute per kind, however often it retries), its status line and its
 // metrics: a wrong token, then events of an older epoch than the server
 // holds for the host.
 func TestShipperReportsRefusalsFromTheModelServer(t *testing.T) {
-	store, err := model.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "model.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	toks, _ := model.ParseTokens("tokens", []byte("h1 token-of-h1-0123456789"))
-	srv, err := model.NewServer(context.Background(), model.Config{Store: store, Tokens: toks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
+	hs, _ := modelServer(t)
 
 	var logged bytes.Buffer
 	var mu sync.Mutex
@@ -100,5 +107,30 @@ func TestShipperReportsRefusalsFromTheModelServer(t *testing.T) {
 	if !strings.Contains(logged.String(), "the model server ignored 4 events as older than what it holds for host h1") ||
 		statuses[len(statuses)-1] != "running; shipping to "+hs.URL {
 		t.Fatalf("log:\n%sstatus %q", logged.String(), statuses)
+	}
+}
+
+// An idle shipper with a heartbeat still posts (empty batches) every
+// Heartbeat, so the model server knows the host is there; the empty
+// batches store nothing.
+func TestShipperHeartbeat(t *testing.T) {
+	hs, store := modelServer(t)
+	spool, _ := OpenSpool(t.TempDir(), 1<<30)
+	sh := &Shipper{Spool: spool, Client: hs.Client(), URL: hs.URL, Token: "token-of-h1-0123456789", Host: "h1",
+		Heartbeat: 100 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { sh.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	var first time.Time
+	waitFor(t, func() bool {
+		hosts, _ := store.Streams(context.Background())
+		if len(hosts) == 1 && first.IsZero() {
+			first = hosts[0].LastSeen
+		}
+		return len(hosts) == 1 && hosts[0].LastSeen.Sub(first) >= 300*time.Millisecond
+	})
+	if st := sh.Status(); st.Errors != 0 || st.Sent != 0 {
+		t.Fatalf("%+v", st)
 	}
 }

@@ -30,6 +30,10 @@ type Shipper struct {
 	// stops failing (the agent passes it on as sd_notify STATUS=).
 	Log      *log.Logger
 	OnHealth func(status string)
+	// Heartbeat, when set, is how often an idle shipper still posts (an
+	// empty batch), so that the server knows this host's node states
+	// are current: any change would have been shipped at once.
+	Heartbeat time.Duration
 
 	wake chan struct{}
 	once sync.Once
@@ -38,6 +42,7 @@ type Shipper struct {
 	status   ShipStatus
 	failing  bool
 	loggedAt map[string]time.Time
+	lastPost time.Time // last batch the server answered, heartbeats included
 }
 
 // ShipStatus is the shipper's health for /metrics.
@@ -91,6 +96,8 @@ func (s *Shipper) Run(ctx context.Context) error {
 		case err != nil:
 			failures++
 			wait = backoff(failures, s.MaxWait)
+		case sent == 0 && s.Heartbeat > 0:
+			failures, wait = 0, s.untilHeartbeat()
 		case sent == 0:
 			failures, wait = 0, s.MaxWait
 		default:
@@ -116,8 +123,11 @@ func (s *Shipper) Run(ctx context.Context) error {
 // shipOnce sends one batch of pending events; it returns how many.
 func (s *Shipper) shipOnce(ctx context.Context) (int, error) {
 	recs, err := s.Spool.Pending(s.BatchMax)
-	if err != nil || len(recs) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	if len(recs) == 0 {
+		return 0, s.heartbeat(ctx)
 	}
 	b := wire.NewBatch(s.Host)
 	for _, r := range recs {
@@ -135,6 +145,9 @@ func (s *Shipper) shipOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	s.mu.Lock()
+	s.lastPost = time.Now()
+	s.mu.Unlock()
 	if ack.Stale > 0 {
 		s.mu.Lock()
 		s.status.Ignored += int64(ack.Stale)
@@ -143,6 +156,35 @@ func (s *Shipper) shipOnce(ctx context.Context) (int, error) {
 			"(its stream is at epoch %d; was the agent's spool %s reset?)", ack.Stale, s.Host, ack.Epoch, s.Spool.dir)
 	}
 	return len(recs), s.Spool.Ack(ack.Epoch, ack.Seq)
+}
+
+// heartbeat posts an empty batch when Heartbeat has passed since the
+// server last answered.
+func (s *Shipper) heartbeat(ctx context.Context) error {
+	s.mu.Lock()
+	due := s.Heartbeat > 0 && time.Since(s.lastPost) >= s.Heartbeat
+	s.mu.Unlock()
+	if !due {
+		return nil
+	}
+	gz, err := wire.Compress(wire.NewBatch(s.Host))
+	if err != nil {
+		return err
+	}
+	if _, err := wire.Send(ctx, s.Client, s.URL, s.Token, gz); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.lastPost = time.Now()
+	s.mu.Unlock()
+	return nil
+}
+
+// untilHeartbeat is how long until the next heartbeat is due.
+func (s *Shipper) untilHeartbeat() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(s.Heartbeat-time.Since(s.lastPost), time.Millisecond)
 }
 
 // logf logs a line unless one of the same kind was logged in the last

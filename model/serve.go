@@ -43,7 +43,8 @@ func RetentionFor(m settings.Model) Retention {
 // host path resolved under root). Store, Tokens and ClientCerts are left
 // to the caller.
 func ConfigFor(m settings.Model, root hostpath.Root) (Config, error) {
-	cfg := Config{StaleAfter: m.StaleAfter.Duration, CompactEvery: m.CompactEvery.Duration, Retention: RetentionFor(m)}
+	cfg := Config{StaleAfter: m.StaleAfter.Duration, NodeStatesMaxAge: m.NodeStatesMaxAge.Duration,
+		CompactEvery: m.CompactEvery.Duration, Retention: RetentionFor(m)}
 	if m.QueryTokenFile == "" {
 		return cfg, nil
 	}

@@ -43,7 +43,11 @@ type Config struct {
 	QueryToken string
 	// StaleAfter: a host silent for longer is not trusted by what-ifs.
 	StaleAfter time.Duration
-	Retention  Retention
+	// NodeStatesMaxAge, when set and shorter, is the window of ok-to-stop
+	// and check-migrate: their verdicts rest on node states, which an
+	// agent confirms at least every Heartbeat.
+	NodeStatesMaxAge time.Duration
+	Retention        Retention
 	// CompactEvery is how often retention runs; 0 disables it.
 	CompactEvery time.Duration
 	Limits       wire.Limits
@@ -427,7 +431,13 @@ func (s *Server) query(h func(r *http.Request) (any, error)) http.HandlerFunc {
 	}
 }
 
-func (s *Server) whatIf() WhatIf { return WhatIf{Now: s.cfg.Now(), StaleAfter: s.cfg.StaleAfter} }
+func (s *Server) whatIf() WhatIf {
+	w := WhatIf{Now: s.cfg.Now(), StaleAfter: s.cfg.StaleAfter}
+	if a := s.cfg.NodeStatesMaxAge; a > 0 && a < w.StaleAfter {
+		w.StaleAfter = a
+	}
+	return w
+}
 
 func (s *Server) hosts(*http.Request) (any, error) {
 	s.mu.RLock()

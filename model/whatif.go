@@ -127,7 +127,8 @@ func (g *Graph) CheckMigrate(w WhatIf, name, to string) (Verdict, error) {
 	v := &Verdict{Check: "check-migrate", Node: name, From: n.Host, To: to, Rules: migrateRules, Blockers: []Blocker{}, At: w.Now}
 	for _, h := range []string{n.Host, to} {
 		if !g.fresh(w, h) {
-			v.block(RuleFreshData, "host %s has not reported since %s: its data cannot be trusted", h, g.hosts[h].lastSeen.UTC().Format(time.RFC3339))
+			v.block(RuleFreshData, "host %s has not reported since %s (more than %s ago): its data cannot be trusted",
+				h, g.hosts[h].lastSeen.UTC().Format(time.RFC3339), w.StaleAfter)
 		}
 	}
 	if n.Host == to {
@@ -247,7 +248,8 @@ func (g *Graph) OkToStop(w WhatIf, host string) (Verdict, error) {
 	}
 	v := &Verdict{Check: "ok-to-stop", Host: host, Rules: stopRules, Blockers: []Blocker{}, At: w.Now}
 	if !g.fresh(w, host) {
-		v.block(RuleFreshData, "host %s has not reported since %s: what runs there is unknown", host, g.hosts[host].lastSeen.UTC().Format(time.RFC3339))
+		v.block(RuleFreshData, "host %s has not reported since %s (more than %s ago): what runs there is unknown",
+			host, g.hosts[host].lastSeen.UTC().Format(time.RFC3339), w.StaleAfter)
 	}
 	var here []*forkNode
 	nodes := g.fork(w, func(m *Node) {

@@ -309,3 +309,26 @@ func TestImpact(t *testing.T) {
 		}
 	}
 }
+
+// ok-to-stop and check-migrate rest on node states, which agents confirm
+// at least every 2 s: with NodeStatesMaxAge (model.node_states_max_age,
+// 5 s by default) a host not heard from for longer is distrusted, and the
+// blocker says for how long, while other queries keep StaleAfter.
+func TestNodeStatesMaxAge(t *testing.T) {
+	ts, _ := fleetServer(t, migrateFleet, nil)
+	ts.srv.cfg.NodeStatesMaxAge = 5 * time.Second
+	ctx := context.Background()
+	ts.clock.Set(epoch0.Add(4 * time.Second))
+	if v, err := ts.client.OkToStop(ctx, "dc2-h1"); err != nil || strings.Contains(blockedRules(v), RuleFreshData) {
+		t.Fatalf("4 s on: %v %+v", err, v.Blockers)
+	}
+	ts.clock.Set(epoch0.Add(6 * time.Second))
+	v, err := ts.client.OkToStop(ctx, "dc2-h1")
+	if err != nil || !strings.Contains(blockedRules(v), RuleFreshData) ||
+		!strings.Contains(fmt.Sprint(v.Blockers), "host dc2-h1 has not reported since 2024-06-10T08:00:00Z (more than 5s ago)") {
+		t.Fatalf("6 s on: %v %+v", err, v.Blockers)
+	}
+	if hosts, err := ts.client.Hosts(ctx); err != nil || hosts[0].Stale {
+		t.Fatalf("hosts, 6 s on, keep the 5-minute window: %v %+v", err, hosts)
+	}
+}

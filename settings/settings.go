@@ -128,7 +128,11 @@ type Model struct {
 	// QueryTokenFile, when set, holds the token queries must present.
 	QueryTokenFile string `toml:"query_token_file"`
 	// StaleAfter: what-if checks distrust a host silent for longer.
-	StaleAfter       Duration `toml:"stale_after"`
+	StaleAfter Duration `toml:"stale_after"`
+	// NodeStatesMaxAge: ok-to-stop and check-migrate distrust the node
+	// states of a host not heard from for longer (agents post at least
+	// every 2 s, and a node's state change at once).
+	NodeStatesMaxAge Duration `toml:"node_states_max_age"`
 	HistoryRetention Duration `toml:"history_retention"`
 	MetricsRetention Duration `toml:"metrics_retention"`
 	CompactEvery     Duration `toml:"compact_every"`
@@ -190,6 +194,7 @@ func Defaults() Settings {
 			DB:               "/var/lib/storagegrid/model/model.db",
 			TokensFile:       "/etc/storagegrid/model/tokens",
 			StaleAfter:       Duration{5 * time.Minute},
+			NodeStatesMaxAge: Duration{5 * time.Second},
 			HistoryRetention: Duration{366 * 24 * time.Hour},
 			MetricsRetention: Duration{6 * time.Hour},
 			CompactEvery:     Duration{time.Hour},
@@ -291,6 +296,9 @@ func (m *Model) check(name string) error {
 	}
 	if m.StaleAfter.Duration <= 0 {
 		return fmt.Errorf("%s: model.stale_after must be positive", name)
+	}
+	if m.NodeStatesMaxAge.Duration <= 0 {
+		return fmt.Errorf("%s: model.node_states_max_age must be positive", name)
 	}
 	if c := m.CompactEvery.Duration; c != 0 && c < time.Minute {
 		return fmt.Errorf("%s: model.compact_every must be at least 1m (or 0 to disable)", name)

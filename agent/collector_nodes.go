@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -64,8 +65,12 @@ func (c *nodesCollector) Collect(ctx context.Context) ([]Item, error) {
 	return out, nil
 }
 
-// Watch reports changes in the nodes directory through inotify. A host
-// without the directory has nothing to watch; the interval still runs.
+// Watch reports, through inotify, changes in the nodes directory (config
+// edits) and in each node's run directory (RunDir/nodes/NAME, where the
+// supervisor rewrites state.json at every phase: starting, running,
+// stopping, stopped), so that a node's run state reaches the model within
+// a second instead of at the next interval. A host without the config
+// directory has nothing to watch; the interval still runs.
 func (c *nodesCollector) Watch(ctx context.Context, changed, ready func()) error {
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
@@ -82,6 +87,10 @@ func (c *nodesCollector) Watch(ctx context.Context, changed, ready func()) error
 		}
 		return err
 	}
+	runs, err := watchRunDirs(fd, c.src.Root.Join(node.RunDir+"/nodes"))
+	if err != nil {
+		return err
+	}
 	ready()
 	go func() {
 		<-ctx.Done()
@@ -89,12 +98,63 @@ func (c *nodesCollector) Watch(ctx context.Context, changed, ready func()) error
 	}()
 	buf := make([]byte, 64<<10)
 	for {
-		if _, err := f.Read(buf); err != nil {
+		n, err := f.Read(buf)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
+		if newRunDir(buf[:n], runs) {
+			// A node ran for the first time: watch its run directory
+			// too (its state.json may already have been written).
+			if _, err := watchRunDirs(fd, c.src.Root.Join(node.RunDir+"/nodes")); err != nil {
+				return err
+			}
+		}
 		changed()
 	}
+}
+
+// runDirMask is what a supervisor's state writes look like: a temporary
+// file renamed over state.json, or a new directory for a node's first run.
+const runDirMask = uint32(unix.IN_MOVED_TO | unix.IN_CLOSE_WRITE | unix.IN_CREATE | unix.IN_DELETE)
+
+// watchRunDirs watches the directory of node run directories (creating it,
+// as a node's first start would) and each run directory in it; it
+// returns the watch descriptor of the directory itself.
+func watchRunDirs(fd int, dir string) (int, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	wd, err := unix.InotifyAddWatch(fd, dir, runDirMask|unix.IN_ONLYDIR)
+	if err != nil {
+		return 0, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			// Adding a watch twice returns the same descriptor.
+			if _, err := unix.InotifyAddWatch(fd, dir+"/"+e.Name(), runDirMask|unix.IN_ONLYDIR); err != nil && !errors.Is(err, unix.ENOENT) {
+				return 0, err
+			}
+		}
+	}
+	return wd, nil
+}
+
+// newRunDir reports whether the inotify events in b include a directory
+// created in the directory of run directories (watch descriptor runs).
+func newRunDir(b []byte, runs int) bool {
+	for len(b) >= unix.SizeofInotifyEvent {
+		ev := (*unix.InotifyEvent)(unsafe.Pointer(&b[0]))
+		if int(ev.Wd) == runs && ev.Mask&unix.IN_CREATE != 0 && ev.Mask&unix.IN_ISDIR != 0 {
+			return true
+		}
+		b = b[unix.SizeofInotifyEvent+int(ev.Len):]
+	}
+	return false
 }

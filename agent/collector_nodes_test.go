@@ -69,3 +69,74 @@ func TestNodesWatchSeesConfigEdit(t *testing.T) {
 		t.Fatalf("Watch: %v", err)
 	}
 }
+
+// TestMain lets this test binary be a node's supervisor, as storagegrid
+// is ("node supervise"), for the run-state watch test.
+func TestMain(m *testing.M) {
+	if len(os.Args) == 4 && os.Args[1] == "test-supervise" {
+		err := node.Supervise(node.SupervisorConfig{Root: hostpath.Root(os.Args[2]), Name: os.Args[3],
+			Payload: []string{"/bin/sleep", "600"}, Settle: 50 * time.Millisecond, StopTimeout: 5 * time.Second, Log: os.Stderr})
+		if err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// A node started and stopped by the process runtime (a real supervisor
+// and payload) is seen by the watch at once, through the supervisor's
+// state writes: run-state changes reach the model in well under a second,
+// not at the next interval. The first start of a node creates its run
+// directory, which the watch then follows too.
+func TestNodesWatchSeesRunStateChanges(t *testing.T) {
+	root := t.TempDir()
+	writeConf(t, root, "DC1-S3", "NODE_TYPE = VM_Storage_Node\n")
+	rt := node.NewProcess(node.ProcessConfig{Root: hostpath.Root(root), Supervisor: []string{os.Args[0], "test-supervise", root}})
+	c, _ := newNodes(Sources{Root: hostpath.Root(root), Runtime: rt})
+	ctx, cancel := context.WithCancel(context.Background())
+	changed := make(chan struct{}, 64)
+	done := make(chan error)
+	ready := make(chan struct{})
+	go func() {
+		done <- c.(Watcher).Watch(ctx, func() { changed <- struct{}{} }, func() { close(ready) })
+	}()
+	<-ready
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	}()
+	// runState waits for the watch to fire, then reads the collector's
+	// view: the state the agent would ship at that moment.
+	runState := func(want string) time.Duration {
+		t.Helper()
+		began := time.Now()
+		for deadline := began.Add(time.Second); time.Now().Before(deadline); {
+			select {
+			case <-changed:
+				items, err := c.Collect(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if items[0].Fields["run_state"] == want {
+					return time.Since(began)
+				}
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		t.Fatalf("run state %s not seen within 1s of the change", want)
+		return 0
+	}
+	for round := 0; round < 3; round++ {
+		if err := rt.Start(context.Background(), "DC1-S3"); err != nil {
+			t.Fatal(err)
+		}
+		took := runState("Running")
+		if err := rt.Stop(context.Background(), "DC1-S3", node.StopOptions{Timeout: 5 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("round %d: Running seen %s after start returned; Not-Running %s after stop returned", round, took, runState("Not-Running"))
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,8 +22,11 @@ import (
 // /proc/PID/cmdline), its environment or our errors. dsmadmc prompts for
 // the password when -password is not given, as IBM recommends for keeping
 // it out of process listings; we answer that prompt on dsmadmc's stdin
-// from the password file. Error messages quote dsmadmc's output with any
-// occurrence of the password redacted.
+// from the password file. An error names the TSM message codes of
+// dsmadmc's output (ANS1025E, ANR2034E: the part of each message line
+// that is IBM's code), not the output itself, which follows the prompt
+// the password answered and might echo it: nothing in an error is ever
+// searched for the password.
 type TSM struct {
 	Path    string // dsmadmc
 	AdminID string
@@ -62,16 +66,30 @@ func (t *TSM) Query(ctx context.Context, command string) (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		got := t.redact(strings.TrimSpace(out.String() + "\n" + errb.String()))
-		if got == "" {
-			return "", fmt.Errorf("dsmadmc %q: %w", command, err)
+		codes := messageCodes(out.String() + "\n" + errb.String())
+		if len(codes) == 0 {
+			return "", fmt.Errorf("dsmadmc %q: %w (no TSM message; run dsmadmc by hand to see its output)", command, err)
 		}
-		return "", fmt.Errorf("dsmadmc %q: %w; output %s", command, err, clip(got))
+		return "", fmt.Errorf("dsmadmc %q: %w; TSM messages %s (IBM's message reference explains them)", command, err, strings.Join(codes, ", "))
 	}
-	return t.redact(out.String()), nil
+	return out.String(), nil
 }
 
-func (t *TSM) redact(s string) string { return strings.ReplaceAll(s, t.pass, "********") }
+// tsmMessage is an IBM TSM message code (after a prompt, too): ANS
+// (client) or ANR (server), four digits, a severity letter.
+var tsmMessage = regexp.MustCompile(`\b(AN[RS]\d{4}[EISWK])\b`)
+
+// messageCodes returns the distinct TSM message codes in dsmadmc's
+// output, in order.
+func messageCodes(out string) []string {
+	var codes []string
+	for _, m := range tsmMessage.FindAllStringSubmatch(out, -1) {
+		if !slices.Contains(codes, m[1]) {
+			codes = append(codes, m[1])
+		}
+	}
+	return codes
+}
 
 // ActlogCommand is the runbook's activity-log search for a CBID.
 func ActlogCommand(c CBID, days int) string {

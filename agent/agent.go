@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -52,6 +53,7 @@ type Agent struct {
 	tracker    *Tracker
 	spool      *Spool
 	shipper    *Shipper
+	watching   map[string]*atomic.Bool // per collector: its watch is live (set once by startWatchers)
 
 	mu       sync.Mutex
 	last     time.Time

@@ -2,11 +2,13 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
 	"github.com/storagegrid/storagegrid/blockdev"
 	"github.com/storagegrid/storagegrid/wire"
+	"golang.org/x/sys/unix"
 )
 
 func init() { register("blockdev", true, newBlockdev) }
@@ -17,6 +19,25 @@ type blockdevCollector struct{ opts blockdev.Options }
 
 func newBlockdev(src Sources) (Collector, error) {
 	return blockdevCollector{blockdev.Options{Root: src.Root, SysfsRoot: src.Sys}}, nil
+}
+
+// Watch reports block devices appearing, going and being renamed, as udev
+// makes and removes their nodes in /dev, /dev/mapper and /dev/disk/by-id
+// (a resize shows at the agent's safety-net collection).
+func (c blockdevCollector) Watch(ctx context.Context, changed, ready func()) error {
+	in, err := newInotify()
+	if err != nil {
+		return err
+	}
+	for _, dir := range []string{"/dev", "/dev/mapper", "/dev/disk/by-id"} {
+		if _, err := in.add(c.opts.Root.Join(dir), unix.IN_CREATE|unix.IN_DELETE|unix.IN_MOVED_TO|unix.IN_MOVED_FROM|unix.IN_ONLYDIR); err != nil &&
+			!errors.Is(err, unix.ENOENT) {
+			in.f.Close()
+			return err
+		}
+	}
+	ready()
+	return in.run(ctx, func([]byte) error { changed(); return nil })
 }
 
 func (c blockdevCollector) Collect(context.Context) ([]Item, error) {

@@ -72,48 +72,35 @@ func (c *nodesCollector) Collect(ctx context.Context) ([]Item, error) {
 // a second instead of at the next interval. A host without the config
 // directory has nothing to watch; the interval still runs.
 func (c *nodesCollector) Watch(ctx context.Context, changed, ready func()) error {
-	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	in, err := newInotify()
 	if err != nil {
 		return err
 	}
-	// A non-blocking fd in an os.File goes through Go's poller, so Close
-	// (on ctx end) wakes the blocked Read.
-	f := os.NewFile(uintptr(fd), "inotify")
-	defer f.Close()
 	mask := uint32(unix.IN_CLOSE_WRITE | unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_ATTRIB)
-	if _, err := unix.InotifyAddWatch(fd, c.src.Root.Join(node.ConfigDir), mask); err != nil {
+	if _, err := in.add(c.src.Root.Join(node.ConfigDir), mask); err != nil {
+		in.f.Close()
 		if errors.Is(err, unix.ENOENT) {
 			return nil
 		}
 		return err
 	}
-	runs, err := watchRunDirs(fd, c.src.Root.Join(node.RunDir+"/nodes"))
+	runs, err := watchRunDirs(in, c.src.Root.Join(node.RunDir+"/nodes"))
 	if err != nil {
+		in.f.Close()
 		return err
 	}
 	ready()
-	go func() {
-		<-ctx.Done()
-		f.Close()
-	}()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := f.Read(buf)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		if newRunDir(buf[:n], runs) {
+	return in.run(ctx, func(events []byte) error {
+		if newRunDir(events, runs) {
 			// A node ran for the first time: watch its run directory
 			// too (its state.json may already have been written).
-			if _, err := watchRunDirs(fd, c.src.Root.Join(node.RunDir+"/nodes")); err != nil {
+			if _, err := watchRunDirs(in, c.src.Root.Join(node.RunDir+"/nodes")); err != nil {
 				return err
 			}
 		}
 		changed()
-	}
+		return nil
+	})
 }
 
 // runDirMask is what a supervisor's state writes look like: a temporary
@@ -123,11 +110,11 @@ const runDirMask = uint32(unix.IN_MOVED_TO | unix.IN_CLOSE_WRITE | unix.IN_CREAT
 // watchRunDirs watches the directory of node run directories (creating it,
 // as a node's first start would) and each run directory in it; it
 // returns the watch descriptor of the directory itself.
-func watchRunDirs(fd int, dir string) (int, error) {
+func watchRunDirs(in *inotify, dir string) (int, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
 	}
-	wd, err := unix.InotifyAddWatch(fd, dir, runDirMask|unix.IN_ONLYDIR)
+	wd, err := in.add(dir, runDirMask|unix.IN_ONLYDIR)
 	if err != nil {
 		return 0, err
 	}
@@ -138,7 +125,7 @@ func watchRunDirs(fd int, dir string) (int, error) {
 	for _, e := range entries {
 		if e.IsDir() {
 			// Adding a watch twice returns the same descriptor.
-			if _, err := unix.InotifyAddWatch(fd, dir+"/"+e.Name(), runDirMask|unix.IN_ONLYDIR); err != nil && !errors.Is(err, unix.ENOENT) {
+			if _, err := in.add(dir+"/"+e.Name(), runDirMask|unix.IN_ONLYDIR); err != nil && !errors.Is(err, unix.ENOENT) {
 				return 0, err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/storagegrid/storagegrid/wire"
@@ -37,7 +38,7 @@ func (a *Agent) Run(ctx context.Context, n Notifier) error {
 	a.startBackground(ctx, &bg, n, errc)
 	tick := time.NewTicker(a.cfg.Interval)
 	defer tick.Stop()
-	for {
+	for ticks := 1; ; {
 		var err error
 		select {
 		case <-ctx.Done():
@@ -45,7 +46,8 @@ func (a *Agent) Run(ctx context.Context, n Notifier) error {
 		case err = <-errc:
 			return err
 		case <-tick.C:
-			err = a.cycle(ctx, a.names()...)
+			err = a.cycle(ctx, a.tickNames(ticks)...)
+			ticks++
 		case name := <-triggers:
 			err = a.cycle(ctx, name)
 		}
@@ -70,27 +72,55 @@ func (a *Agent) startBackground(ctx context.Context, bg *sync.WaitGroup, n Notif
 	bg.Go(func() { n.Watchdog(ctx, func() bool { return time.Since(a.lastCycle()) < 3*a.cfg.Interval }) })
 }
 
+// safetyNet: a collector whose watch is live is collected when it says
+// something changed, and at every safetyNet-th interval in case a change
+// went unseen (a resize, an event lost); the others at every interval.
+const safetyNet = 10
+
+// tickNames is what the interval's tick-th collection takes: every
+// collector but those watching, which come every safetyNet-th time.
+func (a *Agent) tickNames(tick int) []string {
+	all := a.names()
+	if tick%safetyNet == 0 {
+		return all
+	}
+	names := all[:0]
+	for _, n := range all {
+		if w := a.watching[n]; w == nil || !w.Load() {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
 // startWatchers starts every collector that can watch for changes and
 // returns once each is subscribed (or has failed); each change sends the
-// collector's name.
+// collector's name. A.watching says which watches are live.
 func (a *Agent) startWatchers(ctx context.Context) <-chan string {
 	triggers := make(chan string, 16)
 	var wg sync.WaitGroup
+	a.watching = map[string]*atomic.Bool{}
+	for name := range a.collectors {
+		a.watching[name] = new(atomic.Bool)
+	}
 	for name, c := range a.collectors {
 		w, ok := c.(Watcher)
 		if !ok {
 			continue
 		}
 		wg.Add(1)
-		ready := sync.OnceFunc(wg.Done)
+		done := sync.OnceFunc(wg.Done)
+		live := a.watching[name]
 		go func() {
-			defer ready()
+			defer done()
+			defer live.Store(false)
 			changed := func() {
 				select {
 				case triggers <- name:
 				default: // a collection of it is already queued
 				}
 			}
+			ready := func() { live.Store(true); done() }
 			a.noteErr(name, w.Watch(ctx, changed, ready))
 		}()
 	}

@@ -2,11 +2,13 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -113,4 +115,23 @@ func metricValue(t *testing.T, body, name string) float64 {
 	}
 	t.Fatalf("/metrics lacks %s", name)
 	return 0
+}
+
+// A collector whose watch is live is left out of the interval's
+// collections but every safetyNet-th; one whose watch ended (or that
+// cannot watch) is collected at every interval.
+func TestTickNamesLeaveLiveWatchersToTheirEvents(t *testing.T) {
+	a := &Agent{collectors: map[string]Collector{"cpu": nil, "network": nil, "nodes": nil},
+		watching: map[string]*atomic.Bool{"cpu": new(atomic.Bool), "network": new(atomic.Bool), "nodes": new(atomic.Bool)}}
+	a.watching["network"].Store(true)
+	if got := fmt.Sprint(a.tickNames(1)); got != "[cpu nodes]" {
+		t.Fatalf("tick 1: %s", got)
+	}
+	if got := fmt.Sprint(a.tickNames(safetyNet)); got != "[cpu network nodes]" {
+		t.Fatalf("tick %d: %s", safetyNet, got)
+	}
+	a.watching["network"].Store(false) // its watch ended: back to every interval
+	if got := fmt.Sprint(a.tickNames(3)); got != "[cpu network nodes]" {
+		t.Fatalf("tick 3, watch ended: %s", got)
+	}
 }

@@ -34,7 +34,16 @@ func (s *Spool) Append(recs []Record) error {
 	if err != nil {
 		return err
 	}
-	if err := appendSync(seg.path, buf); err != nil {
+	// Metric samples only (droppable: the spool gives them up first when
+	// full) are written without fsync, which would cost more than
+	// collecting them; a crash may lose the last of them, and the next
+	// batch that must survive (a change) fsyncs the segment, them
+	// included. A torn tail is cut on open.
+	durable := false
+	for _, r := range recs {
+		durable = durable || !r.Droppable
+	}
+	if err := appendTo(seg.path, buf, durable); err != nil {
 		return err
 	}
 	seg.size += int64(len(buf))
@@ -43,7 +52,8 @@ func (s *Spool) Append(recs []Record) error {
 	return s.enforceBound()
 }
 
-func appendSync(path string, buf []byte) error {
+// appendTo appends buf to the segment at path, and fsyncs it when sync.
+func appendTo(path string, buf []byte, sync bool) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
@@ -52,9 +62,11 @@ func appendSync(path string, buf []byte) error {
 		f.Close()
 		return fmt.Errorf("spool %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("spool %s: fsync: %w", path, err)
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("spool %s: fsync: %w", path, err)
+		}
 	}
 	return f.Close()
 }

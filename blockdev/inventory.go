@@ -70,7 +70,21 @@ func Inventory(opts Options) ([]BlockDevice, error) {
 // "MAJOR:MINOR", size the size in 512-byte sectors whatever the device's
 // block size.
 func sysBlockDevice(dir string) (BlockDevice, error) {
-	d := BlockDevice{Name: filepath.Base(dir), WWID: wwid(dir)}
+	d := BlockDevice{Name: filepath.Base(dir)}
+	// The size first: an empty device (an unattached loop device, of
+	// which a host may have hundreds) is skipped without reading more.
+	size, err := readSysfs(dir, "size")
+	if err != nil {
+		return d, err
+	}
+	sectors, err := strconv.ParseInt(size, 10, 64)
+	if err != nil {
+		return d, fmt.Errorf("%s/size: malformed size %q", dir, size)
+	}
+	if d.Size = sectors * 512; d.Size == 0 {
+		return d, nil
+	}
+	d.WWID = wwid(dir)
 	dev, err := readSysfs(dir, "dev")
 	if err != nil {
 		return d, err
@@ -83,15 +97,6 @@ func sysBlockDevice(dir string) (BlockDevice, error) {
 	}
 	d.Identity = Identity{Major: uint32(ma), Minor: uint32(mi)}
 	d.ID = d.Identity.String()
-	size, err := readSysfs(dir, "size")
-	if err != nil {
-		return d, err
-	}
-	sectors, err := strconv.ParseInt(size, 10, 64)
-	if err != nil {
-		return d, fmt.Errorf("%s/size: malformed size %q", dir, size)
-	}
-	d.Size = sectors * 512
 	return d, nil
 }
 

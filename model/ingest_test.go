@@ -326,3 +326,39 @@ func TestMetricsLatestAndRollups(t *testing.T) {
 		t.Fatalf("after retention: %+v", left)
 	}
 }
+
+// A host whose agent starts over at an older epoch (its spool lost, its
+// clock behind) is taken as a new stream from its first snapshot: its
+// state is the new snapshot's, what the snapshot lacks is removed, and
+// its later events are stored; events of an older epoch that do not start
+// a stream stay ignored.
+func TestIngestStreamStartedOverAtAnOlderEpoch(t *testing.T) {
+	ts := newTestServer(t, "", "dc1-h1")
+	h := newSimHost("dc1-h1", 100, epoch0)
+	h.set(wire.KindLink, "eth0", map[string]string{"type": "device"})
+	h.set(wire.KindLink, "eth1", map[string]string{"type": "device"})
+	ts.send(h.snapshot())
+	// The agent starts over at epoch 50 (seq from 1) and eth1 is gone.
+	reset := newSimHost("dc1-h1", 50, epoch0.Add(time.Minute))
+	reset.set(wire.KindLink, "eth0", map[string]string{"type": "device"})
+	if ack := ts.send(reset.snapshot()); ack.Epoch != 50 || ack.Stale != 0 || ack.Stored == 0 {
+		t.Fatalf("restart: %+v", ack)
+	}
+	got := ts.entities("dc1-h1")
+	if _, ok := got["link/eth1"]; ok || got["link/eth0"] == nil {
+		t.Fatalf("after the restart: %v", got)
+	}
+	b := wire.NewBatch("dc1-h1")
+	b.Add(reset.add(wire.KindLink, "eth2", map[string]string{"type": "device"}))
+	if ack := ts.send(b); ack.Stored != 1 || ts.entities("dc1-h1")["link/eth2"] == nil {
+		t.Fatalf("later event: %+v", ack)
+	}
+	// An older epoch that does not start a stream: ignored.
+	old := newSimHost("dc1-h1", 40, epoch0)
+	old.seq = 4
+	b = wire.NewBatch("dc1-h1")
+	b.Add(old.add(wire.KindLink, "eth9", map[string]string{"type": "device"}))
+	if ack := ts.send(b); ack.Stale != 1 || ts.entities("dc1-h1")["link/eth9"] != nil {
+		t.Fatalf("stale event: %+v", ack)
+	}
+}

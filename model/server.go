@@ -204,6 +204,10 @@ func (s *Server) commit(group []*pending) {
 	}
 	s.mu.Unlock()
 	for i, p := range group {
+		if from := res[i].RestartedFrom; from != 0 {
+			s.logf(res[i].Ack.Host, "restart", "host %s started over at epoch %d, older than its stream's epoch %d "+
+				"(its agent's spool was reset while its clock is behind?): taken as a new stream", res[i].Ack.Host, res[i].Ack.Epoch, from)
+		}
 		if a := res[i].Ack; a.Stale > 0 && len(batches[i].Events) > 0 {
 			s.logf(a.Host, "stale", "host %s sent %d events of epoch %d, older than its stream's epoch %d: ignored "+
 				"(an agent whose spool was reset while its clock is behind?)", a.Host, a.Stale, batches[i].Events[0].Epoch, a.Epoch)

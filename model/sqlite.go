@@ -345,6 +345,16 @@ func (w *ingestTx) batch(b *wire.Batch) (Ingested, error) {
 	res := Ingested{Ack: wire.Ack{Host: b.Host}}
 	for i := range b.Events {
 		ev := &b.Events[i]
+		if ev.Epoch < st.Epoch && ev.Seq == 1 && ev.Op == wire.OpSnapshot {
+			// The first event of a stream, at an epoch older than the
+			// host's: its agent started over (its spool was lost, its
+			// clock is behind). A healthy agent never sends an older
+			// epoch after a newer one (its spool ships in order and
+			// acks are cumulative), so this is a new stream, taken
+			// whatever its epoch; the server says so.
+			res.RestartedFrom = st.Epoch
+			st.Epoch, st.Seq = ev.Epoch, 0
+		}
 		switch {
 		case ev.Epoch < st.Epoch:
 			res.Ack.Stale++
@@ -383,7 +393,10 @@ func (w *ingestTx) apply(ev *wire.Event, changes *[]Change) error {
 		first, _ := strconv.ParseUint(ev.Fields[wire.FieldFirstSeq], 10, 64) // checked by wire
 		var gone []kindID
 		for k, c := range w.s.cur[ev.Host] {
-			if c.seenEpoch < ev.Epoch || (c.seenEpoch == ev.Epoch && c.seenSeq < first) {
+			// Gone unless seen in this snapshot: not seenEpoch < epoch,
+			// which would keep what a stream started over at an older
+			// epoch no longer has.
+			if c.seenEpoch != ev.Epoch || c.seenSeq < first {
 				gone = append(gone, k)
 			}
 		}

@@ -34,6 +34,9 @@ type Store interface {
 type Ingested struct {
 	Ack     wire.Ack
 	Changes []Change // what the batch changed, with After set
+	// RestartedFrom is the stream's epoch when the batch started the
+	// host over at an older epoch (a new stream); 0 otherwise.
+	RestartedFrom int64
 }
 
 // ChangeQuery selects changes: Since <= time < Until (zero Until: no

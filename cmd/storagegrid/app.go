@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -51,6 +54,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "storagegrid: %v\n", err)
+		if errors.Is(err, fs.ErrPermission) && os.Geteuid() != 0 {
+			fmt.Fprintf(stderr, "storagegrid: this needs root: run it with sudo\n")
+		}
 	}
 	return exitCode(err)
 }
@@ -228,6 +234,11 @@ func (g *globals) parse(c *cli.Context) error {
 	if err != nil {
 		return fail.Usagef("--root: %v", err)
 	}
+	if root != "/" {
+		if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+			return fail.Usagef("--root %s (or STORAGEGRID_ROOT): not a directory", root)
+		}
+	}
 	g.root = hostpath.Root(root)
 	g.configPath = setIn(c, "config").String("config")
 	g.output = setIn(c, "output").String("output")
@@ -263,5 +274,48 @@ func (g *globals) settings() (*settings.Settings, error) {
 }
 
 func usageError(c *cli.Context, err error, _ bool) error {
-	return fail.With(fail.Usage, fmt.Errorf("%w (see '%s --help')", err, c.Command.HelpName))
+	return fail.With(fail.Usage, fmt.Errorf("%w (see '%s --help')", flagError(c, err), c.Command.HelpName))
+}
+
+// The errors of Go's flag package, which urfave/cli passes on: they spell
+// every flag with one dash and say "parse error" for a bad value.
+var (
+	badFlagValue   = regexp.MustCompile(`^invalid value "(.*)" for flag -([^:]+): `)
+	unknownFlag    = regexp.MustCompile(`^flag provided but not defined: -+(.+)$`)
+	flagWithoutArg = regexp.MustCompile(`^flag needs an argument: -+(.+)$`)
+)
+
+// flagError rewrites a flag parsing error the way the help spells flags
+// (--name, -n), with the forms a bad value may take.
+func flagError(c *cli.Context, err error) error {
+	msg := err.Error()
+	dash := func(name string) string {
+		if len(name) == 1 {
+			return "-" + name
+		}
+		return "--" + name
+	}
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		want := "a valid value"
+		for _, f := range c.Command.Flags {
+			if slices.Contains(f.Names(), m[2]) {
+				switch f.(type) {
+				case *cli.DurationFlag:
+					want = "a duration: a number and a unit, e.g. 90s, 10m, 1h30m (units ns, us, ms, s, m, h)"
+				case *cli.IntFlag, *cli.UintFlag, *cli.Int64Flag, *cli.Uint64Flag:
+					want = "a whole number"
+				case *cli.BoolFlag:
+					want = "true or false"
+				}
+			}
+		}
+		return fmt.Errorf("%s %q: not %s", dash(m[2]), m[1], want)
+	}
+	if m := unknownFlag.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("unknown flag %s", dash(m[1]))
+	}
+	if m := flagWithoutArg.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s needs a value", dash(m[1]))
+	}
+	return err
 }

@@ -44,13 +44,17 @@ func intersperse(app *cli.App, args []string) []string {
 }
 
 // reorderTail puts the flags of a command's tail before its arguments,
-// keeping the order within each.
+// keeping the order within each. A "--" goes right after the flags, where
+// the flag parser takes it as the end of flags and drops it: everything
+// after it is an argument, and so is everything before it that is not a
+// flag ("node status DC1-S3 --" has the one argument DC1-S3).
 func reorderTail(flags []cli.Flag, tail []string) []string {
 	var fl, pos []string
 	for i := 0; i < len(tail); {
 		a := tail[i]
 		if a == "--" {
-			pos = append(pos, tail[i:]...)
+			fl = append(fl, "--")
+			pos = append(pos, tail[i+1:]...)
 			break
 		}
 		if !isFlag(a) {

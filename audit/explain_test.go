@@ -208,28 +208,6 @@ func TestSumAsAuditSum(t *testing.T) {
 	}
 }
 
-func TestParseTime(t *testing.T) {
-	now := time.Date(2024, 5, 8, 12, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Time{
-		"2024-05-01T10:00:00Z":      time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC),
-		"2024-05-01T10:00:00+02:00": time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC),
-		"2024-05-01T10:00:00.5":     time.Date(2024, 5, 1, 10, 0, 0, 5e8, time.UTC),
-		"2024-05-01":                time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC),
-		"24h":                       now.Add(-24 * time.Hour),
-		"90m":                       now.Add(-90 * time.Minute),
-		"7d":                        now.AddDate(0, 0, -7),
-	} {
-		if got, err := ParseTime(in, now); err != nil || !got.Equal(want) {
-			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "yesterday", "-5h", "5x", "2024-13-01", "d"} {
-		if _, err := ParseTime(bad, now); err == nil || !strings.Contains(err.Error(), "invalid time") {
-			t.Errorf("ParseTime(%q) = %v", bad, err)
-		}
-	}
-}
-
 // The long form (-l) as audit-sum printed it for a real grid (a README's
 // sample of `audit-sum -go -l`, in testdata/samples): per group a
 // "===== GROUP" line, the totals and the ten slowest operations. The

@@ -3,7 +3,6 @@ package audit
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -36,34 +35,6 @@ func ParseFieldMatch(s string) (FieldMatch, error) {
 		return FieldMatch{}, fmt.Errorf("invalid field filter %q: want ATTR=VALUE", s)
 	}
 	return FieldMatch{Name: name, Value: value}, nil
-}
-
-// ParseTime reads a --since/--until argument: RFC 3339 (fraction and zone
-// optional; no zone means UTC, like the log), a date (2006-01-02, UTC), or a
-// duration back from now such as 90m, 24h or 7d.
-func ParseTime(s string, now time.Time) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
-			return t, nil
-		}
-	}
-	d, err := parseAgo(s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("invalid time %q: want RFC 3339 (2024-05-01T10:00:00Z), a date (2024-05-01) or a duration ago (90m, 24h, 7d)", s)
-	}
-	return now.Add(-d), nil
-}
-
-func parseAgo(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseUint(days, 10, 16)
-		return time.Duration(n) * 24 * time.Hour, err
-	}
-	d, err := time.ParseDuration(s)
-	if err == nil && d < 0 {
-		err = fmt.Errorf("negative duration")
-	}
-	return d, err
 }
 
 // matcher is a Filter prepared for raw records.

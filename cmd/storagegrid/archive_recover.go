@@ -18,6 +18,7 @@ import (
 	"github.com/storagegrid/storagegrid/archive"
 	"github.com/storagegrid/storagegrid/audit"
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/internal/when"
 )
 
 type recoverOptions struct {
@@ -159,7 +160,7 @@ func failedRetrievals(ctx context.Context, g *globals, o *recoverOptions) (targe
 	src := archive.AuditSource{Dir: g.root.Join(o.auditDir), Name: g.root.Strip,
 		Warn: func(err error) { g.warnf("%v", err) }}
 	if o.since != "" {
-		if src.Since, err = audit.ParseTime(o.since, time.Now()); err != nil {
+		if src.Since, err = when.Parse(o.since, time.Now()); err != nil {
 			return nil, nil, fail.Usagef("--since: %v", err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/storagegrid/storagegrid/audit"
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/internal/when"
 )
 
 func init() {
@@ -75,7 +76,7 @@ func (o *auditFilterOptions) flags() []cli.Flag {
 		&cli.UintFlag{Name: "node-id", Destination: &o.nodeID, Usage: "node `ID` (ANID) that wrote the message"},
 		&cli.GenericFlag{Name: "cbid", Value: &o.cbids, Usage: "object `CBID` (16 hex digits, 0x optional); repeatable"},
 		&cli.GenericFlag{Name: "field", Value: &o.fields, Usage: "`ATTR=VALUE` the message must hold; repeatable"},
-		&cli.StringFlag{Name: "since", Destination: &o.since, Usage: "messages at or after `TIME`: RFC 3339, a date, or ago like 24h or 7d"},
+		&cli.StringFlag{Name: "since", Destination: &o.since, Usage: "messages at or after `TIME`: ago (24h, 7d, 1.5d), RFC 3339, or a UTC date and time (2024-05-01 10:30)"},
 		&cli.StringFlag{Name: "until", Destination: &o.until, Usage: "messages before `TIME` (same forms as --since)"},
 		&cli.BoolFlag{Name: "strict", Destination: &o.strict, Usage: "parse every line and report every malformed one (slower)"},
 	}
@@ -106,7 +107,7 @@ func (o *auditFilterOptions) filter() (audit.Filter, error) {
 		if t.arg == "" {
 			continue
 		}
-		v, err := audit.ParseTime(t.arg, now)
+		v, err := when.Parse(t.arg, now)
 		if err != nil {
 			return f, fail.Usagef("--%s: %v", t.flag, err)
 		}

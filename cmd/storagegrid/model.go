@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/internal/when"
 	"github.com/storagegrid/storagegrid/model"
 )
 
@@ -109,12 +110,13 @@ func modelQuery[T any](g *globals, c *cli.Context, call func(*model.Client) (T, 
 	return text(v)
 }
 
-// when parses the time flag name; empty gives the zero time.
-func when(name, v string, now time.Time) (time.Time, error) {
+// timeFlag parses the time flag name (package when's forms); empty gives
+// the zero time.
+func timeFlag(name, v string, now time.Time) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	t, err := model.ParseWhen(v, now)
+	t, err := when.Parse(v, now)
 	if err != nil {
 		return t, fail.Usagef("--%s: %v", name, err)
 	}

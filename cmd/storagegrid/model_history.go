@@ -28,8 +28,8 @@ func modelChangesCommand(g *globals) *cli.Command {
 		Name:      "changes",
 		Usage:     "list what changed in the fleet, field by field",
 		UsageText: "storagegrid model changes --since WHEN [--until WHEN] [--host HOST] [--kind KIND] [--limit N]",
-		Description: "WHEN is a duration ago (30m, 1h, 7d), an RFC 3339 time or a local\n" +
-			"YYYY-MM-DD HH:MM. Example, what changed on a host before an incident:\n" +
+		Description: "WHEN is a duration ago (30m, 1h, 7d, 1.5d), an RFC 3339 time, or a UTC\n" +
+			"YYYY-MM-DD[ HH:MM[:SS]]. Example, what changed on a host before an incident:\n" +
 			"   storagegrid model changes --since 2h --host dc1-h3",
 		Flags: append(clientFlags(),
 			&cli.StringFlag{Name: "since", Destination: &o.since, Usage: "from `WHEN` (required)"},
@@ -59,10 +59,10 @@ func (o *modelChangesOptions) query(c *cli.Context) (model.ChangeQuery, error) {
 	}
 	now := time.Now()
 	var err error
-	if q.Since, err = when("since", o.since, now); err != nil {
+	if q.Since, err = timeFlag("since", o.since, now); err != nil {
 		return q, err
 	}
-	q.Until, err = when("until", o.until, now)
+	q.Until, err = timeFlag("until", o.until, now)
 	return q, err
 }
 
@@ -117,7 +117,7 @@ func modelStateCommand(g *globals) *cli.Command {
 			kindFlag(&o.kind, "only entities of `KIND`"),
 		),
 		Action: func(c *cli.Context) error {
-			at, err := when("at", o.at, time.Now())
+			at, err := timeFlag("at", o.at, time.Now())
 			if err != nil {
 				return err
 			}
@@ -164,7 +164,7 @@ func modelMetricsCommand(g *globals) *cli.Command {
 			&cli.StringFlag{Name: "since", Destination: &o.since, Usage: "with the roll-ups since `WHEN`"},
 		),
 		Action: func(c *cli.Context) error {
-			since, err := when("since", o.since, time.Now())
+			since, err := timeFlag("since", o.since, time.Now())
 			if err != nil {
 				return err
 			}

@@ -45,6 +45,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := newApp(g)
+	if complete(app, args, stdout) {
+		return 0
+	}
 	err := app.RunContext(ctx, intersperse(app, args))
 	if err == nil {
 		err = g.notFound
@@ -285,16 +288,19 @@ var (
 	flagWithoutArg = regexp.MustCompile(`^flag needs an argument: -+(.+)$`)
 )
 
+// flagSpelling is a flag as the help spells it: -n for one letter, --name.
+func flagSpelling(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
 // flagError rewrites a flag parsing error the way the help spells flags
 // (--name, -n), with the forms a bad value may take.
 func flagError(c *cli.Context, err error) error {
 	msg := err.Error()
-	dash := func(name string) string {
-		if len(name) == 1 {
-			return "-" + name
-		}
-		return "--" + name
-	}
+	dash := flagSpelling
 	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
 		want := "a valid value"
 		for _, f := range c.Command.Flags {

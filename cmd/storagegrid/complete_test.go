@@ -79,9 +79,7 @@ func TestBashCompletionScript(t *testing.T) {
 	if _, err := exec.LookPath("storagegrid"); err != nil {
 		t.Skip("needs the storagegrid test binary on PATH (testscript.Main)")
 	}
-	root := t.TempDir()
-	os.MkdirAll(filepath.Join(root, "etc/storagegrid/nodes"), 0o755)
-	os.WriteFile(filepath.Join(root, "etc/storagegrid/nodes/DC1-S1.conf"), []byte("NODE_TYPE = VM_Storage_Node\n"), 0o644)
+	root := completionRoot(t)
 	for words, want := range map[string]string{
 		"storagegrid node stop --t": "--timeout",
 		"storagegrid node stop D":   "DC1-S1",
@@ -95,4 +93,45 @@ func TestBashCompletionScript(t *testing.T) {
 			t.Errorf("%s<TAB>: %q (%v), want %q", words, out, err, want)
 		}
 	}
+}
+
+// The fish script, run by fish itself (complete -C asks for what a line
+// would complete to), and the zsh script as zsh parses it.
+func TestFishAndZshCompletionScripts(t *testing.T) {
+	fish, err := exec.LookPath("fish")
+	if err != nil {
+		t.Fatal("needs fish (Debian's fish package; .ci/run installs it)")
+	}
+	zsh, err := exec.LookPath("zsh")
+	if err != nil {
+		t.Fatal("needs zsh (Debian's zsh package; .ci/run installs it)")
+	}
+	if _, err := exec.LookPath("storagegrid"); err != nil {
+		t.Fatal("needs the storagegrid test binary on PATH (testscript.Main)")
+	}
+	root := completionRoot(t)
+	for line, want := range map[string]string{
+		"storagegrid node stop --t": "--timeout",
+		"storagegrid node stop D":   "DC1-S1",
+		"storagegrid node sta":      "start\nstatus", // fish sorts
+	} {
+		cmd := exec.Command(fish, "--no-config", "-c", "source completion.fish; complete -C '"+line+"'")
+		cmd.Env = append(os.Environ(), "STORAGEGRID_ROOT="+root)
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("fish: %s<TAB>: %q (%v), want %q", line, out, err, want)
+		}
+	}
+	if out, err := exec.Command(zsh, "-n", "completion.zsh").CombinedOutput(); err != nil {
+		t.Errorf("zsh -n completion.zsh: %v %s", err, out)
+	}
+}
+
+// completionRoot is a sandbox root with node DC1-S1 configured.
+func completionRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc/storagegrid/nodes"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/storagegrid/nodes/DC1-S1.conf"), []byte("NODE_TYPE = VM_Storage_Node\n"), 0o644)
+	return root
 }

@@ -23,15 +23,16 @@ const debEpoch = "1700000000"
 // debFiles is every regular file the package must hold, with its mode as
 // tar prints it.
 var debFiles = map[string]string{
-	"./usr/bin/storagegrid":                                 "-rwxr-xr-x",
-	"./usr/lib/storagegrid/storagegrid-agent":               "-rwxr-xr-x",
-	"./lib/systemd/system/storagegrid-node@.service":        "-rw-r--r--",
-	"./lib/systemd/system/storagegrid-agent.service":        "-rw-r--r--",
-	"./usr/share/bash-completion/completions/storagegrid":   "-rw-r--r--",
-	"./usr/share/zsh/vendor-completions/_storagegrid":       "-rw-r--r--",
-	"./usr/share/man/man8/storagegrid.8.gz":                 "-rw-r--r--",
-	"./usr/share/doc/storagegrid/examples/storagegrid.toml": "-rw-r--r--",
-	"./usr/share/doc/storagegrid/copyright":                 "-rw-r--r--",
+	"./usr/bin/storagegrid":                                  "-rwxr-xr-x",
+	"./usr/lib/storagegrid/storagegrid-agent":                "-rwxr-xr-x",
+	"./lib/systemd/system/storagegrid-node@.service":         "-rw-r--r--",
+	"./lib/systemd/system/storagegrid-agent.service":         "-rw-r--r--",
+	"./usr/share/bash-completion/completions/storagegrid":    "-rw-r--r--",
+	"./usr/share/zsh/vendor-completions/_storagegrid":        "-rw-r--r--",
+	"./usr/share/fish/vendor_completions.d/storagegrid.fish": "-rw-r--r--",
+	"./usr/share/man/man8/storagegrid.8.gz":                  "-rw-r--r--",
+	"./usr/share/doc/storagegrid/examples/storagegrid.toml":  "-rw-r--r--",
+	"./usr/share/doc/storagegrid/copyright":                  "-rw-r--r--",
 }
 
 // buildDeb runs contrib/packaging/build-deb.sh into out and returns the
@@ -223,7 +224,8 @@ func checkDebFiles(t *testing.T, root string) {
 	for path, first := range map[string]string{
 		"usr/share/bash-completion/completions/storagegrid": "# bash completion for storagegrid",
 		// zsh autoloads a vendor completion only with this first line.
-		"usr/share/zsh/vendor-completions/_storagegrid": "#compdef storagegrid\n",
+		"usr/share/zsh/vendor-completions/_storagegrid":        "#compdef storagegrid\n",
+		"usr/share/fish/vendor_completions.d/storagegrid.fish": "# fish completion for storagegrid",
 	} {
 		if b, _ := os.ReadFile(filepath.Join(root, path)); !bytes.HasPrefix(b, []byte(first)) {
 			t.Errorf("%s does not start with %q", path, first)

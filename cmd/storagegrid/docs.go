@@ -20,6 +20,9 @@ var bashCompletion string
 //go:embed completion.zsh
 var zshCompletion string
 
+//go:embed completion.fish
+var fishCompletion string
+
 func init() {
 	register(80, completionCommand)
 	register(81, manCommand)
@@ -28,19 +31,22 @@ func init() {
 func completionCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:      "completion",
-		Usage:     "print a shell completion script (bash or zsh)",
-		ArgsUsage: "bash|zsh",
+		Usage:     "print a shell completion script (bash, zsh or fish)",
+		ArgsUsage: "bash|zsh|fish",
 		Description: "Install once per host, for example:\n" +
 			"   storagegrid completion bash > /etc/bash_completion.d/storagegrid\n" +
-			"   storagegrid completion zsh > /usr/local/share/zsh/site-functions/_storagegrid",
+			"   storagegrid completion zsh > /usr/local/share/zsh/site-functions/_storagegrid\n" +
+			"   storagegrid completion fish > /etc/fish/completions/storagegrid.fish",
 		Action: func(c *cli.Context) error {
 			switch c.Args().First() {
 			case "bash":
 				g.printf("%s", bashCompletion)
 			case "zsh":
 				g.printf("%s", zshCompletion)
+			case "fish":
+				g.printf("%s", fishCompletion)
 			default:
-				return fail.Usagef("completion needs a shell: bash or zsh")
+				return fail.Usagef("completion needs a shell: bash, zsh or fish")
 			}
 			return nil
 		},

@@ -51,9 +51,11 @@ for unit in storagegrid-node@.service storagegrid-agent.service; do
 done
 mkdir -p "$stage/usr/share/bash-completion/completions" \
 	"$stage/usr/share/zsh/vendor-completions" \
+	"$stage/usr/share/fish/vendor_completions.d" \
 	"$stage/usr/share/man/man8"
 "$sg" completion bash >"$stage/usr/share/bash-completion/completions/storagegrid"
 "$sg" completion zsh >"$stage/usr/share/zsh/vendor-completions/_storagegrid"
+"$sg" completion fish >"$stage/usr/share/fish/vendor_completions.d/storagegrid.fish"
 "$sg" man | gzip -9n >"$stage/usr/share/man/man8/storagegrid.8.gz"
 install -D -m 0644 contrib/storagegrid.toml "$stage/usr/share/doc/storagegrid/examples/storagegrid.toml"
 install -D -m 0644 contrib/packaging/copyright "$stage/usr/share/doc/storagegrid/copyright"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -234,14 +235,7 @@ func (f *rawField) value(b []byte, i int) (int, error) {
 		if i < len(b) && b[i] != '"' && b[i] != ']' {
 			// Documents print some strings unquoted
 			// ([UUID(CSTR):926026C4-...]): the value runs to the ']'.
-			j := i
-			for j < len(b) && b[j] != ']' && b[j] != '"' && b[j] != '[' {
-				j++
-			}
-			k := j
-			for k > i && isSpace(b, k-1) {
-				k--
-			}
+			j, k := bare(b, i, "]\"[")
 			f.val = span{i, k}
 			return j, nil
 		}
@@ -260,17 +254,25 @@ func (f *rawField) value(b []byte, i int) (int, error) {
 			f.val = span{i, j}
 			return j, err
 		}
-		j := i
-		for j < len(b) && b[j] != ']' && b[j] != '\n' {
-			j++
-		}
-		k := j
-		for k > i && isSpace(b, k-1) {
-			k--
-		}
+		j, k := bare(b, i, "]\n")
 		f.val = span{i, k}
 		return j, nil
 	}
+}
+
+// bare scans an unquoted value from b[i] up to the first byte of stop:
+// end is where it stopped, value the end of the value without trailing
+// blanks.
+func bare(b []byte, i int, stop string) (end, value int) {
+	end = i
+	for end < len(b) && strings.IndexByte(stop, b[end]) < 0 {
+		end++
+	}
+	value = end
+	for value > i && isSpace(b, value-1) {
+		value--
+	}
+	return end, value
 }
 
 // check validates the attributes the tool interprets and remembers where

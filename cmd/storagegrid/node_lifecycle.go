@@ -3,7 +3,9 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -163,6 +165,9 @@ func runNodeStop(c *cli.Context, g *globals, opts *nodeStopOptions) error {
 	rows := []actionRow{}
 	err = g.eachNode(names, func(name string) error {
 		out, err := mgr.Stop(c.Context, name, stop, func() { g.announceStop(name, stop) })
+		if err != nil && c.Context.Err() != nil {
+			err = interruptedStop(mgr, name, stop)
+		}
 		rows = append(rows, resultRow(name, out, err))
 		if out == node.WasNotRunning {
 			g.textf("Node %s is not running\n", name)
@@ -173,6 +178,19 @@ func runNodeStop(c *cli.Context, g *globals, opts *nodeStopOptions) error {
 		return joinErr(err, g.printJSON(rows))
 	}
 	return err
+}
+
+// interruptedStop says what an interrupted stop left: the stop was asked
+// for, and the node's supervisor goes on with it (up to the timeout, then
+// it kills the payload) whether or not anyone waits.
+func interruptedStop(mgr *node.Manager, name string, stop node.StopOptions) error {
+	state := "in an unknown state"
+	if st, err := mgr.Status(context.Background(), name); err == nil {
+		state = string(st.RunState)
+	}
+	return fail.With(fail.Interrupted, fmt.Errorf("interrupted while waiting for node %s to shut down: it is %s; "+
+		"its supervisor goes on stopping it (killing it after %ss): see 'storagegrid node status %s'",
+		name, state, node.Seconds(stop.Timeout), name))
 }
 
 func (g *globals) announceStop(name string, stop node.StopOptions) {

@@ -303,7 +303,11 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	ack, err := s.receive(r)
 	if err != nil {
 		who, _ := s.tokens.Load().Host(bearer(r))
-		if who == "" {
+		switch {
+		case who != "":
+		case r.RemoteAddr == "" || r.RemoteAddr == "@":
+			who = "a local client (Unix socket)" // an unnamed socket peer
+		default:
 			who = r.RemoteAddr
 		}
 		code := http.StatusInternalServerError

@@ -69,60 +69,46 @@ func TestCompletionEveryCommandAndFlag(t *testing.T) {
 	t.Logf("%d flag prefixes completed", asked)
 }
 
-// The bash script, run by bash itself, completes a partial flag and node
-// names through the binary.
-func TestBashCompletionScript(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("needs bash")
-	}
+// The bash and fish scripts, run by the shells themselves (Debian's bash
+// and fish; .ci/run installs fish), complete a partial flag, a node name
+// and a subcommand through the binary; zsh parses the zsh script.
+func TestCompletionScriptsInRealShells(t *testing.T) {
 	if _, err := exec.LookPath("storagegrid"); err != nil {
-		t.Skip("needs the storagegrid test binary on PATH (testscript.Main)")
+		t.Fatal("the storagegrid test binary is not on PATH (testscript.Main puts it there)")
+	}
+	shell := func(name string) string {
+		path, err := exec.LookPath(name)
+		if err != nil {
+			t.Fatalf("needs %s (Debian's %s package; .ci/run installs it)", name, name)
+		}
+		return path
 	}
 	root := completionRoot(t)
-	for words, want := range map[string]string{
-		"storagegrid node stop --t": "--timeout",
-		"storagegrid node stop D":   "DC1-S1",
-		"storagegrid node sta":      "status start",
+	for _, sh := range []struct {
+		name  string
+		args  func(line string) []string
+		lines map[string]string
+	}{
+		{"bash", func(line string) []string {
+			return []string{"--norc", "-c", `source completion.bash; COMP_WORDS=(` + line +
+				`); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _storagegrid; echo "${COMPREPLY[@]}"`}
+		}, map[string]string{"storagegrid node stop --t": "--timeout", "storagegrid node stop D": "DC1-S1", "storagegrid node sta": "status start"}},
+		// complete -C asks fish what a line would complete to; fish sorts.
+		{"fish", func(line string) []string {
+			return []string{"--no-config", "-c", "source completion.fish; complete -C '" + line + "'"}
+		}, map[string]string{"storagegrid node stop --t": "--timeout", "storagegrid node stop D": "DC1-S1", "storagegrid node sta": "start\nstatus"}},
 	} {
-		script := `source completion.bash; COMP_WORDS=(` + words + `); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _storagegrid; echo "${COMPREPLY[@]}"`
-		cmd := exec.Command(bash, "--norc", "-c", script)
-		cmd.Env = append(os.Environ(), "STORAGEGRID_ROOT="+root)
-		out, err := cmd.CombinedOutput()
-		if err != nil || strings.TrimSpace(string(out)) != want {
-			t.Errorf("%s<TAB>: %q (%v), want %q", words, out, err, want)
+		path := shell(sh.name)
+		for line, want := range sh.lines {
+			cmd := exec.Command(path, sh.args(line)...)
+			cmd.Env = append(os.Environ(), "STORAGEGRID_ROOT="+root)
+			out, err := cmd.CombinedOutput()
+			if err != nil || strings.TrimSpace(string(out)) != want {
+				t.Errorf("%s: %s<TAB>: %q (%v), want %q", sh.name, line, out, err, want)
+			}
 		}
 	}
-}
-
-// The fish script, run by fish itself (complete -C asks for what a line
-// would complete to), and the zsh script as zsh parses it.
-func TestFishAndZshCompletionScripts(t *testing.T) {
-	fish, err := exec.LookPath("fish")
-	if err != nil {
-		t.Fatal("needs fish (Debian's fish package; .ci/run installs it)")
-	}
-	zsh, err := exec.LookPath("zsh")
-	if err != nil {
-		t.Fatal("needs zsh (Debian's zsh package; .ci/run installs it)")
-	}
-	if _, err := exec.LookPath("storagegrid"); err != nil {
-		t.Fatal("needs the storagegrid test binary on PATH (testscript.Main)")
-	}
-	root := completionRoot(t)
-	for line, want := range map[string]string{
-		"storagegrid node stop --t": "--timeout",
-		"storagegrid node stop D":   "DC1-S1",
-		"storagegrid node sta":      "start\nstatus", // fish sorts
-	} {
-		cmd := exec.Command(fish, "--no-config", "-c", "source completion.fish; complete -C '"+line+"'")
-		cmd.Env = append(os.Environ(), "STORAGEGRID_ROOT="+root)
-		out, err := cmd.CombinedOutput()
-		if err != nil || strings.TrimSpace(string(out)) != want {
-			t.Errorf("fish: %s<TAB>: %q (%v), want %q", line, out, err, want)
-		}
-	}
-	if out, err := exec.Command(zsh, "-n", "completion.zsh").CombinedOutput(); err != nil {
+	if out, err := exec.Command(shell("zsh"), "-n", "completion.zsh").CombinedOutput(); err != nil {
 		t.Errorf("zsh -n completion.zsh: %v %s", err, out)
 	}
 }

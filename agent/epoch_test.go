@@ -84,7 +84,7 @@ func TestShipperReportsRefusalsFromTheModelServer(t *testing.T) {
 	stop := run()
 	waitFor(t, func() bool { return sh.Status().Errors >= 5 })
 	mu.Lock()
-	if n := strings.Count(logged.String(), "401"); n != 1 || len(statuses) != 1 || !strings.Contains(statuses[0], "fails: model server: 401") {
+	if n := strings.Count(logged.String(), "401 Unauthorized"); n != 1 || len(statuses) != 1 || !strings.Contains(statuses[0], "fails: model server: 401") {
 		t.Fatalf("%d errors: %d log lines\n%sstatus %q", sh.Status().Errors, n, logged.String(), statuses)
 	}
 	mu.Unlock()

@@ -6,9 +6,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/storagegrid/storagegrid/blockdev"
-	"github.com/storagegrid/storagegrid/wire"
 	"golang.org/x/sys/unix"
+
+	"github.com/storagegrid/storagegrid/blockdev"
+	"github.com/storagegrid/storagegrid/internal/inotify"
+	"github.com/storagegrid/storagegrid/wire"
 )
 
 func init() { register("blockdev", true, newBlockdev) }
@@ -25,19 +27,19 @@ func newBlockdev(src Sources) (Collector, error) {
 // makes and removes their nodes in /dev, /dev/mapper and /dev/disk/by-id
 // (a resize shows at the agent's safety-net collection).
 func (c blockdevCollector) Watch(ctx context.Context, changed, ready func()) error {
-	in, err := newInotify()
+	in, err := inotify.New()
 	if err != nil {
 		return err
 	}
 	for _, dir := range []string{"/dev", "/dev/mapper", "/dev/disk/by-id"} {
-		if _, err := in.add(c.opts.Root.Join(dir), unix.IN_CREATE|unix.IN_DELETE|unix.IN_MOVED_TO|unix.IN_MOVED_FROM|unix.IN_ONLYDIR); err != nil &&
+		if _, err := in.Add(c.opts.Root.Join(dir), unix.IN_CREATE|unix.IN_DELETE|unix.IN_MOVED_TO|unix.IN_MOVED_FROM|unix.IN_ONLYDIR); err != nil &&
 			!errors.Is(err, unix.ENOENT) {
-			in.f.Close()
+			in.Close()
 			return err
 		}
 	}
 	ready()
-	return in.run(ctx, func([]byte) error { changed(); return nil })
+	return in.Run(ctx, func([]byte) error { changed(); return nil })
 }
 
 func (c blockdevCollector) Collect(context.Context) ([]Item, error) {

@@ -3,12 +3,12 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
-	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/storagegrid/storagegrid/internal/inotify"
 	"github.com/storagegrid/storagegrid/node"
 	"github.com/storagegrid/storagegrid/nodekey"
 	"github.com/storagegrid/storagegrid/wire"
@@ -66,82 +66,55 @@ func (c *nodesCollector) Collect(ctx context.Context) ([]Item, error) {
 }
 
 // Watch reports, through inotify, changes in the nodes directory (config
-// edits) and in each node's run directory (RunDir/nodes/NAME, where the
-// supervisor rewrites state.json at every phase: starting, running,
-// stopping, stopped), so that a node's run state reaches the model within
-// a second instead of at the next interval. A host without the config
-// directory has nothing to watch; the interval still runs.
+// edits) and, through the runtime's own watch (the process supervisors'
+// state files and process exits, or systemd's unit signals), changes of
+// run state, so that they reach the model within a second instead of at
+// the next interval. A host without the config directory has no nodes to
+// watch; the interval still runs.
 func (c *nodesCollector) Watch(ctx context.Context, changed, ready func()) error {
-	in, err := newInotify()
+	in, err := inotify.New()
 	if err != nil {
 		return err
 	}
 	mask := uint32(unix.IN_CLOSE_WRITE | unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_ATTRIB)
-	if _, err := in.add(c.src.Root.Join(node.ConfigDir), mask); err != nil {
-		in.f.Close()
+	if _, err := in.Add(c.src.Root.Join(node.ConfigDir), mask); err != nil {
+		in.Close()
 		if errors.Is(err, unix.ENOENT) {
 			return nil
 		}
 		return err
 	}
-	runs, err := watchRunDirs(in, c.src.Root.Join(node.RunDir+"/nodes"))
-	if err != nil {
-		in.f.Close()
-		return err
+	sw, ok := c.src.Runtime.(node.StateWatcher)
+	if !ok {
+		ready()
+		return in.Run(ctx, func([]byte) error { changed(); return nil })
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	runReady := make(chan struct{})
+	go func() { runErr <- sw.WatchState(ctx, changed, func() { close(runReady) }) }()
+	select {
+	case <-runReady:
+	case err := <-runErr:
+		in.Close()
+		return fmt.Errorf("run state: %w", err)
 	}
 	ready()
-	return in.run(ctx, func(events []byte) error {
-		if newRunDir(events, runs) {
-			// A node ran for the first time: watch its run directory
-			// too (its state.json may already have been written).
-			if _, err := watchRunDirs(in, c.src.Root.Join(node.RunDir+"/nodes")); err != nil {
-				return err
-			}
-		}
-		changed()
-		return nil
-	})
-}
-
-// runDirMask is what a supervisor's state writes look like: a temporary
-// file renamed over state.json, or a new directory for a node's first run.
-const runDirMask = uint32(unix.IN_MOVED_TO | unix.IN_CLOSE_WRITE | unix.IN_CREATE | unix.IN_DELETE)
-
-// watchRunDirs watches the directory of node run directories (creating it,
-// as a node's first start would) and each run directory in it; it
-// returns the watch descriptor of the directory itself.
-func watchRunDirs(in *inotify, dir string) (int, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, err
-	}
-	wd, err := in.add(dir, runDirMask|unix.IN_ONLYDIR)
-	if err != nil {
-		return 0, err
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			// Adding a watch twice returns the same descriptor.
-			if _, err := in.add(dir+"/"+e.Name(), runDirMask|unix.IN_ONLYDIR); err != nil && !errors.Is(err, unix.ENOENT) {
-				return 0, err
-			}
+	// Whichever watch ends first ends both, so that the agent knows to
+	// collect at each interval again.
+	cfgErr := make(chan error, 1)
+	go func() { cfgErr <- in.Run(ctx, func([]byte) error { changed(); return nil }) }()
+	select {
+	case err = <-cfgErr:
+		cancel()
+		<-runErr
+	case err = <-runErr:
+		cancel()
+		<-cfgErr
+		if err != nil {
+			err = fmt.Errorf("run state: %w", err)
 		}
 	}
-	return wd, nil
-}
-
-// newRunDir reports whether the inotify events in b include a directory
-// created in the directory of run directories (watch descriptor runs).
-func newRunDir(b []byte, runs int) bool {
-	for len(b) >= unix.SizeofInotifyEvent {
-		ev := (*unix.InotifyEvent)(unsafe.Pointer(&b[0]))
-		if int(ev.Wd) == runs && ev.Mask&unix.IN_CREATE != 0 && ev.Mask&unix.IN_ISDIR != 0 {
-			return true
-		}
-		b = b[unix.SizeofInotifyEvent+int(ev.Len):]
-	}
-	return false
+	return err
 }

@@ -2,8 +2,10 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -138,5 +140,36 @@ func TestNodesWatchSeesRunStateChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("round %d: Running seen %s after start returned; Not-Running %s after stop returned", round, took, runState("Not-Running"))
+	}
+	// A supervisor killed with SIGKILL writes no state, and neither does
+	// a payload killed after it: the watch sees both exits through their
+	// pidfds, the node turning Orphaned, then Not-Running.
+	if err := rt.Start(context.Background(), "DC1-S3"); err != nil {
+		t.Fatal(err)
+	}
+	runState("Running")
+	var rec struct {
+		Supervisor struct{ PID int } `json:"supervisor"`
+		Payload    struct{ PID int } `json:"payload"`
+	}
+	b, err := os.ReadFile(filepath.Join(root, "run/storagegrid/nodes/DC1-S3/state.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &rec)
+	}
+	if err != nil || rec.Supervisor.PID <= 0 || rec.Payload.PID <= 0 {
+		t.Fatalf("state.json: %v %+v", err, rec)
+	}
+	for _, k := range []struct {
+		pid  int
+		want string
+	}{{rec.Supervisor.PID, "Orphaned"}, {rec.Payload.PID, "Not-Running"}} {
+		time.Sleep(100 * time.Millisecond) // the state writes' events are in
+		for len(changed) > 0 {
+			<-changed // so that only the kill can fire the watch
+		}
+		if err := syscall.Kill(k.pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("kill -9 %d: %s seen after %s", k.pid, k.want, runState(k.want))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -320,20 +321,23 @@ func (s *Systemd) connect(ctx context.Context, name string) (*sdbus.Conn, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var c *sdbus.Conn
-	var err error
-	if s.address == "" {
-		// The connection outlives this call, so it must not be bound
-		// to ctx: godbus closes a connection when its context ends.
-		c, err = sdbus.NewWithContext(context.Background())
-	} else {
-		c, err = sdbus.NewConnection(func() (*dbus.Conn, error) { return dialSystemdBus(s.address) })
-	}
+	c, err := s.dial()
 	if err != nil {
 		return nil, fmt.Errorf("node %s: connect to systemd on %s: %w", name, s.busName(), err)
 	}
 	s.conn = c
 	return c, nil
+}
+
+// dial opens a new connection to systemd's manager.
+func (s *Systemd) dial() (*sdbus.Conn, error) {
+	if s.address == "" {
+		// The connection outlives the call that asked for it, so it
+		// must not be bound to a context: godbus closes a connection
+		// when its context ends.
+		return sdbus.NewWithContext(context.Background())
+	}
+	return sdbus.NewConnection(func() (*dbus.Conn, error) { return dialSystemdBus(s.address) })
 }
 
 // dialSystemdBus opens and authenticates a private connection to address, as
@@ -384,4 +388,44 @@ func (s *Systemd) busName() string {
 		return "the system bus"
 	}
 	return s.address
+}
+
+var _ StateWatcher = (*Systemd)(nil)
+
+// WatchState subscribes to systemd's signals and calls changed whenever a
+// storagegrid-node@ unit's properties change (ActiveState, SubState: a
+// start, a stop, a crash). It uses a connection of its own, since
+// subscribers belong to a connection, and returns an error when the bus
+// drops it: the agent then falls back to collecting at each interval.
+func (s *Systemd) WatchState(ctx context.Context, changed, ready func()) error {
+	c, err := s.dial()
+	if err != nil {
+		return fmt.Errorf("watch node units: connect to systemd on %s: %w", s.busName(), err)
+	}
+	defer c.Close()
+	updates := make(chan *sdbus.PropertiesUpdate, 256)
+	overflow := make(chan error, 1)
+	c.SetPropertiesSubscriber(updates, overflow)
+	if err := c.Subscribe(); err != nil {
+		return fmt.Errorf("watch node units: subscribe on %s: %w", s.busName(), err)
+	}
+	ready()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case u := <-updates:
+			if strings.HasPrefix(u.UnitName, "storagegrid-node@") {
+				changed()
+			}
+		case <-overflow:
+			changed() // updates were dropped: one of them may be a node's
+		case <-tick.C:
+			if !c.Connected() {
+				return fmt.Errorf("watch node units: lost the connection to systemd on %s", s.busName())
+			}
+		}
+	}
 }

@@ -349,3 +349,77 @@ func TestSystemdReload(t *testing.T) {
 	}
 	wantSystemdErr(t, f.rt.Reload(systemdCtx(t), "DC1-S3"), "node DC1-S3: reload "+unit)
 }
+
+// WatchState reports every state change of a node unit over the bus, as
+// systemd's PropertiesChanged signals: a start, a crash (the unit fails
+// with nobody calling us) and a stop each reach the watcher within a
+// second, and the state read then is the new one. When the bus goes
+// away the watch ends with an error naming it, so that the agent falls
+// back to polling.
+func TestSystemdWatchState(t *testing.T) {
+	f := newSystemdFixture(t)
+	ctx, cancel := context.WithCancel(systemdCtx(t))
+	defer cancel()
+	changed := make(chan struct{}, 64)
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- f.rt.WatchState(ctx, func() {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}, func() { close(ready) })
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("WatchState: %v", err)
+	}
+	// seen waits for a change signal after which State is want.
+	seen := func(what string, want RunState) {
+		t.Helper()
+		deadline := time.After(time.Second)
+		for {
+			select {
+			case <-changed:
+				if st, err := f.rt.State(systemdCtx(t), "DC1-S3"); err == nil && st == want {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("%s: state %s not signalled within 1s", what, want)
+			}
+		}
+	}
+	unit := f.running(t, "DC1-S3")
+	seen("start", Running)
+	f.mgr.SetState(unit, "failed", "failed") // the payload crashed
+	seen("crash", NotRunning)
+	f.mgr.SetState(unit, "active", "running") // restarted by systemd (Restart=)
+	seen("restart", Running)
+	if err := f.rt.Stop(systemdCtx(t), "DC1-S3", StopOptions{Timeout: 10 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	seen("stop", NotRunning)
+	// Other units' changes are not ours (once the stop's last signals
+	// are in).
+	time.Sleep(100 * time.Millisecond)
+	for len(changed) > 0 {
+		<-changed
+	}
+	f.mgr.Install("other@.service")
+	f.mgr.SetState("other@x.service", "active", "running")
+	select {
+	case <-changed:
+		t.Fatal("a change of other@x.service was reported")
+	case <-time.After(200 * time.Millisecond):
+	}
+
+	f.bus.Kill()
+	select {
+	case err := <-done:
+		wantSystemdErr(t, err, "lost the connection to systemd on "+f.bus.Address)
+	case <-time.After(5 * time.Second):
+		t.Fatal("WatchState did not end when the bus went away")
+	}
+}

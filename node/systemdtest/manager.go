@@ -38,6 +38,7 @@ type Manager struct {
 }
 
 type unit struct {
+	name        string
 	active, sub string
 	job         *job
 	kills       []int32
@@ -124,7 +125,7 @@ func (m *Manager) HangStop(name string) { m.set(name, func(u *unit) { u.hangStop
 
 // SetState forces the unit into a state, as if systemd got there.
 func (m *Manager) SetState(name, active, sub string) {
-	m.set(name, func(u *unit) { u.active, u.sub = active, sub })
+	m.set(name, func(u *unit) { m.to(u, active, sub) })
 }
 
 func (m *Manager) set(name string, f func(*unit)) {
@@ -159,7 +160,7 @@ func (m *Manager) Calls() []string {
 func (m *Manager) unit(name string) *unit {
 	u, ok := m.units[name]
 	if !ok {
-		u = &unit{active: "inactive", sub: "dead"}
+		u = &unit{name: name, active: "inactive", sub: "dead"}
 		m.units[name] = u
 	}
 	return u
@@ -214,6 +215,16 @@ func finish(u *unit, result string) []removed {
 	return []removed{{j, result}}
 }
 
+// to moves the unit to a new state and, as systemd does for its
+// subscribers, signals the change of the Unit interface's ActiveState and
+// SubState on the unit's object. Caller holds mu; emitting only writes to
+// the bus, so holding it is safe.
+func (m *Manager) to(u *unit, active, sub string) {
+	u.active, u.sub = active, sub
+	m.conn.Emit(dbus.ObjectPath(string(unitRoot)+"/"+escape(u.name)), propsIntf+".PropertiesChanged", unitIntf,
+		map[string]dbus.Variant{"ActiveState": dbus.MakeVariant(active), "SubState": dbus.MakeVariant(sub)}, []string{})
+}
+
 func (m *Manager) emit(out []removed) {
 	for _, r := range out {
 		m.conn.Emit(managerPath, managerIntf+".JobRemoved", r.job.id, r.job.path, r.job.unit, r.result)
@@ -227,19 +238,19 @@ func (m *Manager) start(name string) (dbus.ObjectPath, []removed) {
 		m.after(u, j, func() []removed { return finish(u, "done") })
 		return j.path, out
 	}
-	u.active, u.sub = "activating", "start"
+	m.to(u, "activating", "start")
 	m.after(u, j, func() []removed {
 		if u.failStart {
-			u.active, u.sub = "failed", "failed"
+			m.to(u, "failed", "failed")
 			return finish(u, "failed")
 		}
-		u.active, u.sub = "active", "running"
+		m.to(u, "active", "running")
 		if u.exitAtOnce {
 			time.AfterFunc(m.Step, func() {
 				m.mu.Lock()
 				defer m.mu.Unlock()
 				if u.active == "active" && u.job == nil {
-					u.active, u.sub = "failed", "failed"
+					m.to(u, "failed", "failed")
 				}
 			})
 		}
@@ -255,12 +266,12 @@ func (m *Manager) stop(name string) (dbus.ObjectPath, []removed) {
 		m.after(u, j, func() []removed { return finish(u, "done") })
 		return j.path, out
 	}
-	u.active, u.sub = "deactivating", "stop-sigterm"
+	m.to(u, "deactivating", "stop-sigterm")
 	if u.hangStop {
 		return j.path, out
 	}
 	m.after(u, j, func() []removed {
-		u.active, u.sub = "inactive", "dead"
+		m.to(u, "inactive", "dead")
 		return finish(u, "done")
 	})
 	return j.path, out
@@ -281,7 +292,7 @@ func (m *Manager) kill(name string, sig int32) ([]removed, *dbus.Error) {
 		return nil, nil
 	}
 	stopping := u.active == "deactivating"
-	u.active, u.sub = "failed", "failed"
+	m.to(u, "failed", "failed")
 	if stopping && u.job != nil {
 		if u.job.timer != nil {
 			u.job.timer.Stop()

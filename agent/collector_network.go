@@ -46,8 +46,8 @@ func (c networkCollector) Collect(context.Context) ([]Item, error) {
 func linkItem(l netcheck.Link) Item {
 	f := map[string]string{
 		wire.FieldType: string(l.Type), wire.FieldMTU: strconv.Itoa(l.MTU),
-		"admin_state": map[bool]string{true: "up", false: "down"}[l.AdminUp],
-		"oper_state":  l.OperState, "carrier": strconv.FormatBool(l.Carrier),
+		wire.FieldAdminState: map[bool]string{true: "up", false: "down"}[l.AdminUp],
+		wire.FieldOperState:  l.OperState, "carrier": strconv.FormatBool(l.Carrier),
 	}
 	set := func(k, v string) {
 		if v != "" {

@@ -191,8 +191,16 @@ func (g *Graph) aliasesOf(host string, ids []string) string {
 func (g *Graph) checkInterfaces(v *Verdict, n *Node, to string) {
 	links := g.hosts[to].entities[wire.KindLink]
 	for _, ifc := range n.Interfaces {
-		if links[ifc.Name] == nil {
+		l := links[ifc.Name]
+		switch {
+		case l == nil:
 			v.block(RuleInterfaces, "%s = %s: host %s has no interface %s", ifc.Key, ifc.Name, to, ifc.Name)
+		case l.Fields[wire.FieldAdminState] == "down":
+			v.block(RuleInterfaces, "%s = %s: interface %s of host %s is administratively down", ifc.Key, ifc.Name, ifc.Name, to)
+		case l.Fields[wire.FieldOperState] == "down" || l.Fields[wire.FieldOperState] == "lowerlayerdown":
+			// An interface that is up but has no carrier would leave
+			// the node off its network just the same.
+			v.block(RuleInterfaces, "%s = %s: interface %s of host %s is up but %s (no carrier)", ifc.Key, ifc.Name, ifc.Name, to, l.Fields[wire.FieldOperState])
 		}
 	}
 }

@@ -81,6 +81,16 @@ func TestCheckMigrateRules(t *testing.T) {
 		{name: "interface missing on target", node: "DC1-GW1", to: "dc2-h1", blocked: RuleInterfaces,
 			edit:    func(h []*simHost) { delete(h[1].entities, kindID{wire.KindLink, "bond0.1003"}) },
 			message: "CLIENT_NETWORK_TARGET = bond0.1003: host dc2-h1 has no interface bond0.1003"},
+		{name: "interface administratively down on target", node: "DC1-GW1", to: "dc2-h1", blocked: RuleInterfaces,
+			edit: func(h []*simHost) {
+				h[1].entities[kindID{wire.KindLink, "bond0.1003"}][wire.FieldAdminState] = "down"
+			},
+			message: "CLIENT_NETWORK_TARGET = bond0.1003: interface bond0.1003 of host dc2-h1 is administratively down"},
+		{name: "interface without carrier on target", node: "DC1-GW1", to: "dc2-h1", blocked: RuleInterfaces,
+			edit: func(h []*simHost) {
+				h[1].entities[kindID{wire.KindLink, "bond0.1003"}][wire.FieldOperState] = "lowerlayerdown"
+			},
+			message: "interface bond0.1003 of host dc2-h1 is up but lowerlayerdown (no carrier)"},
 		{name: "interface missing but network disabled", node: "DC1-GW1", to: "dc2-h1",
 			edit: func(h []*simHost) {
 				delete(h[1].entities, kindID{wire.KindLink, "bond0.1003"})

@@ -177,10 +177,12 @@ const (
 	FieldAliases   = "aliases"
 	FieldSlaves    = "slaves"
 
-	FieldMTU    = "mtu"
-	FieldParent = "parent"
-	FieldMaster = "master"
-	FieldVLANID = "vlan_id"
+	FieldMTU        = "mtu"
+	FieldAdminState = "admin_state" // up, down
+	FieldOperState  = "oper_state"  // RFC 2863, as ip(8) shows it
+	FieldParent     = "parent"
+	FieldMaster     = "master"
+	FieldVLANID     = "vlan_id"
 
 	FieldLink    = "link"
 	FieldAddress = "address"

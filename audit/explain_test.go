@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -272,5 +273,58 @@ func TestSumLongAsAuditSum(t *testing.T) {
 	}
 	if got.String() != string(want) {
 		t.Fatalf("got\n%s\nwant\n%s", got.String(), want)
+	}
+}
+
+// Sum.Scan, which tallies parsed records in place and merges per-file
+// tallies, prints what Add over Scan's messages prints, for every option
+// audit-sum has: over the published real log, every published message,
+// and a log of every message with an escape, read as several files at
+// once so that the merge is exercised.
+func TestSumScanAgreesWithAdd(t *testing.T) {
+	var files []string
+	for _, root := range []string{"testdata/samples", "testdata/vendor"} {
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(p, ".log") {
+				files = append(files, p)
+			}
+			return err
+		})
+	}
+	esc := filepath.Join(t.TempDir(), "escaped.log")
+	var b strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&b, `2024-05-01T%02d:%02d:00.000000 [AUDT:[S3BK(CSTR):"b\x2f%d"][S3KY(CSTR):"k\"%d"][TIME(UI64):%d][CSIZ(UI64):0x%x][SAIP(IPAD):"10.0.0.%d"][ATIM(UI64):%d][ATYP(FC32):%s]]`+"\n",
+			i/6, i%60, i%3, i, 1000*(i%7), 100*i, i, 1714521600000000+int64(i)*600000000, []string{"SPUT", "SGET", "SDEL"}[i%3])
+	}
+	if err := os.WriteFile(esc, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, esc)
+	if len(files) < 100 {
+		t.Fatalf("%d files", len(files))
+	}
+	for _, o := range []SumOptions{{}, {Size: true}, {Long: 5}, {Long: 3, Size: true, ByBucket: true},
+		{ByTime: time.Hour}, {ByTime: 15 * time.Minute, Long: 2}, {ByBucket: true}, {ByObject: true},
+		{Types: []string{"ORLM", "SPUT", "ARCE"}}} {
+		opts := ScanOptions{Files: files, Workers: 3}
+		want := NewSum(o)
+		if _, err := Scan(context.Background(), opts, func(m Message) error { want.Add(&m); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		got := NewSum(o)
+		st, err := got.Scan(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w, g bytes.Buffer
+		want.Write(&w)
+		got.Write(&g)
+		if w.String() != g.String() || st.Matched == 0 {
+			t.Fatalf("%+v: Sum.Scan (%d matched):\n%s\nAdd:\n%s", o, st.Matched, g.String(), w.String())
+		}
+		if len(want.Groups()) < 2 {
+			t.Fatalf("%+v: only %d groups", o, len(want.Groups()))
+		}
 	}
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -23,7 +24,9 @@ const (
 )
 
 // span is a half-open byte range of the record being parsed.
-type span struct{ lo, hi int }
+type span struct{ lo, hi int32 } // int32 keeps rawField small: a scan appends one per attribute
+
+func sp(lo, hi int) span { return span{int32(lo), int32(hi)} }
 
 // rawField is one attribute as offsets into the record, so that lines the
 // filter rejects are parsed without allocating.
@@ -41,6 +44,10 @@ type record struct {
 	fields []rawField
 	// Indexes into fields of the attributes the tool interprets, -1 when absent.
 	atyp, rslt, anid, amid, cbid, atim int
+	// general turns fieldFast off, for the test that holds it to field.
+	general bool
+	// backslash: the line has one, so a string may hold an escape.
+	backslash bool
 }
 
 // errTruncated reports a message that ends where another attribute or the
@@ -69,14 +76,27 @@ func errAt(i int, format string, a ...any) error {
 
 // parse reads one message from b into r.
 func (r *record) parse(b []byte) error {
-	*r = record{b: b, fields: r.fields[:0], atyp: -1, rslt: -1, anid: -1, amid: -1, cbid: -1, atim: -1}
+	return r.parseText(b, bytes.IndexByte(b, '\n') >= 0)
+}
+
+// parseLine is parse for b that holds no newline, as a scan's lines and
+// unwrapped messages do.
+func (r *record) parseLine(b []byte) error { return r.parseText(b, false) }
+
+// parseText reads one message from b into r; multiline says whether b
+// holds a newline.
+func (r *record) parseText(b []byte, multiline bool) error {
+	if len(b) > math.MaxInt32 {
+		return errAt(0, "message longer than %d bytes", math.MaxInt32)
+	}
+	*r = record{b: b, fields: r.fields[:0], atyp: -1, rslt: -1, anid: -1, amid: -1, cbid: -1, atim: -1, general: r.general}
 	i := skipSpace(b, 0)
 	if i < len(b) && b[i] != '[' {
 		j := i
 		for j < len(b) && !isSpace(b, j) && b[j] != '[' {
 			j++
 		}
-		_, err := parseTimestamp(b[i:j])
+		err := checkTimestamp(b[i:j])
 		if err != nil {
 			// Not a timestamp: the FILE: a multi-file grep puts first?
 			// Only if a timestamp or the message follows it.
@@ -85,7 +105,7 @@ func (r *record) parse(b []byte) error {
 				for l < len(b) && !isSpace(b, l) && b[l] != '[' {
 					l++
 				}
-				if _, terr := parseTimestamp(b[k:l]); k == l || terr == nil {
+				if k == l || checkTimestamp(b[k:l]) == nil {
 					i, j, err = k, l, nil
 				}
 			}
@@ -94,7 +114,7 @@ func (r *record) parse(b []byte) error {
 			return errAt(i, "%v", err)
 		}
 		if err == nil && i < j {
-			r.ts = span{i, j}
+			r.ts = sp(i, j)
 		}
 		if err == nil {
 			i = skipSpace(b, j)
@@ -121,6 +141,8 @@ func (r *record) parse(b []byte) error {
 		return errAt(i, "expected ':' after \"AUDT\"")
 	}
 	i = skipSpace(b, i+1)
+	canonical := !r.general && !multiline // a line, not a paste: see fieldFast
+	r.backslash = canonical && bytes.IndexByte(b, '\\') >= 0
 	for {
 		if i >= len(b) {
 			return errTruncated
@@ -130,6 +152,14 @@ func (r *record) parse(b []byte) error {
 		}
 		if b[i] != '[' {
 			return errAt(i, "expected '[' or ']', found %s", quoteByte(b, i))
+		}
+		if canonical {
+			if j, ok := r.fieldFast(b, i+1); ok {
+				if i = j; i < len(b) && b[i] != '[' && b[i] != ']' {
+					i = skipSpace(b, i)
+				}
+				continue
+			}
 		}
 		var err error
 		if i, err = r.field(b, i+1); err != nil {
@@ -164,14 +194,141 @@ func skipGrepPrefix(b []byte, i, end int) int {
 	return j
 }
 
+// fieldFast parses an attribute in the one form the grid writes,
+// NAME(TYPE):VALUE] with a known TYPE, no blanks and no escapes, and
+// returns the index after the ']'. It records exactly what field would;
+// on anything else it returns false and the caller runs field, which
+// also knows the forms documents print and explains errors. Most of a
+// strict scan's time is spent here. Only for text without a newline,
+// where field would stop a string at one.
+func (r *record) fieldFast(b []byte, i int) (int, bool) {
+	j := i
+	for j < len(b) && wordByte[b[j]] {
+		j++
+	}
+	if j == i || j-i > 16 || j+7 >= len(b) || b[j] != '(' || b[j+5] != ')' || b[j+6] != ':' {
+		return i, false
+	}
+	k := kindExact(b[j+1 : j+5])
+	v := j + 7
+	e := v
+	var n uint64
+	esc := false
+	switch k {
+	case kindUI32, kindUI64:
+		if e+2 < len(b) && b[e] == '0' && b[e+1] == 'x' { // CBIDs: 0x and 16 hex digits
+			e += 2
+			for e < len(b) && e-v <= 18 && hexDigit[b[e]] >= 0 {
+				n = n<<4 | uint64(hexDigit[b[e]])
+				e++
+			}
+			if e == v+2 || e-v > 18 {
+				return i, false
+			}
+		} else {
+			for e < len(b) && isDigit(b[e]) {
+				n = n*10 + uint64(b[e]-'0')
+				e++
+			}
+			if e == v || e-v > 19 { // 19 digits cannot overflow
+				return i, false
+			}
+		}
+		if e >= len(b) || b[e] != ']' || k == kindUI32 && n > math.MaxUint32 {
+			return i, false
+		}
+	case kindFC32:
+		for e < len(b) && e-v <= 4 && wordByte[b[e]] {
+			e++
+		}
+		if e == v || e-v > 4 || e >= len(b) || b[e] != ']' {
+			return i, false
+		}
+	case kindCSTR, kindIPAD:
+		if b[v] != '"' {
+			return i, false
+		}
+		v++
+		e = v
+		// Most values are short (addresses, codes, names): a loop
+		// finds their end sooner than a call to IndexByte would.
+		for e < len(b) && e-v < 16 && b[e] != '"' {
+			e++
+		}
+		if e-v == 16 {
+			q := bytes.IndexByte(b[e:], '"')
+			if q < 0 {
+				return i, false
+			}
+			e += q
+		}
+		if e >= len(b) {
+			return i, false
+		}
+		if r.backslash && bytes.IndexByte(b[v:e], '\\') >= 0 { // an escape, perhaps of a quote
+			end, _, err := skipQuoted(b, v-1)
+			if err != nil {
+				return i, false
+			}
+			e, esc = end-1, true
+		}
+		if e+1 >= len(b) || b[e+1] != ']' {
+			return i, false
+		}
+		r.fields = append(r.fields, rawField{name: sp(i, j), typ: sp(j+1, j+5), val: sp(v, e), kind: k, esc: esc})
+		return e + 2, true
+	default:
+		return i, false
+	}
+	r.fields = append(r.fields, rawField{name: sp(i, j), typ: sp(j+1, j+5), val: sp(v, e), kind: k, num: n})
+	return e + 1, true
+}
+
+// kindExact is kindOf for the upper-case spelling the grid writes.
+func kindExact(t []byte) kind {
+	switch binary.LittleEndian.Uint32(t) {
+	case 'U' | 'I'<<8 | '3'<<16 | '2'<<24:
+		return kindUI32
+	case 'U' | 'I'<<8 | '6'<<16 | '4'<<24:
+		return kindUI64
+	case 'F' | 'C'<<8 | '3'<<16 | '2'<<24:
+		return kindFC32
+	case 'I' | 'P'<<8 | 'A'<<16 | 'D'<<24:
+		return kindIPAD
+	case 'C' | 'S'<<8 | 'T'<<16 | 'R'<<24:
+		return kindCSTR
+	}
+	return kindUnknown
+}
+
+// hexDigit is the value of a hexadecimal digit, -1 for other bytes.
+var hexDigit = func() (t [256]int8) {
+	for c := range t {
+		v, ok := hexVal(byte(c))
+		t[c] = int8(v)
+		if !ok {
+			t[c] = -1
+		}
+	}
+	return t
+}()
+
+// wordByte is isWordByte as a table, for the hot loops.
+var wordByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = isWordByte(byte(c))
+	}
+	return t
+}()
+
 // field parses NAME(TYPE):VALUE] starting after the '['; it returns the
 // index after the closing ']'.
 func (r *record) field(b []byte, i int) (int, error) {
 	var f rawField
 	i = skipSpace(b, i)
-	f.name.lo = i
+	f.name.lo = int32(i)
 	i = skipWord(b, i)
-	f.name.hi = i
+	f.name.hi = int32(i)
 	if f.name.hi == f.name.lo || f.name.hi-f.name.lo > 16 {
 		return i, errAt(i, "expected an attribute name of 1 to 16 letters or digits")
 	}
@@ -180,9 +337,9 @@ func (r *record) field(b []byte, i int) (int, error) {
 		return i, errAt(i, "expected '(' after attribute %s", b[f.name.lo:f.name.hi])
 	}
 	i = skipSpace(b, i+1)
-	f.typ.lo = i
+	f.typ.lo = int32(i)
 	i = skipWord(b, i)
-	f.typ.hi = i
+	f.typ.hi = int32(i)
 	if f.typ.hi == f.typ.lo || f.typ.hi-f.typ.lo > 8 {
 		return i, errAt(i, "expected a type of 1 to 8 letters or digits for %s", b[f.name.lo:f.name.hi])
 	}
@@ -217,7 +374,7 @@ func (f *rawField) value(b []byte, i int) (int, error) {
 		for j < len(b) && !isSpace(b, j) && b[j] != ']' {
 			j++
 		}
-		f.val = span{i, j}
+		f.val = sp(i, j)
 		n, ok := parseUint(b[i:j])
 		if !ok || (f.kind == kindUI32 && n > math.MaxUint32) {
 			return i, errAt(i, "%s: %q is not a valid %s", name, b[i:j], b[f.typ.lo:f.typ.hi])
@@ -229,14 +386,14 @@ func (f *rawField) value(b []byte, i int) (int, error) {
 		if j == i || j-i > 4 {
 			return i, errAt(i, "%s: expected a code of 1 to 4 letters or digits", name)
 		}
-		f.val = span{i, j}
+		f.val = sp(i, j)
 		return j, nil
 	case kindCSTR, kindIPAD:
 		if i < len(b) && b[i] != '"' && b[i] != ']' {
 			// Documents print some strings unquoted
 			// ([UUID(CSTR):926026C4-...]): the value runs to the ']'.
 			j, k := bare(b, i, "]\"[")
-			f.val = span{i, k}
+			f.val = sp(i, k)
 			return j, nil
 		}
 		if i >= len(b) || b[i] != '"' {
@@ -246,16 +403,16 @@ func (f *rawField) value(b []byte, i int) (int, error) {
 		if err != nil {
 			return j, err
 		}
-		f.val, f.esc = span{i + 1, j - 1}, esc
+		f.val, f.esc = sp(i+1, j-1), esc
 		return j, nil
 	default:
 		if i < len(b) && b[i] == '"' {
 			j, _, err := skipQuoted(b, i)
-			f.val = span{i, j}
+			f.val = sp(i, j)
 			return j, err
 		}
 		j, k := bare(b, i, "]\n")
-		f.val = span{i, k}
+		f.val = sp(i, k)
 		return j, nil
 	}
 }
@@ -299,7 +456,7 @@ func (r *record) check() error {
 			continue
 		}
 		if f.kind != want {
-			return errAt(f.typ.lo, "%s must be of type %s", r.b[f.name.lo:f.name.hi], kindName[want])
+			return errAt(int(f.typ.lo), "%s must be of type %s", r.b[f.name.lo:f.name.hi], kindName[want])
 		}
 		if *idx < 0 {
 			*idx = n
@@ -309,7 +466,7 @@ func (r *record) check() error {
 		return errAt(0, "no message type (ATYP)")
 	}
 	if r.atim >= 0 && r.fields[r.atim].num > math.MaxInt64/1000 {
-		return errAt(r.fields[r.atim].val.lo, "ATIM %d is out of range", r.fields[r.atim].num)
+		return errAt(int(r.fields[r.atim].val.lo), "ATIM %d is out of range", r.fields[r.atim].num)
 	}
 	if r.atim < 0 && r.ts.hi == 0 {
 		return errAt(0, "no time: neither a leading timestamp nor ATIM")
@@ -370,14 +527,38 @@ func kindOf(t []byte) kind {
 func parseTimestamp(b []byte) (time.Time, error) {
 	t, ok := timestamp(b)
 	if !ok {
-		return t, fmt.Errorf("bad timestamp %q (want YYYY-MM-DDTHH:MM:SS.UUUUUU)", b)
+		return t, timestampError(b)
 	}
 	return t, nil
 }
 
+// checkTimestamp is parseTimestamp's verdict without the time.Time, which
+// a parse that only validates does not need.
+func checkTimestamp(b []byte) error {
+	if _, ok := timestampParts(b); !ok {
+		return timestampError(b)
+	}
+	return nil
+}
+
+func timestampError(b []byte) error {
+	return fmt.Errorf("bad timestamp %q (want YYYY-MM-DDTHH:MM:SS.UUUUUU)", b)
+}
+
 func timestamp(b []byte) (time.Time, bool) {
-	if len(b) < 19 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+	p, ok := timestampParts(b)
+	if !ok {
 		return time.Time{}, false
+	}
+	return time.Date(p[0], time.Month(p[1]), p[2], p[3], p[4], p[5], p[6], time.UTC), true
+}
+
+// timestampParts checks a timestamp and returns year, month, day, hour,
+// minute, second and nanosecond.
+func timestampParts(b []byte) ([7]int, bool) {
+	var p [7]int
+	if len(b) < 19 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+		return p, false
 	}
 	num := func(lo, hi int) int {
 		n := 0
@@ -390,22 +571,35 @@ func timestamp(b []byte) (time.Time, bool) {
 		return n
 	}
 	y, mo, d, h, mi, s := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19)
-	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 {
-		return time.Time{}, false
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 {
+		return p, false
 	}
 	ns := 0
 	if len(b) > 19 {
 		frac := b[20:]
 		if b[19] != '.' || len(frac) == 0 || len(frac) > 9 || num(20, len(b)) < 0 {
-			return time.Time{}, false
+			return p, false
 		}
 		ns = num(20, len(b))
 		for range 9 - len(frac) {
 			ns *= 10
 		}
 	}
-	t := time.Date(y, time.Month(mo), d, h, mi, s, ns, time.UTC)
-	return t, t.Day() == d
+	return [7]int{y, mo, d, h, mi, s, ns}, true
+}
+
+// daysIn is the number of days of month mo (1-12) of year y.
+func daysIn(mo, y int) int {
+	switch mo {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // parseUint reads decimal digits or 0x-prefixed hex digits.
@@ -557,7 +751,12 @@ func spaceLen(b []byte, i int) int {
 	return 0
 }
 
-func isSpace(b []byte, i int) bool { return spaceLen(b, i) > 0 }
+func isSpace(b []byte, i int) bool {
+	if c := b[i]; c > ' ' && c < utf8.RuneSelf {
+		return false // the common case, decided inline
+	}
+	return spaceLen(b, i) > 0
+}
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) {

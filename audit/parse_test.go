@@ -1,7 +1,11 @@
 package audit
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -224,4 +228,55 @@ func TestGrepPrefix(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `column 1: bad timestamp "2018-13-45T00:00:00"`) {
 		t.Errorf("a bad timestamp is not a grep prefix: %v", err)
 	}
+}
+
+// The canonical-form fast path must record exactly what the general
+// field parser records, and fail exactly where it fails: checked on every
+// line of the published examples and samples, and on each of them with
+// every byte of a tenth of them replaced in turn by each byte that
+// matters to the syntax.
+func TestFieldFastAgreesWithField(t *testing.T) {
+	var lines [][]byte
+	for _, root := range []string{"testdata/vendor", "testdata/samples"} {
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || !strings.HasSuffix(p, ".log") {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			for _, l := range bytes.Split(b, []byte("\n")) {
+				if bytes.Contains(l, []byte("[AUDT:")) && len(lines) < 400 {
+					lines = append(lines, bytes.TrimRight(l, "\r"))
+				}
+			}
+			return err
+		})
+	}
+	lines = append(lines, s3Line, []byte(`[AUDT:[A(UI32):4294967296][B(UI64):99999999999999999999][ATYP(FC32):X][ATIM(UI64):1]]`))
+	if len(lines) < 300 {
+		t.Fatalf("only %d lines", len(lines))
+	}
+	agree := func(b []byte) {
+		fast, gen := record{}, record{general: true}
+		ef, eg := fast.parse(b), gen.parse(b)
+		if fmt.Sprint(ef) != fmt.Sprint(eg) || fmt.Sprint(fast.fields) != fmt.Sprint(gen.fields) ||
+			fast.atyp != gen.atyp || fast.rslt != gen.rslt || fast.atim != gen.atim || fast.cbid != gen.cbid {
+			t.Fatalf("%q:\nfast    %v %v\ngeneral %v %v", b, ef, fast.fields, eg, gen.fields)
+		}
+	}
+	n := 0
+	for k, l := range lines {
+		agree(l)
+		if k%10 != 0 && k < len(lines)-2 {
+			continue // mutations of every tenth line (and the two above) keep it to seconds
+		}
+		for i := range l {
+			for _, c := range []byte(` "\]()[:x0A` + "\t") {
+				m := bytes.Clone(l)
+				m[i] = c
+				agree(m)
+				n++
+			}
+		}
+	}
+	t.Logf("%d lines, %d mutations agree", len(lines), n)
 }

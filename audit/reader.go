@@ -36,6 +36,7 @@ type reader struct {
 	name    string
 	maxLine int
 	emit    func(Message) error
+	take    func(*record) // when set, takes the matching records in place of emit
 	report  func(*LineError) error
 
 	buf      []byte
@@ -269,7 +270,7 @@ func (r *reader) message(data []byte, start int) (int, error) {
 	var err error
 	for {
 		b := r.unwrap(data[start:stop])
-		err = r.rec.parse(b)
+		err = r.rec.parseLine(b) // unwrap leaves no newline
 		if !stoppedShort(err, b) || stop == end {
 			break
 		}
@@ -287,6 +288,11 @@ func (r *reader) message(data []byte, start int) (int, error) {
 		}
 	}
 	if !r.m.match(&r.rec) {
+		return end, nil
+	}
+	if r.take != nil {
+		r.matched++
+		r.take(&r.rec)
 		return end, nil
 	}
 	m := r.rec.message()
@@ -385,6 +391,9 @@ func commandLine(line []byte) bool {
 // as documents print a message: the time on its own line, the message
 // wrapped below it.
 func timestampOnly(line []byte) bool {
+	if k := len(line) - 1; k > 0 && (line[k] == ']' || line[k] == '\n' && line[k-1] == ']') {
+		return false // the common case, a message line, decided at once
+	}
 	i := skipSpace(line, 0)
 	if i == len(line) || !isDigit(line[i]) {
 		return false // the common case, a message line, decided at once
@@ -396,7 +405,7 @@ func timestampOnly(line []byte) bool {
 	if skipSpace(line, j) != len(line) {
 		return false
 	}
-	_, ok := timestamp(line[i:j])
+	_, ok := timestampParts(line[i:j])
 	return ok
 }
 
@@ -430,7 +439,7 @@ func startsMessage(line []byte, i int) bool {
 	for j < len(line) && !isSpace(line, j) && line[j] != '[' && j-i <= 256 {
 		j++
 	}
-	if _, ok := timestamp(line[i:j]); ok {
+	if _, ok := timestampParts(line[i:j]); ok {
 		return true
 	}
 	k := skipGrepPrefix(line, i, j)
@@ -440,7 +449,7 @@ func startsMessage(line []byte, i int) bool {
 	if line[k] == '[' {
 		return hasPrefix(line[skipSpace(line, k+1):], "AUDT")
 	}
-	_, ok := timestamp(line[k:j])
+	_, ok := timestampParts(line[k:j])
 	return ok
 }
 

@@ -46,6 +46,10 @@ type ScanOptions struct {
 	// Name turns a path into the name used in Message.File and errors
 	// (e.g. hostpath.Root.Strip); nil keeps the path.
 	Name func(path string) string
+	// sum, set by Sum.Scan, takes the selected records in place of the
+	// callback: each input is tallied apart and the tallies merged in
+	// input order.
+	sum *Sum
 	// OnError receives each malformed message (*LineError) and each file
 	// that could not be read (*FileError) as found, on the caller's
 	// goroutine. The scan goes on; the returned error counts them.
@@ -133,6 +137,7 @@ func (st Stats) err() error {
 // event is what a file's reader hands to the caller's goroutine.
 type event struct {
 	msgs  []Message
+	sum   *Sum  // the input's tally (Sum.Scan)
 	err   error // a *LineError or *FileError
 	stats *Stats
 }
@@ -146,6 +151,10 @@ func (opts *ScanOptions) deliver(ev event, st *Stats, fn func(Message) error) er
 		st.FailedFiles += ev.stats.FailedFiles
 		st.Lines += ev.stats.Lines
 		st.Malformed += ev.stats.Malformed
+		st.Matched += ev.stats.Matched
+	}
+	if ev.sum != nil {
+		opts.sum.merge(ev.sum)
 	}
 	for _, m := range ev.msgs {
 		st.Matched++
@@ -218,21 +227,29 @@ func (opts *ScanOptions) readInput(ctx context.Context, m *matcher, in input, ou
 		}
 		return send(event{err: e})
 	}
+	var part *Sum
+	if opts.sum != nil {
+		part = NewSum(opts.sum.opts)
+		r.take = part.addRecord
+	}
 	st := &Stats{Files: 1}
 	err := opts.readPath(ctx, in, r)
 	if err == nil {
 		err = flush()
 	}
 	st.Lines, st.Malformed = r.base, r.malformed
+	if part != nil {
+		st.Matched = r.matched
+	}
 	var fe *FileError
 	if errors.As(err, &fe) {
 		st.FailedFiles = 1
 		if flush() == nil {
-			_ = send(event{err: fe, stats: st})
+			_ = send(event{err: fe, stats: st, sum: part})
 		}
 		return
 	}
-	_ = send(event{stats: st})
+	_ = send(event{stats: st, sum: part})
 }
 
 // readPath opens path (or stdin) and runs r over it, decompressing gzip

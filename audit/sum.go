@@ -2,8 +2,10 @@ package audit
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +33,11 @@ type Sum struct {
 	opts   SumOptions
 	types  map[string]bool
 	groups map[string]*SumGroup
+
+	scratch    sumFields
+	unesc      []byte
+	lastPeriod *SumGroup // the -gt group of the last message, and its start
+	lastStart  time.Time
 }
 
 // NewSum returns an empty tally.
@@ -76,60 +83,174 @@ type Operation struct {
 	measured float64
 }
 
+// sumFields is what Sum reads of a message: the attribute values
+// (unescaped), nil when absent, and the message time on demand.
+type sumFields struct {
+	typ, saip, s3bk, s3ky, wcon, wobj, path, time, csiz []byte
+	when                                                func() time.Time
+}
+
 // Add tallies m if its type is one Sum takes.
 func (s *Sum) Add(m *Message) {
-	if !s.types[m.Type] {
+	v := func(name string) []byte {
+		if f, ok := m.Field(name); ok {
+			return []byte(f.Value)
+		}
+		return nil
+	}
+	s.tally(&sumFields{typ: []byte(m.Type), saip: v("SAIP"), s3bk: v("S3BK"), s3ky: v("S3KY"), wcon: v("WCON"),
+		wobj: v("WOBJ"), path: v("PATH"), time: v("TIME"), csiz: v("CSIZ"), when: func() time.Time { return m.Time }})
+}
+
+// addRecord tallies a parsed record as Add tallies its Message, without
+// building the Message: a sum reads most lines of a log, and copying
+// each into strings would cost more than parsing it.
+func (s *Sum) addRecord(r *record) {
+	sf := &s.scratch
+	*sf = sumFields{typ: r.bytes(r.fields[r.atyp].val)}
+	if !s.types[string(sf.typ)] {
 		return
 	}
-	op := Operation{Micros: -1, Size: -1, Source: m.Value("SAIP"), Kind: "bucket"}
-	bucket, key := m.Value("S3BK"), m.Value("S3KY")
-	if bucket == "" {
-		bucket, key = m.Value("WCON"), m.Value("WOBJ")
+	if s.opts.ByTime > 0 {
+		sf.when = r.time
 	}
-	if key != "" || m.Type == "IDEL" {
-		op.Kind = "object"
+	s.unesc = s.unesc[:0]
+	for n := range r.fields {
+		f := &r.fields[n]
+		var dst *[]byte
+		switch string(r.bytes(f.name)) {
+		case "SAIP":
+			dst = &sf.saip
+		case "S3BK":
+			dst = &sf.s3bk
+		case "S3KY":
+			dst = &sf.s3ky
+		case "WCON":
+			dst = &sf.wcon
+		case "WOBJ":
+			dst = &sf.wobj
+		case "PATH":
+			dst = &sf.path
+		case "TIME":
+			dst = &sf.time
+		case "CSIZ":
+			dst = &sf.csiz
+		default:
+			continue
+		}
+		if *dst != nil {
+			continue // the first one counts, as Message.Value has it
+		}
+		*dst = r.bytes(f.val)[: f.val.hi-f.val.lo : f.val.hi-f.val.lo]
+		if f.esc && (f.kind == kindCSTR || f.kind == kindIPAD) {
+			lo := len(s.unesc)
+			s.unesc = unescape(s.unesc, r.bytes(f.val))
+			*dst = s.unesc[lo:len(s.unesc):len(s.unesc)]
+		}
 	}
-	op.Path = bucket + "/" + key
-	if path := m.Value("PATH"); bucket == "" && path != "" {
-		op.Path = path
+	s.tally(sf)
+}
+
+// tally counts one message of a type Sum takes (or none, if not).
+func (s *Sum) tally(sf *sumFields) {
+	if !s.types[string(sf.typ)] {
+		return
 	}
-	if v, err := strconv.ParseInt(m.Value("TIME"), 0, 64); err == nil && v >= 0 {
-		op.Micros = v
+	bucket, key := sf.s3bk, sf.s3ky
+	if len(bucket) == 0 {
+		bucket, key = sf.wcon, sf.wobj
 	}
-	if v, err := strconv.ParseInt(m.Value("CSIZ"), 0, 64); err == nil && v >= 0 {
-		op.Size = v
+	kind := "bucket"
+	if len(key) > 0 || string(sf.typ) == "IDEL" {
+		kind = "object"
 	}
-	g := s.group(s.groupName(m, bucket, op.Kind))
+	micros, size := int64(-1), int64(-1)
+	if v, ok := parseUint(sf.time); ok && v <= math.MaxInt64 {
+		micros = int64(v)
+	}
+	if v, ok := parseUint(sf.csiz); ok && v <= math.MaxInt64 {
+		size = int64(v)
+	}
+	g := s.groupOf(sf, bucket, kind)
 	g.Count++
+	var measured float64
 	switch {
-	case s.opts.Size && op.Size >= 0:
-		op.measured = float64(op.Size) / 1e6
-	case !s.opts.Size && op.Micros >= 0:
-		op.measured = float64(op.Micros) / 1e6
+	case s.opts.Size && size >= 0:
+		measured = float64(size) / 1e6
+	case !s.opts.Size && micros >= 0:
+		measured = float64(micros) / 1e6
 	default:
 		return
 	}
-	if g.Measured == 0 || op.measured < g.Min {
-		g.Min = op.measured
+	if g.Measured == 0 || measured < g.Min {
+		g.Min = measured
 	}
-	g.Max = max(g.Max, op.measured)
-	g.Total += op.measured
+	g.Max = max(g.Max, measured)
+	g.Total += measured
 	g.Measured++
-	if s.opts.Long > 0 {
-		g.keep(op, s.opts.Long)
+	if n := s.opts.Long; n > 0 && (len(g.Slowest) < n || measured > g.Slowest[n-1].measured) {
+		path := string(bucket) + "/" + string(key)
+		if len(bucket) == 0 && len(sf.path) > 0 {
+			path = string(sf.path)
+		}
+		g.keep(Operation{Micros: micros, Source: string(sf.saip), Kind: kind, Size: size, Path: path, measured: measured}, n)
 	}
 }
 
-func (s *Sum) groupName(m *Message, bucket, kind string) string {
+// groupOf finds (or makes) the group of a message; the common grouping,
+// by type, finds it without allocating.
+func (s *Sum) groupOf(sf *sumFields, bucket []byte, kind string) *SumGroup {
 	switch {
 	case s.opts.ByTime > 0:
-		return periodLabel(m.Time.UTC().Truncate(s.opts.ByTime), s.opts.ByTime)
+		start := sf.when().UTC().Truncate(s.opts.ByTime)
+		if g := s.lastPeriod; g != nil && start.Equal(s.lastStart) {
+			return g
+		}
+		g := s.group(periodLabel(start, s.opts.ByTime))
+		s.lastPeriod, s.lastStart = g, start
+		return g
 	case s.opts.ByBucket:
-		return m.Type + "." + bucket
+		return s.group(string(sf.typ) + "." + string(bucket))
 	case s.opts.ByObject:
-		return m.Type + "." + kind
+		return s.group(string(sf.typ) + "." + kind)
 	}
-	return m.Type
+	if g := s.groups[string(sf.typ)]; g != nil {
+		return g
+	}
+	return s.group(string(sf.typ))
+}
+
+// Scan tallies the messages that Scan with opts selects, as Add would
+// one by one, with the files read in parallel.
+func (s *Sum) Scan(ctx context.Context, opts ScanOptions) (Stats, error) {
+	opts.sum = s
+	return Scan(ctx, opts, func(Message) error { return nil })
+}
+
+// merge adds the tallies of o, a sum of later messages, to s.
+func (s *Sum) merge(o *Sum) {
+	names := make([]string, 0, len(o.groups))
+	for name := range o.groups {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		og, g := o.groups[name], s.groups[name]
+		if g == nil {
+			s.groups[name] = og
+			continue
+		}
+		if og.Measured > 0 && (g.Measured == 0 || og.Min < g.Min) {
+			g.Min = og.Min
+		}
+		g.Count += og.Count
+		g.Max = max(g.Max, og.Max)
+		g.Total += og.Total
+		g.Measured += og.Measured
+		for _, op := range og.Slowest {
+			g.keep(op, s.opts.Long)
+		}
+	}
 }
 
 // periodLabel spells the start of a period as audit-sum does, to the
@@ -170,12 +291,20 @@ func (s *Sum) group(name string) *SumGroup {
 	return g
 }
 
-// keep holds the n slowest (largest) operations, slowest first.
+// keep holds the n slowest (largest) operations, slowest first; of equal
+// ones, the earlier are kept and listed first. That makes the list of a
+// whole log the merge of its files' lists, read in order.
 func (g *SumGroup) keep(op Operation, n int) {
 	if len(g.Slowest) == n && op.measured <= g.Slowest[n-1].measured {
 		return
 	}
-	i, _ := slices.BinarySearchFunc(g.Slowest, op.measured, func(o Operation, v float64) int { return cmp.Compare(v, o.measured) })
+	// After every operation at least as slow as op.
+	i, _ := slices.BinarySearchFunc(g.Slowest, op.measured, func(o Operation, v float64) int {
+		if o.measured >= v {
+			return -1
+		}
+		return 1
+	})
 	g.Slowest = slices.Insert(g.Slowest, i, op)
 	if len(g.Slowest) > n {
 		g.Slowest = g.Slowest[:n]

@@ -473,7 +473,7 @@ func auditSumCommand(g *globals) *cli.Command {
 				return err
 			}
 			sum := audit.NewSum(sopts)
-			_, err = audit.Scan(c.Context, opts, func(m audit.Message) error { sum.Add(&m); return nil })
+			_, err = sum.Scan(c.Context, opts)
 			if c.Context.Err() != nil {
 				return err
 			}

@@ -1,8 +1,11 @@
 package model
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -49,53 +52,35 @@ func (a *metricAgg) add(host, name string, t time.Time, v float64) {
 	r.min, r.max = math.Min(r.min, v), math.Max(r.max, v)
 }
 
-func (a *metricAgg) flush(w *ingestTx) error {
+// flush writes the folded samples, interning new series first.
+func (a *metricAgg) flush(mem *memState, rw rowWriter) error {
 	if len(a.latest) == 0 {
 		return nil
 	}
-	latest, err := w.tx.PrepareContext(w.ctx, `INSERT INTO metric_latest (series, time, value) VALUES (?, ?, ?)
-		ON CONFLICT (series) DO UPDATE SET time = excluded.time, value = excluded.value WHERE excluded.time >= metric_latest.time`)
-	if err != nil {
-		return err
+	var fresh []seriesKey
+	for k := range a.latest {
+		if _, ok := mem.series[k]; !ok {
+			fresh = append(fresh, k)
+		}
 	}
-	roll, err := w.tx.PrepareContext(w.ctx, `INSERT INTO metric_minute (series, minute, n, vsum, vmin, vmax) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (series, minute) DO UPDATE SET n = n + excluded.n, vsum = vsum + excluded.vsum,
-		vmin = min(vmin, excluded.vmin), vmax = max(vmax, excluded.vmax)`)
-	if err != nil {
+	// In a stable order, so that series ids do not depend on map order.
+	slices.SortFunc(fresh, func(x, y seriesKey) int {
+		return cmp.Or(strings.Compare(x.host, y.host), strings.Compare(x.name, y.name))
+	})
+	if err := rw.internSeries(mem, fresh); err != nil {
 		return err
 	}
 	for k, s := range a.latest {
-		id, err := w.seriesID(k)
-		if err != nil {
-			return err
-		}
-		if _, err := latest.ExecContext(w.ctx, id, s.t.UnixNano(), s.v); err != nil {
+		if err := rw.putLatest(mem.series[k], s); err != nil {
 			return err
 		}
 	}
 	for k, r := range a.minutes {
-		id, err := w.seriesID(k.seriesKey)
-		if err != nil {
-			return err
-		}
-		if _, err := roll.ExecContext(w.ctx, id, k.minute, r.n, r.sum, r.min, r.max); err != nil {
+		if err := rw.putMinute(mem.series[k.seriesKey], k.minute, r); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// seriesID interns a series name.
-func (w *ingestTx) seriesID(k seriesKey) (int64, error) {
-	if id, ok := w.s.series[k]; ok {
-		return id, nil
-	}
-	var id int64
-	err := w.tx.QueryRowContext(w.ctx, `INSERT INTO series (host, name) VALUES (?, ?) RETURNING id`, k.host, k.name).Scan(&id)
-	if err == nil {
-		w.s.series[k] = id
-	}
-	return id, err
 }
 
 // Metrics returns the latest value of each selected series and, when

@@ -1,19 +1,15 @@
 package model
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -63,25 +59,9 @@ type SQLiteStore struct {
 	w    *sql.DB // one connection: SQLite has one writer
 	r    *sql.DB // readers, concurrent with the writer thanks to WAL
 
-	mu      sync.Mutex // serialises Ingest and Compact, guards the maps
-	cur     map[string]map[kindID]*cached
-	streams map[string]*HostStream
-	series  map[seriesKey]int64
+	mu sync.Mutex // serialises Ingest and Compact, guards the maps
+	memState
 }
-
-type kindID struct {
-	kind wire.Kind
-	id   string
-}
-
-type cached struct {
-	fields    map[string]string
-	since     time.Time
-	seenEpoch int64
-	seenSeq   uint64
-}
-
-type seriesKey struct{ host, name string }
 
 // OpenSQLite opens (creating if needed) the store at path.
 func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
@@ -165,9 +145,7 @@ func (s *SQLiteStore) Close() error {
 
 // reload fills the in-memory maps from the database.
 func (s *SQLiteStore) reload(ctx context.Context) error {
-	s.cur = map[string]map[kindID]*cached{}
-	s.streams = map[string]*HostStream{}
-	s.series = map[seriesKey]int64{}
+	s.memState = newMemState()
 	rows, err := s.w.QueryContext(ctx, `SELECT host, kind, id, fields, since, seen_epoch, seen_seq FROM entities`)
 	if err != nil {
 		return fmt.Errorf("model store %s: %w", s.path, err)
@@ -218,15 +196,6 @@ func (s *SQLiteStore) loadSeries(ctx context.Context) error {
 	return rows.Err()
 }
 
-func (s *SQLiteStore) hostMap(host string) map[kindID]*cached {
-	m := s.cur[host]
-	if m == nil {
-		m = map[kindID]*cached{}
-		s.cur[host] = m
-	}
-	return m
-}
-
 // Entities returns every current entity, from memory (what the database
 // holds after the last commit).
 func (s *SQLiteStore) Entities(context.Context) ([]Entity, error) {
@@ -273,8 +242,11 @@ func (s *SQLiteStore) Ingest(ctx context.Context, batches []*wire.Batch, recv ti
 	if err != nil {
 		return nil, fmt.Errorf("model store: %w", err)
 	}
-	w := &ingestTx{s: s, tx: tx, ctx: ctx, recv: recv, agg: newMetricAgg()}
-	out, err := w.run(batches)
+	rw, err := prepareSQLite(ctx, tx)
+	var out []Ingested
+	if err == nil {
+		out, err = runIngest(&s.memState, rw, batches, recv)
+	}
 	if err == nil {
 		err = tx.Commit()
 	}
@@ -289,193 +261,86 @@ func (s *SQLiteStore) Ingest(ctx context.Context, batches []*wire.Batch, recv ti
 	return out, nil
 }
 
-// ingestTx is one Ingest transaction with its prepared statements.
-type ingestTx struct {
-	s    *SQLiteStore
-	tx   *sql.Tx
-	ctx  context.Context
-	recv time.Time
-	agg  *metricAgg
+// sqliteWriter writes an ingest's rows through prepared statements of
+// its transaction.
+type sqliteWriter struct {
+	ctx context.Context
+	tx  *sql.Tx
 
-	putEntity, touchEntity, delEntity, addChange, putStream *sql.Stmt
+	putEnt, touchEnt, delEnt, addChg, putStr, latest, roll *sql.Stmt
 }
 
-func (w *ingestTx) prepare() error {
+func prepareSQLite(ctx context.Context, tx *sql.Tx) (*sqliteWriter, error) {
+	w := &sqliteWriter{ctx: ctx, tx: tx}
 	var err error
 	prep := func(q string) *sql.Stmt {
 		if err != nil {
 			return nil
 		}
 		var st *sql.Stmt
-		st, err = w.tx.PrepareContext(w.ctx, q)
+		st, err = tx.PrepareContext(ctx, q)
 		return st
 	}
-	w.putEntity = prep(`INSERT INTO entities (host, kind, id, fields, since, seen_epoch, seen_seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+	w.putEnt = prep(`INSERT INTO entities (host, kind, id, fields, since, seen_epoch, seen_seq) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (host, kind, id) DO UPDATE SET fields = excluded.fields, since = excluded.since,
 		seen_epoch = excluded.seen_epoch, seen_seq = excluded.seen_seq`)
-	w.touchEntity = prep(`UPDATE entities SET seen_epoch = ?, seen_seq = ? WHERE host = ? AND kind = ? AND id = ?`)
-	w.delEntity = prep(`DELETE FROM entities WHERE host = ? AND kind = ? AND id = ?`)
-	w.addChange = prep(`INSERT INTO changes (time, recv, host, kind, entity, op, fields, epoch, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	w.putStream = prep(`INSERT INTO streams (host, epoch, seq, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+	w.touchEnt = prep(`UPDATE entities SET seen_epoch = ?, seen_seq = ? WHERE host = ? AND kind = ? AND id = ?`)
+	w.delEnt = prep(`DELETE FROM entities WHERE host = ? AND kind = ? AND id = ?`)
+	w.addChg = prep(`INSERT INTO changes (time, recv, host, kind, entity, op, fields, epoch, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	w.putStr = prep(`INSERT INTO streams (host, epoch, seq, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (host) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq, last_seen = excluded.last_seen`)
+	w.latest = prep(`INSERT INTO metric_latest (series, time, value) VALUES (?, ?, ?)
+		ON CONFLICT (series) DO UPDATE SET time = excluded.time, value = excluded.value WHERE excluded.time >= metric_latest.time`)
+	w.roll = prep(`INSERT INTO metric_minute (series, minute, n, vsum, vmin, vmax) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (series, minute) DO UPDATE SET n = n + excluded.n, vsum = vsum + excluded.vsum,
+		vmin = min(vmin, excluded.vmin), vmax = max(vmax, excluded.vmax)`)
+	return w, err
+}
+
+func (w *sqliteWriter) putEntity(host string, k kindID, fields string, since time.Time, epoch int64, seq uint64) error {
+	_, err := w.putEnt.ExecContext(w.ctx, host, string(k.kind), k.id, fields, since.UnixNano(), epoch, int64(seq))
 	return err
 }
 
-func (w *ingestTx) run(batches []*wire.Batch) ([]Ingested, error) {
-	if err := w.prepare(); err != nil {
-		return nil, err
-	}
-	out := make([]Ingested, len(batches))
-	for i, b := range batches {
-		res, err := w.batch(b)
-		if err != nil {
-			return nil, fmt.Errorf("host %s: %w", b.Host, err)
-		}
-		out[i] = res
-	}
-	return out, w.agg.flush(w)
+func (w *sqliteWriter) touchEntity(host string, k kindID, epoch int64, seq uint64) error {
+	_, err := w.touchEnt.ExecContext(w.ctx, epoch, int64(seq), host, string(k.kind), k.id)
+	return err
 }
 
-func (w *ingestTx) batch(b *wire.Batch) (Ingested, error) {
-	st := w.s.streams[b.Host]
-	if st == nil {
-		st = &HostStream{Host: b.Host, FirstSeen: w.recv}
-		w.s.streams[b.Host] = st
-	}
-	res := Ingested{Ack: wire.Ack{Host: b.Host}}
-	for i := range b.Events {
-		ev := &b.Events[i]
-		if ev.Epoch < st.Epoch && ev.Seq == 1 && ev.Op == wire.OpSnapshot {
-			// The first event of a stream, at an epoch older than the
-			// host's: its agent started over (its spool was lost, its
-			// clock is behind). A healthy agent never sends an older
-			// epoch after a newer one (its spool ships in order and
-			// acks are cumulative), so this is a new stream, taken
-			// whatever its epoch; the server says so.
-			res.RestartedFrom = st.Epoch
-			st.Epoch, st.Seq = ev.Epoch, 0
-		}
-		switch {
-		case ev.Epoch < st.Epoch:
-			res.Ack.Stale++
-			continue
-		case ev.Epoch == st.Epoch && ev.Seq <= st.Seq:
-			res.Ack.Duplicates++
-			continue
-		}
-		st.Epoch, st.Seq = ev.Epoch, ev.Seq
-		res.Ack.Stored++
-		if err := w.apply(ev, &res.Changes); err != nil {
-			return res, fmt.Errorf("epoch %d seq %d: %w", ev.Epoch, ev.Seq, err)
-		}
-	}
-	st.LastSeen = w.recv
-	res.Ack.Epoch, res.Ack.Seq = st.Epoch, st.Seq
-	_, err := w.putStream.ExecContext(w.ctx, st.Host, st.Epoch, int64(st.Seq), st.FirstSeen.UnixNano(), st.LastSeen.UnixNano())
-	return res, err
+func (w *sqliteWriter) delEntity(host string, k kindID) error {
+	_, err := w.delEnt.ExecContext(w.ctx, host, string(k.kind), k.id)
+	return err
 }
 
-// apply resolves one new event against the current state.
-func (w *ingestTx) apply(ev *wire.Event, changes *[]Change) error {
-	k := kindID{ev.Kind, ev.ID}
-	switch ev.Op {
-	case wire.OpSample:
-		v, _ := wire.ParseValue(ev.Fields[wire.FieldValue]) // checked by wire
-		w.agg.add(ev.Host, ev.ID, ev.Time, v)
-		return nil
-	case wire.OpSnapshot, wire.OpAdded:
-		return w.put(ev, k, ev.Fields, changes)
-	case wire.OpChanged:
-		return w.put(ev, k, merged(w.s.cur[ev.Host][k], ev), changes)
-	case wire.OpRemoved:
-		return w.remove(ev, k, changes)
-	case wire.OpSnapshotEnd:
-		first, _ := strconv.ParseUint(ev.Fields[wire.FieldFirstSeq], 10, 64) // checked by wire
-		var gone []kindID
-		for k, c := range w.s.cur[ev.Host] {
-			// Gone unless seen in this snapshot: not seenEpoch < epoch,
-			// which would keep what a stream started over at an older
-			// epoch no longer has.
-			if c.seenEpoch != ev.Epoch || c.seenSeq < first {
-				gone = append(gone, k)
-			}
-		}
-		// In a stable order, so the history reads the same every time.
-		slices.SortFunc(gone, func(a, b kindID) int {
-			return cmp.Or(cmp.Compare(kindOrder(a.kind), kindOrder(b.kind)), strings.Compare(a.id, b.id))
-		})
-		for _, k := range gone {
-			if err := w.remove(ev, k, changes); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return fmt.Errorf("unknown op %q", ev.Op)
+func (w *sqliteWriter) addChange(ch *Change, recv time.Time, epoch int64, seq uint64) error {
+	_, err := w.addChg.ExecContext(w.ctx, ch.Time.UnixNano(), recv.UnixNano(), ch.Host, string(ch.Kind), ch.ID,
+		ch.Op, encodeFields(ch.Fields), epoch, int64(seq))
+	return err
 }
 
-// merged applies a changed event to the entity's fields. A change of an
-// entity the store does not know makes it with the fields given.
-func merged(old *cached, ev *wire.Event) map[string]string {
-	f := make(map[string]string, len(ev.Fields)+8)
-	if old != nil {
-		maps.Copy(f, old.fields)
-	}
-	maps.Copy(f, ev.Fields)
-	for _, u := range ev.Unset {
-		delete(f, u)
-	}
-	return f
+func (w *sqliteWriter) putStream(st *HostStream) error {
+	_, err := w.putStr.ExecContext(w.ctx, st.Host, st.Epoch, int64(st.Seq), st.FirstSeen.UnixNano(), st.LastSeen.UnixNano())
+	return err
 }
 
-func (w *ingestTx) put(ev *wire.Event, k kindID, fields map[string]string, changes *[]Change) error {
-	if fields == nil {
-		fields = map[string]string{}
+func (w *sqliteWriter) internSeries(mem *memState, keys []seriesKey) error {
+	for _, k := range keys {
+		var id int64
+		if err := w.tx.QueryRowContext(w.ctx, `INSERT INTO series (host, name) VALUES (?, ?) RETURNING id`, k.host, k.name).Scan(&id); err != nil {
+			return err
+		}
+		mem.series[k] = id
 	}
-	old := w.s.cur[ev.Host][k]
-	if old != nil && maps.Equal(old.fields, fields) {
-		old.seenEpoch, old.seenSeq = ev.Epoch, ev.Seq
-		_, err := w.touchEntity.ExecContext(w.ctx, ev.Epoch, int64(ev.Seq), ev.Host, string(k.kind), k.id)
-		return err
-	}
-	var before map[string]string
-	op := OpAdded
-	if old != nil {
-		before, op = old.fields, OpChanged
-	}
-	ch := Change{Time: ev.Time, Host: ev.Host, Kind: k.kind, ID: k.id, Op: op, Fields: diff(before, fields), After: fields}
-	if err := w.record(&ch, ev); err != nil {
-		return err
-	}
-	js, _ := json.Marshal(fields)
-	if _, err := w.putEntity.ExecContext(w.ctx, ev.Host, string(k.kind), k.id, string(js), ev.Time.UnixNano(), ev.Epoch, int64(ev.Seq)); err != nil {
-		return err
-	}
-	w.s.hostMap(ev.Host)[k] = &cached{fields: fields, since: ev.Time, seenEpoch: ev.Epoch, seenSeq: ev.Seq}
-	*changes = append(*changes, ch)
 	return nil
 }
 
-func (w *ingestTx) remove(ev *wire.Event, k kindID, changes *[]Change) error {
-	old := w.s.cur[ev.Host][k]
-	if old == nil {
-		return nil
-	}
-	ch := Change{Time: ev.Time, Host: ev.Host, Kind: k.kind, ID: k.id, Op: OpRemoved, Fields: diff(old.fields, nil)}
-	if err := w.record(&ch, ev); err != nil {
-		return err
-	}
-	if _, err := w.delEntity.ExecContext(w.ctx, ev.Host, string(k.kind), k.id); err != nil {
-		return err
-	}
-	delete(w.s.cur[ev.Host], k)
-	*changes = append(*changes, ch)
-	return nil
+func (w *sqliteWriter) putLatest(series int64, s sampleAt) error {
+	_, err := w.latest.ExecContext(w.ctx, series, s.t.UnixNano(), s.v)
+	return err
 }
 
-func (w *ingestTx) record(ch *Change, ev *wire.Event) error {
-	_, err := w.addChange.ExecContext(w.ctx, ch.Time.UnixNano(), w.recv.UnixNano(), ch.Host, string(ch.Kind), ch.ID,
-		ch.Op, encodeFields(ch.Fields), ev.Epoch, int64(ev.Seq))
+func (w *sqliteWriter) putMinute(series, minute int64, r *rollAcc) error {
+	_, err := w.roll.ExecContext(w.ctx, series, minute, r.n, r.sum, r.min, r.max)
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,22 +26,22 @@ func sortFieldChanges(fc []FieldChange) {
 }
 
 // Changes lists stored changes in time order.
-func (s *SQLiteStore) Changes(ctx context.Context, q ChangeQuery) ([]Change, error) {
-	if err := s.checkFloor(ctx, q.Since); err != nil {
+func (q sqlReads) Changes(ctx context.Context, cq ChangeQuery) ([]Change, error) {
+	if err := q.checkFloor(ctx, cq.Since); err != nil {
 		return nil, err
 	}
-	until := int64(1<<63 - 1)
-	if !q.Until.IsZero() {
-		until = q.Until.UnixNano()
+	until := int64(math.MaxInt64)
+	if !cq.Until.IsZero() {
+		until = cq.Until.UnixNano()
 	}
-	limit := q.Limit
+	limit := int64(cq.Limit)
 	if limit <= 0 {
-		limit = -1
+		limit = math.MaxInt64
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, time, host, kind, entity, op, fields FROM changes
+	rows, err := q.query(ctx, `SELECT id, time, host, kind, entity, op, fields FROM changes
 		WHERE time >= ? AND time < ? AND (? = '' OR host = ?) AND (? = '' OR kind = ?) AND op != ?
 		ORDER BY time, id LIMIT ?`,
-		q.Since.UnixNano(), until, q.Host, q.Host, string(q.Kind), string(q.Kind), OpBaseline, limit)
+		cq.Since.UnixNano(), until, cq.Host, cq.Host, string(cq.Kind), string(cq.Kind), OpBaseline, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -74,11 +75,11 @@ func scanChange(rows *sql.Rows) (Change, int64, error) {
 
 // StateAt reconstructs the entities at time at by replaying each entity's
 // changes up to then.
-func (s *SQLiteStore) StateAt(ctx context.Context, at time.Time, host string) ([]Entity, error) {
-	if err := s.checkFloor(ctx, at); err != nil {
+func (q sqlReads) StateAt(ctx context.Context, at time.Time, host string) ([]Entity, error) {
+	if err := q.checkFloor(ctx, at); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, time, host, kind, entity, op, fields FROM changes
+	rows, err := q.query(ctx, `SELECT id, time, host, kind, entity, op, fields FROM changes
 		WHERE time <= ? AND (? = '' OR host = ?) ORDER BY host, kind, entity, id`, at.UnixNano(), host, host)
 	if err != nil {
 		return nil, err
@@ -128,9 +129,9 @@ func replay(e *Entity, c *Change) {
 }
 
 // historyFloor returns the time before which history was compacted.
-func (s *SQLiteStore) historyFloor(ctx context.Context) (time.Time, error) {
+func (q sqlReads) historyFloor(ctx context.Context) (time.Time, error) {
 	var v string
-	err := s.r.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'history_floor'`).Scan(&v)
+	err := q.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'history_floor'`).Scan(&v)
 	if err == sql.ErrNoRows {
 		return time.Time{}, nil
 	}
@@ -141,8 +142,8 @@ func (s *SQLiteStore) historyFloor(ctx context.Context) (time.Time, error) {
 	return time.Unix(0, ns), err
 }
 
-func (s *SQLiteStore) checkFloor(ctx context.Context, t time.Time) error {
-	floor, err := s.historyFloor(ctx)
+func (q sqlReads) checkFloor(ctx context.Context, t time.Time) error {
+	floor, err := q.historyFloor(ctx)
 	if err != nil {
 		return err
 	}
@@ -166,12 +167,12 @@ func (s *SQLiteStore) Compact(ctx context.Context, now time.Time, r Retention) (
 	defer tx.Rollback()
 	if r.History > 0 {
 		res.HistoryFloor = now.Add(-r.History)
-		if res.ChangesFolded, err = foldHistory(ctx, tx, res.HistoryFloor); err != nil {
+		if res.ChangesFolded, err = s.foldHistory(ctx, tx, res.HistoryFloor); err != nil {
 			return res, fmt.Errorf("compacting history: %w", err)
 		}
 	}
 	if r.Metrics > 0 {
-		if res.RollupsRemoved, res.SeriesRemoved, err = dropMetrics(ctx, tx, now.Add(-r.Metrics)); err != nil {
+		if res.RollupsRemoved, res.SeriesRemoved, err = s.dropMetrics(ctx, tx, now.Add(-r.Metrics)); err != nil {
 			return res, fmt.Errorf("compacting metrics: %w", err)
 		}
 	}
@@ -189,10 +190,10 @@ func (s *SQLiteStore) Compact(ctx context.Context, now time.Time, r Retention) (
 	return res, err
 }
 
-func foldHistory(ctx context.Context, tx *sql.Tx, cutoff time.Time) (int64, error) {
+func (q sqlReads) foldHistory(ctx context.Context, tx *sql.Tx, cutoff time.Time) (int64, error) {
 	c := cutoff.UnixNano()
-	rows, err := tx.QueryContext(ctx, `SELECT id, time, host, kind, entity, op, fields FROM changes
-		WHERE time < ? ORDER BY host, kind, entity, id`, c)
+	rows, err := tx.QueryContext(ctx, q.rebind(`SELECT id, time, host, kind, entity, op, fields FROM changes
+		WHERE time < ? ORDER BY host, kind, entity, id`), c)
 	if err != nil {
 		return 0, err
 	}
@@ -223,33 +224,33 @@ func foldHistory(ctx context.Context, tx *sql.Tx, cutoff time.Time) (int64, erro
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE time < ?`, c); err != nil {
+	if _, err := tx.ExecContext(ctx, q.rebind(`DELETE FROM changes WHERE time < ?`), c); err != nil {
 		return 0, err
 	}
 	for _, e := range bases {
 		if e.Fields == nil {
 			continue
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO changes (id, time, recv, host, kind, entity, op, fields, epoch, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
+		_, err := tx.ExecContext(ctx, q.rebind(`INSERT INTO changes (id, time, recv, host, kind, entity, op, fields, epoch, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`),
 			e.id, e.Since.UnixNano(), c, e.Host, string(e.Kind), e.ID, OpBaseline, encodeFields(diff(nil, e.Fields)))
 		if err != nil {
 			return 0, err
 		}
 		n--
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO meta VALUES ('history_floor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
-		WHERE CAST(excluded.value AS INTEGER) > CAST(meta.value AS INTEGER)`, strconv.FormatInt(c, 10))
+	_, err = tx.ExecContext(ctx, q.rebind(`INSERT INTO meta VALUES ('history_floor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+		WHERE CAST(excluded.value AS BIGINT) > CAST(meta.value AS BIGINT)`), strconv.FormatInt(c, 10))
 	return n, err
 }
 
-func dropMetrics(ctx context.Context, tx *sql.Tx, cutoff time.Time) (rollups, series int64, err error) {
-	res, err := tx.ExecContext(ctx, `DELETE FROM metric_minute WHERE minute < ?`, cutoff.Unix()/60)
+func (q sqlReads) dropMetrics(ctx context.Context, tx *sql.Tx, cutoff time.Time) (rollups, series int64, err error) {
+	res, err := tx.ExecContext(ctx, q.rebind(`DELETE FROM metric_minute WHERE minute < ?`), cutoff.Unix()/60)
 	if err != nil {
 		return 0, 0, err
 	}
 	rollups, _ = res.RowsAffected()
 	// A series whose last sample is older than the retention is gone.
-	if _, err = tx.ExecContext(ctx, `DELETE FROM metric_latest WHERE time < ?`, cutoff.UnixNano()); err != nil {
+	if _, err = tx.ExecContext(ctx, q.rebind(`DELETE FROM metric_latest WHERE time < ?`), cutoff.UnixNano()); err != nil {
 		return rollups, 0, err
 	}
 	res, err = tx.ExecContext(ctx, `DELETE FROM series WHERE id NOT IN (SELECT series FROM metric_latest)

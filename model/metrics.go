@@ -85,10 +85,10 @@ func (a *metricAgg) flush(mem *memState, rw rowWriter) error {
 
 // Metrics returns the latest value of each selected series and, when
 // q.Since is set, its roll-ups since then.
-func (s *SQLiteStore) Metrics(ctx context.Context, q MetricQuery) ([]Series, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT s.id, s.host, s.name, l.time, l.value FROM series s JOIN metric_latest l ON l.series = s.id
-		WHERE (? = '' OR s.host = ?) AND (? = '' OR instr(s.name, ?) = 1) ORDER BY s.host, s.name`,
-		q.Host, q.Host, q.Prefix, q.Prefix)
+func (q sqlReads) Metrics(ctx context.Context, mq MetricQuery) ([]Series, error) {
+	rows, err := q.query(ctx, `SELECT s.id, s.host, s.name, l.time, l.value FROM series s JOIN metric_latest l ON l.series = s.id
+		WHERE (? = '' OR s.host = ?) AND (? = '' OR substr(s.name, 1, length(?)) = ?) ORDER BY s.host, s.name`,
+		mq.Host, mq.Host, mq.Prefix, mq.Prefix, mq.Prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -105,19 +105,19 @@ func (s *SQLiteStore) Metrics(ctx context.Context, q MetricQuery) ([]Series, err
 		out, ids = append(out, sr), append(ids, id)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || q.Since.IsZero() {
+	if err := rows.Err(); err != nil || mq.Since.IsZero() {
 		return out, err
 	}
 	for i, id := range ids {
-		if out[i].Minutes, err = s.rollups(ctx, id, q.Since); err != nil {
+		if out[i].Minutes, err = q.rollups(ctx, id, mq.Since); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-func (s *SQLiteStore) rollups(ctx context.Context, id int64, since time.Time) ([]Rollup, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT minute, n, vsum, vmin, vmax FROM metric_minute WHERE series = ? AND minute >= ? ORDER BY minute`,
+func (q sqlReads) rollups(ctx context.Context, id int64, since time.Time) ([]Rollup, error) {
+	rows, err := q.query(ctx, `SELECT minute, n, vsum, vmin, vmax FROM metric_minute WHERE series = ? AND minute >= ? ORDER BY minute`,
 		id, since.Unix()/60)
 	if err != nil {
 		return nil, err

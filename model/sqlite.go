@@ -61,6 +61,7 @@ type SQLiteStore struct {
 
 	mu sync.Mutex // serialises Ingest and Compact, guards the maps
 	memState
+	sqlReads // on r
 }
 
 // OpenSQLite opens (creating if needed) the store at path.
@@ -99,6 +100,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 		return nil, err
 	}
 	s.r.SetMaxOpenConns(4)
+	s.sqlReads = sqlReads{db: s.r}
 	if err := s.reload(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -208,11 +210,6 @@ func (s *SQLiteStore) Entities(context.Context) ([]Entity, error) {
 		}
 	}
 	return out, nil
-}
-
-// Streams returns the stream state of every host.
-func (s *SQLiteStore) Streams(ctx context.Context) ([]HostStream, error) {
-	return queryStreams(ctx, s.r)
 }
 
 func queryStreams(ctx context.Context, db *sql.DB) ([]HostStream, error) {

@@ -16,6 +16,9 @@ build:
 # not run as root; CI runs as root.
 test: lint
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+	# The model's whole suite again, on PostgreSQL (a throwaway cluster,
+	# see internal/pgtest, unless STORAGEGRID_TEST_POSTGRES names one).
+	STORAGEGRID_TEST_STORE=postgres $(GO) test -count=1 -timeout 10m ./model
 	# The claim races again, in full, under the race detector (node/lease.go).
 	$(GO) test -race -count=1 -timeout 10m -run 'TestClaimRaces' ./node
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storagegrid/storagegrid/internal/pgtest"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
@@ -19,7 +21,7 @@ import (
 type testServer struct {
 	t      testing.TB
 	dbPath string
-	store  *SQLiteStore
+	store  Store
 	srv    *Server
 	http   *httptest.Server
 	client *Client
@@ -64,10 +66,7 @@ func newTestServer(t testing.TB, dbPath string, hosts ...string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.store, err = OpenSQLite(context.Background(), dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ts.store = openTestStore(t, dbPath)
 	ts.srv, err = NewServer(context.Background(), Config{Store: ts.store, Tokens: toks, StaleAfter: 5 * time.Minute, Now: ts.clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +79,41 @@ func newTestServer(t testing.TB, dbPath string, hosts ...string) *testServer {
 	t.Cleanup(ts.close)
 	return ts
 }
+
+// testStoreEnv chooses the store the model tests run against: "postgres"
+// runs the whole suite on PostgreSQL (make test does both).
+const testStoreEnv = "STORAGEGRID_TEST_STORE"
+
+func onPostgres() bool { return os.Getenv(testStoreEnv) == "postgres" }
+
+// openTestStore opens the store at dbPath: the SQLite file, or on
+// PostgreSQL a database of its own for that path, so that a test that
+// reopens the path reopens the same store.
+func openTestStore(t testing.TB, dbPath string) Store {
+	t.Helper()
+	var s Store
+	var err error
+	if onPostgres() {
+		s, err = OpenPostgres(context.Background(), pgtest.DB(t, dbPath), "")
+	} else {
+		s, err = OpenSQLite(context.Background(), dbPath)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// sqliteOnly ends a test of what only the SQLite store has (its file,
+// its backups) in the PostgreSQL run; the SQLite run covers it.
+func sqliteOnly(t testing.TB) {
+	t.Helper()
+	if onPostgres() {
+		t.Skip("tests the SQLite file; covered by the SQLite run")
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 func (ts *testServer) close() {
 	if ts.http == nil {

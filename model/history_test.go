@@ -111,6 +111,7 @@ func TestStateAtPastTimes(t *testing.T) {
 }
 
 func TestBackupWhileIngestingAndRestore(t *testing.T) {
+	sqliteOnly(t)
 	hosts := genFleet(fleetSpec{hosts: 8, sites: 2, groupSize: 4, types: []string{TypeStorage, TypeGateway}}, epoch0)
 	ts := newTestServer(t, "", hostIDs(hosts)...)
 	ts.feed(hosts)

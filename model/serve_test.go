@@ -128,6 +128,7 @@ func TestServeUntilCancelled(t *testing.T) {
 // database and the files SQLite keeps beside it 0600, whatever the umask;
 // a database found readable by others is made 0600.
 func TestStoreFilesAreOwnerOnly(t *testing.T) {
+	sqliteOnly(t)
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
 	dir := filepath.Join(t.TempDir(), "model")

@@ -62,6 +62,24 @@ func (g *Graph) Apply(host string, changes []Change, recv time.Time) {
 	g.listNodes()
 }
 
+// Refresh takes in entities as another server stored them (nil Fields:
+// gone) and the hosts' last contact as the store has it.
+func (g *Graph) Refresh(entities []Entity, streams []HostStream) {
+	for i := range entities {
+		if e := &entities[i]; e.Fields == nil {
+			g.remove(e.Key())
+		} else {
+			g.put(e)
+		}
+	}
+	for _, st := range streams {
+		if h := g.host(st.Host); st.LastSeen.After(h.lastSeen) {
+			h.lastSeen = st.LastSeen
+		}
+	}
+	g.listNodes()
+}
+
 func (g *Graph) host(id string) *hostView {
 	h := g.hosts[id]
 	if h == nil {

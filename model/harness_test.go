@@ -56,6 +56,12 @@ func newTestServer(t testing.TB, dbPath string, hosts ...string) *testServer {
 	if dbPath == "" {
 		dbPath = filepath.Join(t.TempDir(), "model.db")
 	}
+	return serveStore(t, dbPath, openTestStore(t, dbPath), hosts...)
+}
+
+// serveStore is newTestServer on a store of the caller's.
+func serveStore(t testing.TB, dbPath string, store Store, hosts ...string) *testServer {
+	t.Helper()
 	ts := &testServer{t: t, dbPath: dbPath, tokens: map[string]string{}, clock: &fakeClock{t: epoch0}}
 	var lines []string
 	for _, h := range hosts {
@@ -66,7 +72,7 @@ func newTestServer(t testing.TB, dbPath string, hosts ...string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.store = openTestStore(t, dbPath)
+	ts.store = store
 	ts.srv, err = NewServer(context.Background(), Config{Store: ts.store, Tokens: toks, StaleAfter: 5 * time.Minute, Now: ts.clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -57,6 +57,9 @@ type Config struct {
 	MaxDecodes int
 	// MaxGroup bounds how many batches share one transaction.
 	MaxGroup int
+	// FollowEvery is how often a server on a shared store (PostgreSQL)
+	// takes in what other servers stored; 0 means DefaultFollowEvery.
+	FollowEvery time.Duration
 	Now      func() time.Time
 	// Log, when set, hears refused batches (at most one line per host and
 	// reason a minute) and store failures.
@@ -66,6 +69,11 @@ type Config struct {
 // DefaultMaxDecodes is how many batches are decoded at once by default.
 const DefaultMaxDecodes = 2
 
+// DefaultFollowEvery is how often a server on a shared store takes in the
+// other servers' writes: well inside an agent's heartbeat, so that a
+// what-if on any server sees what every server was told.
+const DefaultFollowEvery = 250 * time.Millisecond
+
 // Server is the model server: ingest, the live graph, queries.
 type Server struct {
 	cfg    Config
@@ -73,6 +81,9 @@ type Server struct {
 
 	mu    sync.RWMutex // guards graph
 	graph *Graph
+
+	shared SharedStore // nil unless other servers write the store too
+	cursor int64       // the shared store's position followed so far
 
 	queue   chan *pending
 	stop    chan struct{}
@@ -111,8 +122,21 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.MaxDecodes <= 0 {
 		cfg.MaxDecodes = DefaultMaxDecodes
 	}
+	if cfg.FollowEvery <= 0 {
+		cfg.FollowEvery = DefaultFollowEvery
+	}
 	if err := cfg.checkTokens(cfg.Tokens); err != nil {
 		return nil, err
+	}
+	// On a shared store the position comes first: what is stored while
+	// the graph loads is followed again, which is harmless.
+	var cursor int64
+	shared, _ := cfg.Store.(SharedStore)
+	if shared != nil {
+		var err error
+		if cursor, err = shared.Cursor(ctx); err != nil {
+			return nil, err
+		}
 	}
 	ents, err := cfg.Store.Entities(ctx)
 	if err != nil {
@@ -122,7 +146,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, graph: NewGraph(ents, streams), queue: make(chan *pending, 256), stop: make(chan struct{}),
+	s := &Server{cfg: cfg, graph: NewGraph(ents, streams), shared: shared, cursor: cursor, queue: make(chan *pending, 256), stop: make(chan struct{}),
 		Compactions: make(chan error, 1), decodes: make(chan struct{}, cfg.MaxDecodes), loggedAt: map[string]time.Time{}}
 	s.tokens.Store(cfg.Tokens)
 	s.wg.Add(1)
@@ -160,14 +184,25 @@ func (s *Server) Close() {
 
 // commitLoop is the single writer: it takes a waiting batch plus whatever
 // else is waiting (up to MaxGroup), stores them in one transaction,
-// updates the graph in commit order and answers each.
+// updates the graph in commit order and answers each. On a shared store
+// it also follows the other servers' writes, between its own commits, so
+// that the two never interleave in the graph.
 func (s *Server) commitLoop() {
 	defer s.wg.Done()
+	var follow <-chan time.Time
+	if s.shared != nil {
+		t := time.NewTicker(s.cfg.FollowEvery)
+		defer t.Stop()
+		follow = t.C
+	}
 	for {
 		var group []*pending
 		select {
 		case <-s.stop:
 			return
+		case <-follow:
+			s.follow()
+			continue
 		case p := <-s.queue:
 			group = append(group, p)
 		}
@@ -193,6 +228,9 @@ func (s *Server) commit(group []*pending) {
 	res, err := s.cfg.Store.Ingest(context.Background(), batches, recv)
 	if err != nil {
 		s.logf("store", "store", "storing %d batches failed: %v", len(group), err)
+		// Nothing of the transaction was stored; the agents keep their
+		// batches and send them again (the store may be back by then).
+		err = &httpError{code: http.StatusServiceUnavailable, err: err}
 		for _, p := range group {
 			p.done <- result{err: err}
 		}
@@ -214,6 +252,26 @@ func (s *Server) commit(group []*pending) {
 		}
 		p.done <- result{ack: res[i].Ack}
 	}
+}
+
+// follow takes in what the shared store holds beyond the cursor: the
+// entities other servers changed and every host's last contact.
+func (s *Server) follow() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ents, next, err := s.shared.Follow(ctx, s.cursor)
+	var streams []HostStream
+	if err == nil {
+		streams, err = s.shared.Streams(ctx)
+	}
+	if err != nil {
+		s.logf("store", "follow", "following the other servers' writes failed (retrying): %v", err)
+		return
+	}
+	s.mu.Lock()
+	s.graph.Refresh(ents, streams)
+	s.mu.Unlock()
+	s.cursor = next
 }
 
 func (s *Server) compactLoop() {

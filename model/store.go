@@ -30,6 +30,17 @@ type Store interface {
 	Close() error
 }
 
+// SharedStore is a Store that other model servers write too (PGStore):
+// a server follows their writes into its graph.
+type SharedStore interface {
+	Store
+	// Cursor is the position of the last stored change.
+	Cursor(ctx context.Context) (int64, error)
+	// Follow returns the current state of every entity changed after
+	// cursor (nil Fields: gone) and the cursor to follow from next.
+	Follow(ctx context.Context, cursor int64) ([]Entity, int64, error)
+}
+
 // Ingested is the outcome of one batch.
 type Ingested struct {
 	Ack     wire.Ack

@@ -60,7 +60,7 @@ type Config struct {
 	// FollowEvery is how often a server on a shared store (PostgreSQL)
 	// takes in what other servers stored; 0 means DefaultFollowEvery.
 	FollowEvery time.Duration
-	Now      func() time.Time
+	Now         func() time.Time
 	// Log, when set, hears refused batches (at most one line per host and
 	// reason a minute) and store failures.
 	Log *log.Logger

@@ -20,12 +20,6 @@ import (
 	"github.com/storagegrid/storagegrid/wire"
 )
 
-// IsPostgres reports whether a model.db setting names a PostgreSQL
-// database (a postgres:// or postgresql:// URL) rather than a SQLite file.
-func IsPostgres(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
-}
-
 // Advisory lock keys: schema migrations, and the writers of one database
 // (ingest and compaction of every server), which take turns so that the
 // ids of changes commit in order and followers miss none.

@@ -2,10 +2,13 @@ package model
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -237,5 +240,174 @@ func TestConnectionLostMidBatch(t *testing.T) {
 		if n != rounds*200 {
 			t.Fatalf("%s: %d samples rolled up, want %d", h.id, n, rounds*200)
 		}
+	}
+}
+
+// A model grown on SQLite (snapshots, changes, removals, metrics, a
+// compaction's baselines and floor) copied to PostgreSQL answers every
+// query the same there, its checksums agree, and a second copy into the
+// now full database is refused without touching it.
+func TestCopySQLiteToPostgres(t *testing.T) {
+	ctx := context.Background()
+	hosts := genFleet(fleetSpec{hosts: 6, sites: 2, groupSize: 3, types: []string{TypeStorage, TypeGateway}}, epoch0)
+	dbPath := filepath.Join(t.TempDir(), "model.db")
+	sqlite, err := OpenSQLite(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := serveStore(t, dbPath, sqlite, hostIDs(hosts)...)
+	src.feed(hosts)
+	for r := range 5 {
+		for _, h := range hosts {
+			b := wire.NewBatch(h.id)
+			b.Add(h.sample(wire.MetricID("node_load1"), float64(r)+0.25))
+			b.Add(h.change(wire.KindNode, nodeOf(h), map[string]string{"MAXIMUM_RAM": fmt.Sprintf("%dg", 100+r)}))
+			if r == 3 {
+				b.Add(h.remove(wire.KindLink, "eth1"))
+			}
+			src.send(b)
+		}
+	}
+	if _, err := sqlite.Compact(ctx, hosts[0].clock.Add(-2*time.Millisecond), Retention{History: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	src.close()
+
+	url := pgtest.NewDB(t)
+	pg, err := OpenPostgres(ctx, url, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := CopySQLite(ctx, dbPath, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	for _, tb := range tables {
+		counts[tb.Table] = tb.Rows
+		if len(tb.Checksum) != 64 {
+			t.Fatalf("%+v", tb)
+		}
+	}
+	if counts["changes"] == 0 || counts["metric_minute"] == 0 || counts["streams"] != 6 || counts["meta"] != 1 {
+		t.Fatalf("copied %v", counts)
+	}
+
+	back, err := OpenSQLite(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	dst := serveStore(t, "", pg, hostIDs(hosts)...)
+	for _, h := range hosts {
+		sameEntities(t, h.id, dst.entities(h.id), h.expected())
+	}
+	same := func(what string, a, b any, errA, errB error) {
+		t.Helper()
+		if errA != nil || errB != nil {
+			t.Fatalf("%s: %v %v", what, errA, errB)
+		}
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if string(ja) != string(jb) || len(ja) < 100 {
+			t.Fatalf("%s differs (or is empty):\nsqlite   %s\npostgres %s", what, ja, jb)
+		}
+	}
+	since := hosts[0].clock.Add(-time.Millisecond)
+	ca, ea := back.Changes(ctx, ChangeQuery{Since: since})
+	cb, eb := pg.Changes(ctx, ChangeQuery{Since: since})
+	same("changes", ca, cb, ea, eb)
+	sa, ea := back.StateAt(ctx, since, "")
+	sb, eb := pg.StateAt(ctx, since, "")
+	SortEntities(sa)
+	SortEntities(sb)
+	same("state", sa, sb, ea, eb)
+	ma, ea := back.Metrics(ctx, MetricQuery{Since: epoch0})
+	mb, eb := pg.Metrics(ctx, MetricQuery{Since: epoch0})
+	same("metrics", ma, mb, ea, eb)
+	_, ea = back.Changes(ctx, ChangeQuery{Since: epoch0})
+	_, eb = pg.Changes(ctx, ChangeQuery{Since: epoch0})
+	if ea == nil || fmt.Sprint(ea) != fmt.Sprint(eb) {
+		t.Fatalf("history floor: sqlite %v, postgres %v", ea, eb)
+	}
+	// New changes go on after the copied ids.
+	h := hosts[0]
+	b := wire.NewBatch(h.id)
+	b.Add(h.change(wire.KindNode, nodeOf(h), map[string]string{"MAXIMUM_RAM": "1g"}))
+	if ack := dst.send(b); ack.Stored != 1 {
+		t.Fatalf("ack %+v", ack)
+	}
+
+	if _, err := CopySQLite(ctx, dbPath, pg); err == nil || !strings.Contains(err.Error(), "already holds a model") {
+		t.Fatalf("second copy: %v", err)
+	}
+}
+
+// A database that cannot be reached is named (user, host, port,
+// database) with the reason, never with the password; a URL that does
+// not parse is refused without being echoed.
+func TestPostgresErrorsNameTheServerNotThePassword(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	_, err := OpenPostgres(ctx, "postgres://sg@/model?host="+dir, "Pa55-SECRET")
+	if err == nil {
+		t.Fatal("opened a database on a socket directory with no server")
+	}
+	for _, want := range []string{"postgres://sg@[" + dir + "]:5432/model", "cannot connect", "no such file or directory"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "Pa55") {
+		t.Fatalf("error shows the password: %v", err)
+	}
+	_, err = OpenPostgres(ctx, "postgres://sg@db1.example.com:notaport/model", "")
+	if err == nil || !strings.Contains(err.Error(), "not a valid PostgreSQL URL") || strings.Contains(err.Error(), "notaport") {
+		t.Fatalf("bad URL: %v", err)
+	}
+}
+
+// A database whose schema is newer than this program's is refused with
+// both versions; the migration runner applies each version once, even to
+// servers starting together.
+func TestPostgresSchemaVersions(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDB(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := OpenPostgres(ctx, url, "")
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n, top int
+	if err := conn.QueryRow(ctx, `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &top); err != nil || n != SchemaVersion() || top != SchemaVersion() {
+		t.Fatalf("schema_migrations: %d rows, top %d (%v), want %d", n, top, err, SchemaVersion())
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, SchemaVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenPostgres(ctx, url, "")
+	if want := fmt.Sprintf("schema version %d is newer than this program's %d", SchemaVersion()+1, SchemaVersion()); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("newer schema: %v, want %q", err, want)
 	}
 }

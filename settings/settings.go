@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -121,7 +122,12 @@ type Agent struct {
 type Model struct {
 	// Listen is HOST:PORT, or unix:/PATH for a Unix socket.
 	Listen string `toml:"listen"`
-	DB     string `toml:"db"`
+	// DB is the SQLite file (a host path), or a PostgreSQL database as a
+	// postgres:// or postgresql:// URL without its password, which
+	// DBPasswordFile holds (mode 0600), so that it is never in a
+	// readable file or a process list.
+	DB             string `toml:"db"`
+	DBPasswordFile string `toml:"db_password_file"`
 	// TokensFile holds one "HOST TOKEN" line per host allowed to ingest;
 	// mode 0600.
 	TokensFile string `toml:"tokens_file"`
@@ -294,6 +300,12 @@ func (m *Model) check(name string) error {
 	if m.Listen == "" || m.DB == "" {
 		return fmt.Errorf("%s: model.listen and model.db must not be empty", name)
 	}
+	if err := CheckDBURL(m.DB); err != nil {
+		return fmt.Errorf("%s: model.db: %w", name, err)
+	}
+	if m.DBPasswordFile != "" && !IsPostgresURL(m.DB) {
+		return fmt.Errorf("%s: model.db_password_file is for a PostgreSQL model.db (postgres://...)", name)
+	}
 	if m.StaleAfter.Duration <= 0 {
 		return fmt.Errorf("%s: model.stale_after must be positive", name)
 	}
@@ -347,4 +359,26 @@ func keyLine(data []byte, k toml.Key) int {
 		}
 	}
 	return 0
+}
+
+// IsPostgresURL reports whether a model database is a PostgreSQL URL
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// CheckDBURL refuses a PostgreSQL URL that does not parse or that holds
+// a password, which belongs in model.db_password_file. A file path passes.
+func CheckDBURL(db string) error {
+	if !IsPostgresURL(db) {
+		return nil
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return errors.New("not a valid PostgreSQL URL")
+	}
+	if _, ok := u.User.Password(); ok {
+		return errors.New("the URL holds a password: put it in model.db_password_file (mode 0600) instead, so that it shows in no file others can read and no process list")
+	}
+	return nil
 }

@@ -103,10 +103,15 @@ func TestModelSection(t *testing.T) {
 		t.Fatalf("decoded %+v", s.Model)
 	}
 	for _, body := range []string{"[model]\nstale_after = \"0s\"\n", "[model]\ncompact_every = \"5s\"\n", "[model]\ndb = \"\"\n",
-		"[model]\ntls_client_ca = \"/ca.crt\"\n", "[model]\ntls_key = \"/k\"\n", "[model]\nclient_tls_key = \"/k\"\n"} {
+		"[model]\ntls_client_ca = \"/ca.crt\"\n", "[model]\ntls_key = \"/k\"\n", "[model]\nclient_tls_key = \"/k\"\n",
+		"[model]\ndb = \"postgres://sg:pw@db1/model\"\n", "[model]\ndb_password_file = \"/etc/pw\"\n"} {
 		if _, err := Load(write(t, body), false); err == nil || !strings.Contains(err.Error(), "model.") {
 			t.Errorf("%q: err = %v", body, err)
 		}
+	}
+	s, err = Load(write(t, "[model]\ndb = \"postgresql://sg@db1.example.com/model\"\ndb_password_file = \"/etc/storagegrid/model/db-password\"\n"), false)
+	if err != nil || !IsPostgresURL(s.Model.DB) || s.Model.DBPasswordFile != "/etc/storagegrid/model/db-password" {
+		t.Fatalf("PostgreSQL model.db: %+v %v", s.Model, err)
 	}
 	// A CRL revokes certificates of the client CA: without one it means nothing.
 	body := "[model]\ntls_cert = \"/s.crt\"\ntls_key = \"/s.key\"\ntls_client_crl = \"/crl.pem\"\n"

@@ -48,6 +48,7 @@ func modelCommand(g *globals) *cli.Command {
 			modelBackupCommand(g),
 			modelRestoreCommand(g),
 			modelCompactCommand(g),
+			modelCopyCommand(g),
 		},
 	}
 }

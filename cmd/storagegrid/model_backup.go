@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/storagegrid/storagegrid/internal/fail"
-	"github.com/storagegrid/storagegrid/internal/flock"
 	"github.com/storagegrid/storagegrid/model"
 )
 
@@ -21,26 +20,23 @@ func dbFlag(o *modelDBOptions) cli.Flag {
 	return &cli.StringFlag{Name: "db", Destination: &o.db, Usage: "database `PATH` (default model.db)"}
 }
 
-func (g *globals) modelDBPath(o *modelDBOptions) (string, error) {
-	if o.db != "" {
-		return o.db, nil
-	}
+// db resolves --db or model.db.
+func (g *globals) db(o *modelDBOptions) (modelDB, error) {
 	s, err := g.settings()
 	if err != nil {
-		return "", err
+		return modelDB{}, err
 	}
-	return g.root.Join(s.Model.DB), nil
+	return g.modelDB(s.Model, o.db)
 }
 
-// lockDB resolves --db and takes the database for this process alone:
-// restore and compact refuse while a server runs on it.
-func (g *globals) lockDB(ctx context.Context, o *modelDBOptions) (string, *flock.Lock, error) {
-	db, err := g.modelDBPath(o)
-	if err != nil {
-		return "", nil, err
+// sqliteFile resolves the database of backup and restore, which are for
+// a SQLite file.
+func (g *globals) sqliteFile(o *modelDBOptions, what string) (modelDB, error) {
+	d, err := g.db(o)
+	if err == nil {
+		err = d.sqliteOnly(what)
 	}
-	lock, err := model.LockStore(ctx, db)
-	return db, lock, err
+	return d, err
 }
 
 func modelBackupCommand(g *globals) *cli.Command {
@@ -58,14 +54,14 @@ func modelBackupCommand(g *globals) *cli.Command {
 			if err != nil {
 				return err
 			}
-			db, err := g.modelDBPath(o)
+			db, err := g.sqliteFile(o, "model backup")
 			if err != nil {
 				return err
 			}
-			if err := model.Backup(c.Context, db, args[0]); err != nil {
+			if err := model.Backup(c.Context, db.path, args[0]); err != nil {
 				return err
 			}
-			g.printf("Backed up %s to %s\n", g.root.Strip(db), args[0])
+			g.printf("Backed up %s to %s\n", db.shown, args[0])
 			return nil
 		},
 	}
@@ -88,15 +84,19 @@ func modelRestoreCommand(g *globals) *cli.Command {
 			if err != nil {
 				return err
 			}
-			db, lock, err := g.lockDB(c.Context, o)
+			db, err := g.sqliteFile(o, "model restore")
+			if err != nil {
+				return err
+			}
+			lock, err := db.lock(c.Context)
 			if err != nil {
 				return err
 			}
 			defer lock.Unlock()
-			if err := model.Restore(c.Context, args[0], db); err != nil {
+			if err := model.Restore(c.Context, args[0], db.path); err != nil {
 				return fail.With(fail.Invalid, err)
 			}
-			g.printf("Restored %s from %s\n", g.root.Strip(db), args[0])
+			g.printf("Restored %s from %s\n", db.shown, args[0])
 			return nil
 		},
 	}
@@ -122,12 +122,16 @@ func (g *globals) modelCompact(ctx context.Context, o *modelDBOptions) error {
 	if err != nil {
 		return err
 	}
-	db, lock, err := g.lockDB(ctx, o)
+	db, err := g.modelDB(s.Model, o.db)
+	if err != nil {
+		return err
+	}
+	lock, err := db.lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	store, err := model.OpenSQLite(ctx, db)
+	store, err := db.open(ctx)
 	if err != nil {
 		return err
 	}

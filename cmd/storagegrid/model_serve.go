@@ -41,7 +41,7 @@ func modelServeCommand(g *globals) *cli.Command {
 			"Retention runs every model.compact_every.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Destination: &o.listen, Usage: "`ADDR` to listen on, HOST:PORT or unix:/PATH (default model.listen)"},
-			&cli.StringFlag{Name: "db", Destination: &o.db, Usage: "database `PATH` (default model.db)"},
+			&cli.StringFlag{Name: "db", Destination: &o.db, Usage: "database: SQLite file `PATH` or postgres:// URL without password (default model.db)"},
 			&cli.StringFlag{Name: "tokens", Destination: &o.tokens, Usage: "host tokens `FILE` (default model.tokens_file)"},
 		},
 		Action: func(c *cli.Context) error { return g.modelServe(c.Context, o) },
@@ -51,17 +51,24 @@ func modelServeCommand(g *globals) *cli.Command {
 // servePaths are where the server works: its database, its tokens file
 // and its listen address, as this process reaches them, and the address
 // as printed.
-type servePaths struct{ db, tokens, listen, shown string }
+type servePaths struct {
+	db                    modelDB
+	tokens, listen, shown string
+}
 
-func (g *globals) servePaths(m settings.Model, o *modelServeOptions) servePaths {
-	p := servePaths{db: g.root.Join(m.DB), tokens: g.root.Join(m.TokensFile), listen: m.Listen, shown: m.Listen}
+func (g *globals) servePaths(m settings.Model, o *modelServeOptions) (servePaths, error) {
+	db, err := g.modelDB(m, o.db)
+	if err != nil {
+		return servePaths{}, err
+	}
+	p := servePaths{db: db, tokens: g.root.Join(m.TokensFile), listen: m.Listen, shown: m.Listen}
 	if path, ok := strings.CutPrefix(p.listen, "unix:"); ok {
 		p.listen = "unix:" + g.root.Join(path)
 	}
 	// Paths given as flags are taken as typed, like --config.
-	p.db, p.tokens = orFlag(o.db, p.db), orFlag(o.tokens, p.tokens)
+	p.tokens = orFlag(o.tokens, p.tokens)
 	p.listen, p.shown = orFlag(o.listen, p.listen), orFlag(o.listen, p.shown)
-	return p
+	return p, nil
 }
 
 func (g *globals) modelServe(ctx context.Context, o *modelServeOptions) error {
@@ -69,8 +76,11 @@ func (g *globals) modelServe(ctx context.Context, o *modelServeOptions) error {
 	if err != nil {
 		return err
 	}
-	p := g.servePaths(s.Model, o)
-	lock, err := model.LockStore(ctx, p.db)
+	p, err := g.servePaths(s.Model, o)
+	if err != nil {
+		return err
+	}
+	lock, err := p.db.lock(ctx)
 	if err != nil {
 		return err
 	}
@@ -79,7 +89,7 @@ func (g *globals) modelServe(ctx context.Context, o *modelServeOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := model.OpenSQLite(ctx, p.db)
+	store, err := p.db.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -125,7 +135,7 @@ func (g *globals) runServer(ctx context.Context, srv *model.Server, p servePaths
 	if stls != nil {
 		ln = stls.Listener(ln)
 	}
-	g.printf("Model server listening on %s%s (database %s, %s)\n", p.shown, tlsMode(stls), g.root.Strip(p.db), describeTokens(tokens))
+	g.printf("Model server listening on %s%s (database %s, %s)\n", p.shown, tlsMode(stls), p.db.shown, describeTokens(tokens))
 	go g.serveSignals(ctx, srv, p.tokens, stls)
 	// Failed handshakes (an untrusted or expired client certificate) are
 	// worth an operator's eye: warnings on stderr.

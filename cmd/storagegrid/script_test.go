@@ -16,16 +16,23 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/storagegrid/storagegrid/internal/pgtest"
 )
 
 // TestMain lets testscript run the real binary's main as "storagegrid"
 // inside transcripts, in a subprocess, with real exit codes.
 func TestMain(m *testing.M) {
 	gridHost()
-	testscript.Main(m, map[string]func(){
+	testscript.Main(pgtestMain{m}, map[string]func(){
 		"storagegrid": func() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
 	})
 }
+
+// pgtestMain stops the PostgreSQL cluster the scripts' pgdb command may
+// have started once they are done.
+type pgtestMain struct{ m *testing.M }
+
+func (p pgtestMain) Run() int { return pgtest.Main(p.m) }
 
 // gridHostEnv marks the test process as re-executed in a network
 // namespace of its own: "setup" until its links exist, then "ready".
@@ -91,6 +98,7 @@ func TestScripts(t *testing.T) {
 			"loopdev":  loopdev,
 			"tcpport":  tcpport,
 			"waitfile": waitfile,
+			"pgdb":     pgdb,
 		},
 		Condition: scriptCondition,
 	})
@@ -174,3 +182,19 @@ func exits(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
 	}
 }
+
+// pgdb VAR: an empty PostgreSQL database for the script (dropped when it
+// ends), its URL in $VAR.
+func pgdb(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: pgdb VAR")
+	}
+	ts.Setenv(args[0], pgtest.DB(scriptTB{ts}, ts.Getenv("WORK")+"/"+args[0]))
+}
+
+// scriptTB lets pgtest fail and clean up through a script.
+type scriptTB struct{ ts *testscript.TestScript }
+
+func (s scriptTB) Fatalf(format string, args ...any) { s.ts.Fatalf(format, args...) }
+func (s scriptTB) Errorf(format string, args ...any) { s.ts.Logf("ERROR: "+format, args...) }
+func (s scriptTB) Cleanup(f func())                  { s.ts.Defer(f) }

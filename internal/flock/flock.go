@@ -63,4 +63,9 @@ func unwrap(err error) error {
 }
 
 // Unlock releases the lock.
-func (l *Lock) Unlock() error { return l.f.Close() }
+func (l *Lock) Unlock() error {
+	if l == nil {
+		return nil // nothing was taken
+	}
+	return l.f.Close()
+}

@@ -30,9 +30,17 @@ var (
 	startErr error
 )
 
+// TB is what the helpers need of a test: testing.TB, or a testscript
+// script through an adapter.
+type TB interface {
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Cleanup(func())
+}
+
 // Main runs the tests and stops a cluster started for them. Call it from
 // TestMain: os.Exit(pgtest.Main(m)).
-func Main(m *testing.M) int {
+func Main(m interface{ Run() int }) int {
 	code := m.Run()
 	if started != "" {
 		if out, err := exec.Command(script(), "stop", started).CombinedOutput(); err != nil {
@@ -43,8 +51,7 @@ func Main(m *testing.M) int {
 }
 
 // Admin returns the cluster's URL, starting a cluster when none is named.
-func Admin(t testing.TB) string {
-	t.Helper()
+func Admin(t TB) string {
 	once.Do(func() {
 		if admin = os.Getenv(Env); admin != "" {
 			return
@@ -88,8 +95,7 @@ func NewDB(t testing.TB) string {
 // DB returns the URL of the database that key names, creating it empty
 // the first time (and dropping it when the test that created it ends): a
 // test that reopens "the same store" passes the same key.
-func DB(t testing.TB, key string) string {
-	t.Helper()
+func DB(t TB, key string) string {
 	sum := sha256.Sum256([]byte(key))
 	name := "t_" + hex.EncodeToString(sum[:10])
 	ctx := context.Background()

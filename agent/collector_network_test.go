@@ -14,6 +14,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/storagegrid/storagegrid/internal/sdnotify"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
@@ -96,7 +97,7 @@ func TestLinkDownReachesSpoolWithin2s(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
-	go func() { ran <- a.Run(ctx, Notifier{}) }()
+	go func() { ran <- a.Run(ctx, sdnotify.Notifier{}) }()
 	// The agent stops before its spool directory is removed.
 	defer func() {
 		cancel()

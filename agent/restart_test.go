@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/internal/sdnotify"
 )
 
 // TestAgentSIGKILLThenRestartLosesNothing runs the agent in a child
@@ -24,13 +25,13 @@ func TestAgentSIGKILLThenRestartLosesNothing(t *testing.T) {
 		return
 	}
 	root, spoolDir := t.TempDir(), t.TempDir()
-	sock := listenNotify(t)
+	sock := sdnotify.Listen(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestAgentSIGKILLThenRestartLosesNothing$")
 	cmd.Env = append(os.Environ(), "AGENT_CHILD_SPOOL="+spoolDir, "AGENT_CHILD_ROOT="+root)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if got := readDatagram(t, sock); got != "READY=1" {
+	if got := sock.Next(t); got != "READY=1" {
 		cmd.Process.Kill()
 		t.Fatalf("child said %q", got)
 	}
@@ -59,7 +60,7 @@ func TestAgentSIGKILLThenRestartLosesNothing(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { a.Run(ctx, Notifier{}); close(done) }()
+	go func() { a.Run(ctx, sdnotify.Notifier{}); close(done) }()
 	// Stop the agent before its spool directory is removed.
 	t.Cleanup(func() { cancel(); <-done })
 	// The restarted agent keeps collecting, so its spool need not empty;
@@ -96,6 +97,6 @@ func runChildAgent(spoolDir, root string) {
 		json.NewEncoder(os.Stderr).Encode(err.Error())
 		os.Exit(1)
 	}
-	a.Run(context.Background(), Notifier{})
+	a.Run(context.Background(), sdnotify.Notifier{})
 	os.Exit(0)
 }

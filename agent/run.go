@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/storagegrid/storagegrid/internal/sdnotify"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
@@ -16,7 +17,7 @@ import (
 // be written (then nothing collected could be kept, so it must not go on
 // pretending). It returns only after its background goroutines have
 // ended, so nothing writes to the spool once it has returned.
-func (a *Agent) Run(ctx context.Context, n Notifier) error {
+func (a *Agent) Run(ctx context.Context, n sdnotify.Notifier) error {
 	var bg sync.WaitGroup
 	defer bg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
@@ -57,7 +58,7 @@ func (a *Agent) Run(ctx context.Context, n Notifier) error {
 	}
 }
 
-func (a *Agent) startBackground(ctx context.Context, bg *sync.WaitGroup, n Notifier, errc chan<- error) {
+func (a *Agent) startBackground(ctx context.Context, bg *sync.WaitGroup, n sdnotify.Notifier, errc chan<- error) {
 	if a.cfg.Server != "" {
 		a.shipper.OnHealth = func(status string) { n.Status(status) }
 		bg.Go(func() { a.shipper.Run(ctx) })

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/storagegrid/storagegrid/internal/sdnotify"
 )
 
 func freeAddr(t *testing.T) string {
@@ -27,7 +29,7 @@ func freeAddr(t *testing.T) string {
 // real receiver: READY comes after the snapshot is spooled, every event
 // reaches the receiver, and /metrics reports the agent's health.
 func TestRunSnapshotReadyShipAndMetrics(t *testing.T) {
-	sock := listenNotify(t)
+	sock := sdnotify.Listen(t)
 	rc := &receiver{seen: map[[2]uint64]bool{}}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	srv := &http.Server{Handler: rc}
@@ -43,9 +45,9 @@ func TestRunSnapshotReadyShipAndMetrics(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- a.Run(ctx, Notifier{}) }()
+	go func() { done <- a.Run(ctx, sdnotify.Notifier{}) }()
 
-	if got := readDatagram(t, sock); got != "READY=1" {
+	if got := sock.Next(t); got != "READY=1" {
 		t.Fatalf("first notification %q", got)
 	}
 	if a.spool.Stats().Records+a.shipper.Status().Sent == 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/storagegrid/storagegrid/agent"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/internal/sdnotify"
 	"github.com/storagegrid/storagegrid/node"
 )
 
@@ -65,7 +66,7 @@ func TestRealAgentsFeedTheServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		go func() { done <- a.Run(ctx, agent.Notifier{}) }()
+		go func() { done <- a.Run(ctx, sdnotify.Notifier{}) }()
 	}
 	defer func() {
 		cancel()

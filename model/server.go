@@ -82,6 +82,8 @@ type Server struct {
 	mu    sync.RWMutex // guards graph
 	graph *Graph
 
+	busySince atomic.Int64 // Unix ns the committer entered the store; 0 when idle
+
 	shared SharedStore // nil unless other servers write the store too
 	cursor int64       // the shared store's position followed so far
 
@@ -219,7 +221,19 @@ func (s *Server) commitLoop() {
 	}
 }
 
+// storeStuckAfter is how long one store call may take before the server
+// counts as wedged (and systemd's watchdog restarts it).
+const storeStuckAfter = 2 * time.Minute
+
+// Healthy reports whether the committer is not stuck in the store.
+func (s *Server) Healthy() bool {
+	since := s.busySince.Load()
+	return since == 0 || time.Since(time.Unix(0, since)) < storeStuckAfter
+}
+
 func (s *Server) commit(group []*pending) {
+	s.busySince.Store(time.Now().UnixNano())
+	defer s.busySince.Store(0)
 	batches := make([]*wire.Batch, len(group))
 	for i, p := range group {
 		batches[i] = p.batch
@@ -257,6 +271,8 @@ func (s *Server) commit(group []*pending) {
 // follow takes in what the shared store holds beyond the cursor: the
 // entities other servers changed and every host's last contact.
 func (s *Server) follow() {
+	s.busySince.Store(time.Now().UnixNano())
+	defer s.busySince.Store(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ents, next, err := s.shared.Follow(ctx, s.cursor)

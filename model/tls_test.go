@@ -25,6 +25,7 @@ import (
 
 	"github.com/storagegrid/storagegrid/agent"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/internal/sdnotify"
 	"github.com/storagegrid/storagegrid/internal/tlsfiles"
 	"github.com/storagegrid/storagegrid/settings"
 	"github.com/storagegrid/storagegrid/wire"
@@ -297,7 +298,7 @@ func TestAgentShipsOverMutualTLS(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, agent.Notifier{}) }()
+	go func() { done <- a.Run(ctx, sdnotify.Notifier{}) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/storagegrid/storagegrid/agent"
 	"github.com/storagegrid/storagegrid/internal/fail"
 	"github.com/storagegrid/storagegrid/internal/hostpath"
+	"github.com/storagegrid/storagegrid/internal/sdnotify"
 	"github.com/storagegrid/storagegrid/wire"
 )
 
@@ -84,7 +85,7 @@ func agentRunCommand(g *globals, opts *agentOptions) *cli.Command {
 					g.root.Strip(cfg.SpoolDir), cfg.SpoolMax)
 			}
 			tightenGC()
-			return a.Run(c.Context, agent.Notifier{})
+			return a.Run(c.Context, sdnotify.Notifier{})
 		},
 	}
 }

@@ -27,6 +27,7 @@ var debFiles = map[string]string{
 	"./usr/lib/storagegrid/storagegrid-agent":                "-rwxr-xr-x",
 	"./lib/systemd/system/storagegrid-node@.service":         "-rw-r--r--",
 	"./lib/systemd/system/storagegrid-agent.service":         "-rw-r--r--",
+	"./lib/systemd/system/storagegrid-model.service":         "-rw-r--r--",
 	"./usr/share/bash-completion/completions/storagegrid":    "-rw-r--r--",
 	"./usr/share/zsh/vendor-completions/_storagegrid":        "-rw-r--r--",
 	"./usr/share/fish/vendor_completions.d/storagegrid.fish": "-rw-r--r--",
@@ -234,6 +235,7 @@ func checkDebFiles(t *testing.T, root string) {
 	for shipped, source := range map[string]string{
 		"lib/systemd/system/storagegrid-node@.service":        "storagegrid-node@.service",
 		"lib/systemd/system/storagegrid-agent.service":        "storagegrid-agent.service",
+		"lib/systemd/system/storagegrid-model.service":        "storagegrid-model.service",
 		"usr/share/doc/storagegrid/examples/storagegrid.toml": "../storagegrid.toml",
 	} {
 		got, _ := os.ReadFile(filepath.Join(root, shipped))

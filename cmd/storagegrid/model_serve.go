@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/storagegrid/storagegrid/internal/fail"
+	"github.com/storagegrid/storagegrid/internal/sdnotify"
 	"github.com/storagegrid/storagegrid/model"
 	"github.com/storagegrid/storagegrid/settings"
 )
@@ -137,9 +138,20 @@ func (g *globals) runServer(ctx context.Context, srv *model.Server, p servePaths
 	}
 	g.printf("Model server listening on %s%s (database %s, %s)\n", p.shown, tlsMode(stls), p.db.shown, describeTokens(tokens))
 	go g.serveSignals(ctx, srv, p.tokens, stls)
+	// Under systemd (Type=notify): ready once listening, a watchdog ping
+	// while the committer is not stuck in the store, stopping on the way
+	// out. Outside systemd these do nothing.
+	var n sdnotify.Notifier
+	_ = n.Ready()
+	_ = n.Status("serving on " + p.shown + ", database " + p.db.shown)
+	wctx, stopWatchdog := context.WithCancel(ctx)
+	defer stopWatchdog()
+	go n.Watchdog(wctx, srv.Healthy)
 	// Failed handshakes (an untrusted or expired client certificate) are
 	// worth an operator's eye: warnings on stderr.
-	if err := srv.Serve(ctx, ln, log.New(g.stderr, "storagegrid: warning: ", 0)); err != nil {
+	err = srv.Serve(ctx, ln, log.New(g.stderr, "storagegrid: warning: ", 0))
+	_ = n.Stopping()
+	if err != nil {
 		return fmt.Errorf("model serve: %w", err)
 	}
 	g.printf("Model server stopped\n")

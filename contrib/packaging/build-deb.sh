@@ -46,7 +46,7 @@ mkdir -p "$stage/usr/bin" "$stage/usr/lib/storagegrid"
 CGO_ENABLED=0 ./contrib/scripts/build.sh full "$sg" -trimpath -ldflags "-s -w"
 CGO_ENABLED=0 ./contrib/scripts/build.sh agent "$sga" -trimpath -ldflags "-s -w"
 chmod 0755 "$sg" "$sga"
-for unit in storagegrid-node@.service storagegrid-agent.service; do
+for unit in storagegrid-node@.service storagegrid-agent.service storagegrid-model.service; do
 	install -D -m 0644 "contrib/systemd/$unit" "$stage/lib/systemd/system/$unit"
 done
 mkdir -p "$stage/usr/share/bash-completion/completions" \

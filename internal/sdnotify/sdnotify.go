@@ -1,4 +1,6 @@
-package agent
+// Package sdnotify speaks systemd's sd_notify protocol for the daemons (the
+// agent, the model server) that systemd runs as Type=notify with a watchdog.
+package sdnotify
 
 import (
 	"context"
@@ -13,17 +15,17 @@ import (
 // is a no-op.
 type Notifier struct{}
 
-// Ready tells systemd the agent is up.
+// Ready tells systemd the daemon is up.
 func (Notifier) Ready() error { return notify(daemon.SdNotifyReady) }
 
-// Stopping tells systemd the agent is shutting down.
+// Stopping tells systemd the daemon is shutting down.
 func (Notifier) Stopping() error { return notify(daemon.SdNotifyStopping) }
 
 // Status sets the one-line status systemctl shows.
 func (Notifier) Status(s string) error { return notify("STATUS=" + s) }
 
 // Watchdog pings systemd at half of WATCHDOG_USEC until ctx ends, while
-// healthy reports true; a wedged main loop therefore gets the agent
+// healthy reports true; a wedged main loop therefore gets the daemon
 // restarted. Without a watchdog configured it returns at once.
 func (Notifier) Watchdog(ctx context.Context, healthy func() bool) error {
 	interval, err := daemon.SdWatchdogEnabled(false)

@@ -4,7 +4,7 @@ BIN     := bin/storagegrid
 AGENT   := bin/storagegrid-agent
 PKGS    := ./...
 
-.PHONY: build test demo lint bench bench-agent bench-audit clean deb
+.PHONY: build test demo lint bench bench-agent bench-audit bench-model clean deb
 
 # Both flavors: the full tool and the agent-only build the agent unit runs
 # (contrib/scripts/build.sh says what each holds).
@@ -44,6 +44,11 @@ bench-agent:
 
 clean:
 	rm -rf bin
+
+# The model server on SQLite and on PostgreSQL (a durable throwaway
+# cluster): ingest rates, what-if latency over HTTP, ratios.
+bench-model:
+	./bench/model.sh
 
 # The audit-scan performance targets (issue 5): 1 GiB plain and 8 gzipped
 # files against grep/zgrep, peak RSS. Generates its data once (bench/data).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -164,4 +165,77 @@ func BenchmarkIngestInventoryHTTP(b *testing.B) {
 		return batch
 	})
 	benchIngest(b, hosts, batches, func(*testServer) {})
+}
+
+// whatIfServer is a server over the store under test holding bigFleet,
+// ingested through HTTP once per benchmark binary (a benchmark function
+// runs more than once), and where each gateway runs.
+var whatIfServer = struct {
+	once     sync.Once
+	ts       *testServer
+	nodeHost map[string]int
+}{}
+
+// benchWhatIfHTTP times checks asked over HTTP of a server on the store
+// under test (STORAGEGRID_TEST_STORE) holding 2,000 hosts and 10,000
+// nodes, and reports the median and the 99th percentile.
+func benchWhatIfHTTP(b *testing.B, ask func(c *Client, i int) (Verdict, error)) {
+	whatIfServer.once.Do(func() {
+		hosts := genFleet(bigFleet, epoch0)
+		// The server lives as long as the benchmark binary: a benchmark's
+		// cleanups run after each of its runs.
+		var keep keepAlive
+		keep.TB = b
+		ts := newTestServer(&keep, filepath.Join(b.TempDir(), "whatif.db"), hostIDs(hosts)...)
+		ts.feed(hosts)
+		whatIfServer.ts, whatIfServer.nodeHost = ts, map[string]int{}
+		for i, h := range hosts {
+			for k := range h.entities {
+				if k.kind == wire.KindNode {
+					whatIfServer.nodeHost[k.id] = i
+				}
+			}
+		}
+	})
+	took := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		v, err := ask(whatIfServer.ts.client, i)
+		took = append(took, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !v.Safe {
+			b.Fatalf("not safe: %+v", v.Blockers)
+		}
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// keepAlive is a benchmark's testing.TB whose cleanups never run, for
+// what lives as long as the benchmark binary.
+type keepAlive struct{ testing.TB }
+
+func (keepAlive) Cleanup(func()) {}
+
+// BenchmarkOkToStopHTTP: ok-to-stop over HTTP on a 2,000-host /
+// 10,000-node model. Target: p50 under 10 ms.
+func BenchmarkOkToStopHTTP(b *testing.B) {
+	benchWhatIfHTTP(b, func(c *Client, i int) (Verdict, error) {
+		return c.OkToStop(context.Background(), fmt.Sprintf("dc%d-h%d", i%4+1, i%2000/4*4+i%4))
+	})
+}
+
+// BenchmarkCheckMigrateHTTP: check-migrate over HTTP on the same model,
+// of a gateway to the next host of its group. Target: p50 under 10 ms.
+func BenchmarkCheckMigrateHTTP(b *testing.B) {
+	benchWhatIfHTTP(b, func(c *Client, i int) (Verdict, error) {
+		n := fmt.Sprintf("DC1-GW%d", i%500*2+1)
+		hi := whatIfServer.nodeHost[n]
+		to := hi/4*4 + (hi%4+1)%4
+		return c.CheckMigrate(context.Background(), n, fmt.Sprintf("dc%d-h%d", to%4+1, to))
+	})
 }

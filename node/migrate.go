@@ -55,6 +55,9 @@ type MigrationReporter interface {
 	Imported(res ImportResult)
 	Starting(name string)
 	Resuming(j Journal) // a rerun goes on from the journal
+	// Await hears of a wait (what is awaited, for at most limit); the
+	// Awaiter it returns hears each state seen, then the end.
+	Await(what string, limit time.Duration) Awaiter
 	Stdout() io.Writer
 	Stderr() io.Writer
 }
@@ -368,15 +371,24 @@ func (mg *migration) targetState(ctx context.Context) (RunState, bool, error) {
 	return st, err == nil, err
 }
 
+// Awaiter hears the states a wait sees (for progress lines), then Done.
+type Awaiter interface {
+	Show(state string)
+	Done()
+}
+
 // awaitRunning polls the node's status on the target until it is Running.
 func (mg *migration) awaitRunning(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, mg.opts.Wait)
 	defer cancel()
+	aw := mg.rep.Await(fmt.Sprintf("node %s to run on %s", mg.name, mg.opts.Target.Host), mg.opts.Wait)
+	defer aw.Done()
 	for {
 		st, err := mg.remoteState(ctx)
 		if err == nil && st == Running {
 			return nil
 		}
+		aw.Show(describeState(st, err))
 		if err := sleepCtx(ctx, 10*pollEvery); err != nil {
 			return fmt.Errorf("node %s is not Running on %s after %s (last: %s)", mg.name, mg.opts.Target.Host,
 				mg.opts.Wait, describeState(st, err))

@@ -146,6 +146,10 @@ func (r *checkReporter) Starting(string)       {}
 func (r *checkReporter) Stdout() io.Writer     { return io.Discard }
 func (r *checkReporter) Stderr() io.Writer     { return io.Discard }
 
+func (r *checkReporter) Await(string, time.Duration) Awaiter { return r }
+func (r *checkReporter) Show(string)                         {}
+func (r *checkReporter) Done()                               {}
+
 func (r *checkReporter) stepLines() (out []string) {
 	for _, s := range r.steps {
 		out = append(out, s.String())

@@ -72,7 +72,9 @@ func (g *globals) modelClient(c *cli.Context) (*model.Client, error) {
 		return nil, err
 	}
 	if d := c.Duration("wait"); d > 0 {
-		if err := cl.WaitReady(c.Context, d); err != nil {
+		err := g.await("the model server", d, func() string { return "not answering yet" },
+			func() error { return cl.WaitReady(c.Context, d) })
+		if err != nil {
 			return nil, fmt.Errorf("model server not ready after %s: %w", d, err)
 		}
 	}

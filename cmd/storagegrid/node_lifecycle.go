@@ -79,7 +79,11 @@ func runNodeStart(c *cli.Context, g *globals, opts *nodeStartOptions) error {
 	}
 	rows := []actionRow{}
 	err = g.eachNode(names, func(name string) error {
-		out, err := mgr.Start(c.Context, name, func() { g.textf("Starting node %s\n", name) })
+		var out node.Outcome
+		err := g.await("node "+name+" to start", 0, runState(mgr, name), func() (err error) {
+			out, err = mgr.Start(c.Context, name, func() { g.textf("Starting node %s\n", name) })
+			return err
+		})
 		rows = append(rows, resultRow(name, out, err))
 		var invalid *node.ValidationError
 		switch {
@@ -164,7 +168,11 @@ func runNodeStop(c *cli.Context, g *globals, opts *nodeStopOptions) error {
 	stop := g.stopOptions(s, opts.timeout)
 	rows := []actionRow{}
 	err = g.eachNode(names, func(name string) error {
-		out, err := mgr.Stop(c.Context, name, stop, func() { g.announceStop(name, stop) })
+		var out node.Outcome
+		err := g.await("node "+name+" to shut down", stop.Timeout, runState(mgr, name), func() (err error) {
+			out, err = mgr.Stop(c.Context, name, stop, func() { g.announceStop(name, stop) })
+			return err
+		})
 		if err != nil && c.Context.Err() != nil {
 			err = interruptedStop(mgr, name, stop)
 		}
@@ -178,6 +186,17 @@ func runNodeStop(c *cli.Context, g *globals, opts *nodeStopOptions) error {
 		return joinErr(err, g.printJSON(rows))
 	}
 	return err
+}
+
+// runState reads a node's run state for progress lines.
+func runState(mgr *node.Manager, name string) func() string {
+	return func() string {
+		st, err := mgr.Status(context.Background(), name)
+		if err != nil {
+			return "state unknown"
+		}
+		return string(st.RunState)
+	}
 }
 
 // interruptedStop says what an interrupted stop left: the stop was asked

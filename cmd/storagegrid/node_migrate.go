@@ -246,6 +246,10 @@ func (p migrationPrinter) Resuming(j node.Journal) {
 }
 func (p migrationPrinter) Stderr() io.Writer { return p.g.stderr }
 
+func (p migrationPrinter) Await(what string, limit time.Duration) node.Awaiter {
+	return p.g.newProgress(what, limit)
+}
+
 func (p migrationPrinter) Stdout() io.Writer {
 	if p.g.quiet || p.g.jsonOutput() {
 		return io.Discard

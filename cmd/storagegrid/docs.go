@@ -59,11 +59,7 @@ func manCommand(g *globals) *cli.Command {
 		Usage:       "print the manual page (roff)",
 		Description: "Read it with: storagegrid man | man -l -\nInstall it with: storagegrid man > /usr/local/share/man/man8/storagegrid.8",
 		Action: func(c *cli.Context) error {
-			page, err := c.App.ToManWithSection(8)
-			if err != nil {
-				return err
-			}
-			g.printf("%s", page)
+			g.printf("%s", manPage(c.App))
 			return nil
 		},
 	}

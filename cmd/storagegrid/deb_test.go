@@ -34,6 +34,8 @@ var debFiles = map[string]string{
 	"./usr/share/man/man8/storagegrid.8.gz":                  "-rw-r--r--",
 	"./usr/share/doc/storagegrid/examples/storagegrid.toml":  "-rw-r--r--",
 	"./usr/share/doc/storagegrid/copyright":                  "-rw-r--r--",
+	"./usr/share/doc/storagegrid/changelog.gz":               "-rw-r--r--",
+	"./usr/share/lintian/overrides/storagegrid":              "-rw-r--r--",
 }
 
 // buildDeb runs contrib/packaging/build-deb.sh into out and returns the
@@ -99,6 +101,29 @@ func TestDebPackage(t *testing.T) {
 	t.Run("contents", func(t *testing.T) { checkDebContents(t, deb) })
 	t.Run("files", func(t *testing.T) { checkDebFiles(t, root) })
 	t.Run("maintainer scripts", func(t *testing.T) { checkDebScripts(t, root) })
+	t.Run("md5sums", func(t *testing.T) {
+		sums, err := os.ReadFile(filepath.Join(root, "DEBIAN/md5sums"))
+		if err != nil || strings.Count(string(sums), "\n") != len(debFiles) {
+			t.Fatalf("DEBIAN/md5sums: %v, %d lines for %d files", err, strings.Count(string(sums), "\n"), len(debFiles))
+		}
+		runOut(t, root, "md5sum", "--check", "--quiet", "DEBIAN/md5sums")
+	})
+	t.Run("lintian", func(t *testing.T) {
+		if _, err := exec.LookPath("lintian"); err != nil {
+			t.Fatal("needs lintian (Debian package lintian; .ci/run installs it)")
+		}
+		// Errors and warnings fail (overrides, each with its reason, are
+		// in contrib/packaging/lintian-overrides). The test's package is
+		// built uncompressed for speed; the tree is packed again with
+		// dpkg-deb's default compression, as make deb does.
+		packed := filepath.Join(t.TempDir(), filepath.Base(deb))
+		runOut(t, "", "dpkg-deb", "--build", "--root-owner-group", root, packed)
+		cmd := exec.Command("lintian", "--fail-on", "error,warning", packed)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("lintian: %v\n%s", err, out)
+		}
+	})
+	t.Run("install with dpkg --root", func(t *testing.T) { checkDebInstall(t, deb) })
 	t.Run("rebuild", func(t *testing.T) {
 		// dpkg-deb --build checks the control file, the maintainer
 		// scripts' modes and the tree again.
@@ -124,7 +149,7 @@ func checkDebControl(t *testing.T, deb, arch string) {
 		"Package":      "storagegrid",
 		"Version":      "1.2.3~rc1",
 		"Architecture": arch,
-		"Recommends":   "dbus, iproute2, util-linux",
+		"Recommends":   "dbus, iproute2", // util-linux is essential
 		"Depends":      "",
 	}
 	for field, value := range want {
@@ -139,10 +164,13 @@ func checkDebControl(t *testing.T, deb, arch string) {
 		t.Errorf("Description needs a synopsis and a long description: %q", d)
 	}
 	info := runOut(t, "", "dpkg-deb", "--info", deb)
-	for _, script := range []string{"postinst", "prerm", "postrm"} {
+	for _, script := range []string{"postinst", "postrm"} {
 		if !strings.Contains(info, " *  "+script) {
 			t.Errorf("dpkg-deb --info does not list %s as executable:\n%s", script, info)
 		}
+	}
+	if strings.Contains(info, "prerm") {
+		t.Errorf("the package has a prerm, which would do nothing:\n%s", info)
 	}
 }
 
@@ -218,8 +246,8 @@ func checkDebFiles(t *testing.T, root string) {
 	if err != nil {
 		t.Fatalf("man page: %v", err)
 	}
-	if !strings.HasPrefix(strings.TrimPrefix(string(page), ".nh\n"), ".TH storagegrid 8") {
-		t.Errorf("man page does not start with .TH storagegrid 8: %.40q", page)
+	if !strings.HasPrefix(string(page), ".TH STORAGEGRID 8 \"\" \"storagegrid 1.2.3~rc1\"") {
+		t.Errorf("man page does not start with .TH STORAGEGRID 8 and the package version: %.60q", page)
 	}
 
 	for path, first := range map[string]string{
@@ -310,7 +338,7 @@ func checkNoBuildPaths(t *testing.T, bin string) {
 // its arguments, in a mount namespace whose /run says systemd runs or not:
 // the scripts may reload systemd when it runs, and never do more.
 func checkDebScripts(t *testing.T, root string) {
-	for _, script := range []string{"postinst", "prerm", "postrm"} {
+	for _, script := range []string{"postinst", "postrm"} {
 		path := filepath.Join(root, "DEBIAN", script)
 		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o755 {
 			t.Errorf("%s: want mode 0755 (%v)", script, err)
@@ -328,19 +356,22 @@ func checkDebScripts(t *testing.T, root string) {
 	if err := os.WriteFile(filepath.Join(fake, "systemctl"), []byte("#!/bin/sh\necho \"$*\" >>"+log+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(fake, "deb-systemd-invoke"), []byte("#!/bin/sh\necho \"invoke $*\" >>"+log+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	reload := "--system daemon-reload\n"
+	restart := reload + "invoke try-restart storagegrid-agent.service storagegrid-model.service\n"
 	for _, c := range []struct {
-		script, arg string
-		systemd     bool
-		want        string
+		script, arg, old string
+		systemd          bool
+		want             string
 	}{
-		{"postinst", "configure", true, reload},
-		{"postinst", "configure", false, ""},
-		{"prerm", "remove", true, ""},
-		{"prerm", "upgrade", true, ""},
-		{"postrm", "remove", true, reload},
-		{"postrm", "purge", true, reload},
-		{"postrm", "remove", false, ""},
+		{"postinst", "configure", "", true, reload},       // first install: nothing starts
+		{"postinst", "configure", "1.2.2", true, restart}, // upgrade: running daemons restart
+		{"postinst", "configure", "1.2.2", false, ""},     // no systemd: nothing
+		{"postrm", "remove", "", true, reload},
+		{"postrm", "purge", "", true, reload},
+		{"postrm", "remove", "", false, ""},
 	} {
 		os.Remove(log)
 		mk := ":"
@@ -348,11 +379,11 @@ func checkDebScripts(t *testing.T, root string) {
 			mk = "mkdir -p /run/systemd/system"
 		}
 		runOut(t, "", "unshare", "--mount", "--propagation", "private", "sh", "-ec",
-			"mount -t tmpfs tmpfs /run && "+mk+` && PATH="$0:$PATH" sh "$1" "$2"`,
-			fake, filepath.Join(root, "DEBIAN", c.script), c.arg)
+			"mount -t tmpfs tmpfs /run && "+mk+` && PATH="$0:$PATH" sh "$1" "$2" "$3"`,
+			fake, filepath.Join(root, "DEBIAN", c.script), c.arg, c.old)
 		got, _ := os.ReadFile(log)
 		if string(got) != c.want {
-			t.Errorf("%s %s (systemd running: %v) ran systemctl %q, want %q", c.script, c.arg, c.systemd, got, c.want)
+			t.Errorf("%s %s %s (systemd running: %v) ran %q, want %q", c.script, c.arg, c.old, c.systemd, got, c.want)
 		}
 	}
 }
@@ -401,4 +432,63 @@ func TestDebVersion(t *testing.T) {
 	}
 	runOut(t, "", "dpkg", "--compare-versions", untagged, "lt", "1.2.0")
 	runOut(t, "", "dpkg", "--compare-versions", "1.2.0", "lt", after)
+}
+
+// checkDebInstall installs the package into an empty dpkg root (its
+// maintainer scripts run outside a chroot, under a private /run that says
+// systemd runs and with systemctl and deb-systemd-invoke that log), then
+// installs it again (an upgrade: a running agent and model server
+// restart), then removes it: the files come and go, the scripts do what
+// they promise and nothing more.
+func checkDebInstall(t *testing.T, deb string) {
+	if os.Geteuid() != 0 {
+		t.Skip("dpkg --root and a private /run need root")
+	}
+	inst := t.TempDir()
+	for _, d := range []string{"var/lib/dpkg/info", "var/lib/dpkg/updates"} {
+		if err := os.MkdirAll(filepath.Join(inst, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(inst, "var/lib/dpkg/status"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fake := t.TempDir()
+	log := filepath.Join(fake, "log")
+	for _, tool := range []string{"systemctl", "deb-systemd-invoke"} {
+		if err := os.WriteFile(filepath.Join(fake, tool), []byte("#!/bin/sh\necho \""+tool+" $*\" >>"+log+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dpkg := func(args ...string) string {
+		t.Helper()
+		os.Remove(log)
+		runOut(t, "", "unshare", append([]string{"--mount", "--propagation", "private", "sh", "-ec",
+			`mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && r=$1 && shift && PATH="$0:$PATH" dpkg --root="$r" --force-script-chrootless --log=/dev/null "$@"`,
+			fake, inst}, args...)...)
+		got, _ := os.ReadFile(log)
+		return string(got)
+	}
+	reload := "systemctl --system daemon-reload\n"
+	if got := dpkg("--install", deb); got != reload {
+		t.Errorf("install ran %q, want %q", got, reload)
+	}
+	bin := filepath.Join(inst, "usr/bin/storagegrid")
+	if v := runOut(t, "", bin, "--version"); !strings.HasPrefix(v, "storagegrid version 1.2.3~rc1") {
+		t.Errorf("installed storagegrid --version: %q, want the package's version", v)
+	}
+	if st := runOut(t, "", "dpkg", "--root="+inst, "--status", "storagegrid"); !strings.Contains(st, "Status: install ok installed") {
+		t.Errorf("dpkg --status:\n%s", st)
+	}
+	// The old package's postrm upgrade, then the new one's postinst.
+	want := reload + reload + "deb-systemd-invoke try-restart storagegrid-agent.service storagegrid-model.service\n"
+	if got := dpkg("--install", deb); got != want {
+		t.Errorf("upgrade ran %q, want %q", got, want)
+	}
+	if got := dpkg("--remove", "storagegrid"); got != reload {
+		t.Errorf("remove ran %q, want %q", got, reload)
+	}
+	if _, err := os.Stat(bin); !os.IsNotExist(err) {
+		t.Errorf("storagegrid still there after removal: %v", err)
+	}
 }

@@ -43,8 +43,9 @@ umask 022
 sg=$stage/usr/bin/storagegrid
 sga=$stage/usr/lib/storagegrid/storagegrid-agent
 mkdir -p "$stage/usr/bin" "$stage/usr/lib/storagegrid"
-CGO_ENABLED=0 ./contrib/scripts/build.sh full "$sg" -trimpath -ldflags "-s -w"
-CGO_ENABLED=0 ./contrib/scripts/build.sh agent "$sga" -trimpath -ldflags "-s -w"
+export STORAGEGRID_VERSION=$version LDFLAGS="-s -w"
+CGO_ENABLED=0 ./contrib/scripts/build.sh full "$sg" -trimpath
+CGO_ENABLED=0 ./contrib/scripts/build.sh agent "$sga" -trimpath
 chmod 0755 "$sg" "$sga"
 for unit in storagegrid-node@.service storagegrid-agent.service storagegrid-model.service; do
 	install -D -m 0644 "contrib/systemd/$unit" "$stage/lib/systemd/system/$unit"
@@ -59,14 +60,22 @@ mkdir -p "$stage/usr/share/bash-completion/completions" \
 "$sg" man | gzip -9n >"$stage/usr/share/man/man8/storagegrid.8.gz"
 install -D -m 0644 contrib/storagegrid.toml "$stage/usr/share/doc/storagegrid/examples/storagegrid.toml"
 install -D -m 0644 contrib/packaging/copyright "$stage/usr/share/doc/storagegrid/copyright"
+install -D -m 0644 contrib/packaging/lintian-overrides "$stage/usr/share/lintian/overrides/storagegrid"
+# A native package's changelog: one entry for this build, dated by
+# SOURCE_DATE_EPOCH so that the package stays reproducible.
+{
+	printf 'storagegrid (%s) unstable; urgency=medium\n\n' "$version"
+	printf '  * Built from commit %s; the changes are in the project history.\n\n' "$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+	printf ' -- %s  %s\n' "$maintainer" "$(LC_ALL=C date -u -R -d "@$SOURCE_DATE_EPOCH")"
+} | gzip -9n >"$stage/usr/share/doc/storagegrid/changelog.gz"
 
 mkdir -p "$stage/DEBIAN"
-for script in postinst prerm postrm; do
+for script in postinst postrm; do
 	install -m 0755 "contrib/packaging/$script" "$stage/DEBIAN/$script"
 done
 # No Depends: the binary is static. The Recommends are what the systemd
-# runtime (dbus), the network checks (iproute2) and the loop-device and
-# namespace tooling (util-linux) use on a grid host.
+# runtime (dbus) and the network checks (iproute2) use on a grid host;
+# util-linux (losetup, unshare) is essential and never listed.
 cat >"$stage/DEBIAN/control" <<CONTROL
 Package: storagegrid
 Version: $version
@@ -75,7 +84,7 @@ Maintainer: $maintainer
 Installed-Size: $(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 Section: admin
 Priority: optional
-Recommends: dbus, iproute2, util-linux
+Recommends: dbus, iproute2
 Description: host-level tooling for the Linux hosts of a storage grid
  One binary that sysadmins run with sudo during host maintenance (node
  status, stop, export, import, validate, start; audit-log searches; archive
@@ -85,6 +94,9 @@ Description: host-level tooling for the Linux hosts of a storage grid
  The systemd units are installed but neither enabled nor started.
 CONTROL
 chmod 0644 "$stage/DEBIAN/control"
+
+(cd "$stage" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) >"$stage/DEBIAN/md5sums"
+chmod 0644 "$stage/DEBIAN/md5sums"
 
 find "$stage" -type d -exec chmod 0755 {} +
 find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +

@@ -3,6 +3,11 @@
 # into OUT. The one place that says what each flavor is; the Makefile, the
 # Debian package and bench/agent.sh all build through it.
 #
+# The version (storagegrid --version, the man page, the agent's host
+# entity) is STORAGEGRID_VERSION, by default this checkout's Debian version
+# from contrib/packaging/deb-version.sh: the package and its binaries say
+# the same. Extra linker flags come in LDFLAGS (e.g. "-s -w").
+#
 #   full   every command: the tool operators run (bin/storagegrid)
 #   agent  only the agent commands, for the per-host daemon
 #          (bin/storagegrid-agent); why: cmd/storagegrid/flavor_agent.go
@@ -28,4 +33,6 @@ cd "$(dirname "$0")/../.."
 # GOFLAGS says -buildvcs=false; a source tree without git builds unstamped.
 vcs=
 if git rev-parse --git-dir >/dev/null 2>&1; then vcs=-buildvcs=true; fi
-exec "${GO:-go}" build $vcs -tags "$tags" "$@" -o "$out" ./cmd/storagegrid
+version=${STORAGEGRID_VERSION:-$(./contrib/packaging/deb-version.sh 2>/dev/null || echo 0.0.0~unknown)}
+exec "${GO:-go}" build $vcs -tags "$tags" \
+	-ldflags "${LDFLAGS:-} -X github.com/storagegrid/storagegrid/internal/buildinfo.Version=$version" "$@" -o "$out" ./cmd/storagegrid

@@ -8,8 +8,11 @@ import (
 	"runtime/debug"
 )
 
-// Version is the release version.
-const Version = "0.1.0"
+// Version is the release version, the one the Debian package carries:
+// contrib/scripts/build.sh sets it from `git describe` (through
+// contrib/packaging/deb-version.sh) with -ldflags -X. A plain go build
+// says it is a development build.
+var Version = "0.0.0~dev"
 
 // String is Version with the commit, "0.1.0 (git 4624de3a1b2c)", and
 // "+modified" when the tree had uncommitted changes.

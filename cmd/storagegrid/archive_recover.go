@@ -94,8 +94,8 @@ func archiveRecoverCommand(g *globals) *cli.Command {
 func recoverFlags(o *recoverOptions, retry *cli.StringSlice) []cli.Flag {
 	return append(consoleFlags(&o.console),
 		nodeIDFlag(&o.nodeID),
-		&cli.StringFlag{Name: "audit-dir", Value: audit.DefaultDir, Destination: &o.auditDir,
-			Usage: "audit log `DIR` (audit.log, yyyy-mm-dd.txt, yyyy-mm-dd.txt.gz)"},
+		&cli.StringFlag{Name: "audit-dir", Destination: &o.auditDir, DefaultText: audit.DefaultDir,
+			Usage: "audit log `DIR` (audit.log, yyyy-mm-dd.txt, yyyy-mm-dd.txt.gz), as typed; the default is the host's, under --root"},
 		&cli.StringFlag{Name: "since", Destination: &o.since,
 			Usage: "only failures at or after `TIME` (2024-05-01, 2024-05-01T10:00:00Z, or 24h / 7d ago)"},
 		&cli.BoolFlag{Name: "verify-tsm", Destination: &o.verifyTSM,
@@ -122,7 +122,7 @@ func runRecover(ctx context.Context, g *globals, o *recoverOptions) error {
 		return err
 	}
 	defer j.Close()
-	rep := recoverReport{NodeID: o.nodeID, AuditDir: o.auditDir, DryRun: o.dryRun,
+	rep := recoverReport{NodeID: o.nodeID, AuditDir: orFlag(o.auditDir, audit.DefaultDir), DryRun: o.dryRun,
 		Plan: archive.Plan(targets, o.nodeID, j, o.retry)}
 	if o.verifyTSM {
 		if err := verifyPlan(ctx, g, rep.Plan); err != nil {
@@ -157,8 +157,12 @@ func orIncomplete(err, incomplete error) error {
 // what could not be read is warned about (by name) and, as incomplete,
 // makes the run end in a partial failure.
 func failedRetrievals(ctx context.Context, g *globals, o *recoverOptions) (targets []archive.Target, incomplete, err error) {
-	src := archive.AuditSource{Dir: g.root.Join(o.auditDir), Name: g.root.Strip,
-		Warn: func(err error) { g.warnf("%v", err) }}
+	// --audit-dir typed is read and named as typed; the default is the
+	// host's, under --root, named as spelt.
+	src := archive.AuditSource{Dir: o.auditDir, Warn: func(err error) { g.warnf("%v", err) }}
+	if o.auditDir == "" {
+		src.Dir, src.Name = g.root.Join(audit.DefaultDir), g.root.Strip
+	}
 	if o.since != "" {
 		if src.Since, err = when.Parse(o.since, time.Now()); err != nil {
 			return nil, nil, fail.Usagef("--since: %v", err)
@@ -169,7 +173,7 @@ func failedRetrievals(ctx context.Context, g *globals, o *recoverOptions) (targe
 		return targets, err, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading audit logs in %s: %w", o.auditDir, err)
+		return nil, nil, fmt.Errorf("reading audit logs in %s: %w", orFlag(o.auditDir, audit.DefaultDir), err)
 	}
 	return targets, nil, nil
 }

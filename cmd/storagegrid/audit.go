@@ -141,16 +141,12 @@ func (g *globals) scanOptions(o *auditFilterOptions, dir string, files []string)
 	if err != nil {
 		return audit.ScanOptions{}, err
 	}
-	if dir == "" {
-		dir = audit.DefaultDir
-	}
-	opts := audit.ScanOptions{Dir: g.root.Join(dir), Stdin: g.stdin, Filter: f, Strict: o.strict,
-		Name: func(p string) string { return g.root.Strip(p) }, OnError: g.errorPrinter()}
-	for _, p := range files {
-		if p != "-" {
-			p = g.root.Join(p)
-		}
-		opts.Files = append(opts.Files, p)
+	// Paths typed on the command line are read and printed as typed; the
+	// default directory is the host's, under --root, printed as spelt.
+	opts := audit.ScanOptions{Dir: dir, Files: files, Stdin: g.stdin, Filter: f, Strict: o.strict, OnError: g.errorPrinter()}
+	if dir == "" && len(files) == 0 {
+		opts.Dir = g.root.Join(audit.DefaultDir)
+		opts.Name = func(p string) string { return g.root.Strip(p) }
 	}
 	return opts, nil
 }
@@ -318,9 +314,14 @@ func auditFollowCommand(g *globals) *cli.Command {
 			if p.format == "json" {
 				p.format = "ndjson" // a stream has no end to close an array at
 			}
-			return audit.Follow(c.Context, audit.FollowOptions{Path: g.root.Join(o.file), Filter: f, FromStart: o.fromStart,
-				Poll: o.poll, Name: func(p string) string { return g.root.Strip(p) }, OnError: g.errorPrinter(),
-				OnFollow: func(found bool) { g.announceFollow(o, found) }}, p.print)
+			// --file typed is taken as typed; the default is the
+			// host's live log, under --root, printed as spelt.
+			fo := audit.FollowOptions{Path: o.file, Filter: f, FromStart: o.fromStart, Poll: o.poll,
+				OnError: g.errorPrinter(), OnFollow: func(found bool) { g.announceFollow(o, found) }}
+			if !c.IsSet("file") {
+				fo.Path, fo.Name = g.root.Join(o.file), func(p string) string { return g.root.Strip(p) }
+			}
+			return audit.Follow(c.Context, fo, p.print)
 		},
 	}
 }

@@ -13,7 +13,10 @@ import (
 )
 
 // completionFlag is how the completion scripts ask for candidates: the
-// words typed so far, then this flag (urfave/cli's protocol).
+// words before the cursor, the word being completed (empty when none is
+// begun), then this flag. urfave/cli's protocol leaves the current word
+// out unless it starts with '-', which cannot tell "--to<TAB>" (the
+// flag) from "--to <TAB>" (its value); the scripts here always pass it.
 const completionFlag = "--generate-bash-completion"
 
 // complete answers a completion request itself, instead of urfave/cli v2,
@@ -21,12 +24,20 @@ const completionFlag = "--generate-bash-completion"
 // fixed upstream only in v3): the flags of the command reached when the
 // last word starts with '-', else its subcommands and, where its
 // arguments are node names, the nodes configured under the root in use.
-// It reports whether args were a completion request.
+// A host id is offered after --to and --host and as the argument of
+// model ok-to-stop (asking the model server, for a second at most); for
+// an argument that is a file, nothing is printed, and the scripts fall
+// back to the shell's file completion. It reports whether args were a
+// completion request.
 func complete(app *cli.App, args []string, w io.Writer) bool {
 	if len(args) < 2 || args[len(args)-1] != completionFlag {
 		return false
 	}
 	words := args[1 : len(args)-1]
+	cur := ""
+	if len(words) > 0 {
+		words, cur = words[:len(words)-1], words[len(words)-1]
+	}
 	flags, cmds := app.Flags, app.Commands
 	var path []string
 	root := os.Getenv("STORAGEGRID_ROOT")
@@ -44,19 +55,30 @@ func complete(app *cli.App, args []string, w io.Writer) bool {
 			flags, cmds = append(append([]cli.Flag{}, app.Flags...), c.Flags...), c.Subcommands
 		}
 	}
-	if n := len(words); n > 0 && strings.HasPrefix(words[n-1], "-") {
+	if strings.HasPrefix(cur, "-") {
 		for _, f := range flags {
 			for _, name := range f.Names() {
-				if spelt := flagSpelling(name); strings.HasPrefix(spelt, words[n-1]) {
+				if spelt := flagSpelling(name); strings.HasPrefix(spelt, cur) {
 					fmt.Fprintln(w, spelt)
 				}
 			}
 		}
 		return true
 	}
+	if n := len(words); n > 0 && (words[n-1] == "--to" || words[n-1] == "--host") {
+		for _, h := range completeHosts(root) {
+			fmt.Fprintln(w, h)
+		}
+		return true
+	}
 	for _, c := range cmds {
 		if !c.Hidden {
 			fmt.Fprintln(w, c.Name)
+		}
+	}
+	if len(path) == 2 && path[0] == "model" && path[1] == "ok-to-stop" {
+		for _, h := range completeHosts(root) {
+			fmt.Fprintln(w, h)
 		}
 	}
 	if len(path) == 2 && path[0] == "node" && len(cmds) == 0 {
@@ -74,3 +96,8 @@ func complete(app *cli.App, args []string, w io.Writer) bool {
 	}
 	return true
 }
+
+// completeHosts lists the host ids the model server knows, under the
+// root in use; the agent-only build, which has no model client, offers
+// none.
+var completeHosts = func(root string) []string { return nil }

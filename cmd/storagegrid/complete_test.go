@@ -52,15 +52,15 @@ func TestCompletionEveryCommandAndFlag(t *testing.T) {
 					asked++
 				}
 			}
-			ask(p...)
+			ask(append(p, "")...)
 			walk(p, c.Subcommands)
 		}
 	}
 	walk(nil, app.Commands)
-	if got := ask("node"); !strings.Contains(got, "stop\n") || strings.Contains(got, "DC1-S1") {
+	if got := ask("node", ""); !strings.Contains(got, "stop\n") || strings.Contains(got, "DC1-S1") {
 		t.Errorf("node <TAB>: %q", got)
 	}
-	if got := ask("node", "stop"); got != "DC1-GW1\nDC1-S1\n" {
+	if got := ask("node", "stop", "D"); got != "DC1-GW1\nDC1-S1\n" {
 		t.Errorf("node stop <TAB>: %q", got)
 	}
 	if got := ask("node", "stop", "--t"); got != "--timeout\n" {

@@ -1,12 +1,14 @@
-# fish completion for storagegrid (urfave/cli protocol: the binary answers
-# with --generate-bash-completion last)
+# fish completion for storagegrid: the binary answers with the words before
+# the cursor, the current one (perhaps empty) and --generate-bash-completion;
+# an empty answer means the argument is a file, which fish completes.
 function __storagegrid_complete
     set -l words (commandline -opc)
     set -l cur (commandline -ct)
-    if string match -q -- '-*' $cur
-        $words $cur --generate-bash-completion 2>/dev/null
+    set -l out ($words "$cur" --generate-bash-completion 2>/dev/null)
+    if test (count $out) -gt 0
+        printf '%s\n' $out
     else
-        $words --generate-bash-completion 2>/dev/null
+        __fish_complete_path $cur
     end
 end
 complete -c storagegrid -f -a '(__storagegrid_complete)'

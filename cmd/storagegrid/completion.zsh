@@ -1,13 +1,10 @@
 #compdef storagegrid
-# zsh completion for storagegrid (urfave/cli protocol)
+# zsh completion for storagegrid: the binary answers with the words before
+# the cursor, the current one (perhaps empty) and --generate-bash-completion;
+# an empty answer means the argument is a file.
 _storagegrid() {
   local -a opts
-  local current=${words[CURRENT]}
-  if [[ "$current" == -* ]]; then
-    opts=("${(@f)$(${words[@]:0:#words[@]-1} $current --generate-bash-completion)}")
-  else
-    opts=("${(@f)$(${words[@]:0:#words[@]-1} --generate-bash-completion)}")
-  fi
+  opts=("${(@f)$("${(@)words[1,CURRENT]}" --generate-bash-completion 2>/dev/null)}")
   [[ "${opts[1]}" != "" ]] && _describe 'values' opts || _files
 }
 compdef _storagegrid storagegrid

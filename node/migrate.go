@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/storagegrid/storagegrid/blockdev"
@@ -303,7 +304,30 @@ func (mg *migration) stop(ctx context.Context) error {
 	if err := mg.begin(2, "", "storagegrid node stop "+mg.name); err != nil {
 		return err
 	}
+	// The stop may wait minutes: its progress is reported each second.
+	aw := mg.rep.Await("node "+mg.name+" to shut down", mg.opts.StopTimeout)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if st, err := mg.m.Status(ctx, mg.name); err == nil {
+					aw.Show(string(st.RunState))
+				}
+			}
+		}
+	}()
 	_, err := mg.m.Stop(ctx, mg.name, StopOptions{Timeout: mg.opts.StopTimeout}, func() { mg.rep.Stopping(mg.name) })
+	close(done)
+	wg.Wait()
+	aw.Done()
 	return err
 }
 

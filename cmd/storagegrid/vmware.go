@@ -165,7 +165,12 @@ func vmwarePowerOnCommand(g *globals) *cli.Command {
 
 func runVMwarePowerOn(c *cli.Context, g *globals, o vmwarePowerOnOptions) error {
 	return withVMware(c, g, o.conn, func(client *vmware.Client) error {
-		res, err := client.PowerOn(c.Context, o.vms)
+		var res []vmware.PowerResult
+		err := g.await(fmt.Sprintf("%d VM(s) to power on", len(o.vms)), 0, func() string { return "powering on" },
+			func() (err error) {
+				res, err = client.PowerOn(c.Context, o.vms)
+				return err
+			})
 		if res == nil {
 			return err
 		}

@@ -51,6 +51,26 @@ func (m *memState) hostMap(host string) map[kindID]*cached {
 	return hm
 }
 
+// rows is what scanSeries needs of database/sql's and pgx's rows alike.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanSeries interns the rows of (id, host, name) it is given.
+func (m *memState) scanSeries(r rows) error {
+	for r.Next() {
+		var id int64
+		var k seriesKey
+		if err := r.Scan(&id, &k.host, &k.name); err != nil {
+			return err
+		}
+		m.series[k] = id
+	}
+	return r.Err()
+}
+
 // rowWriter writes what an ingest decided, inside the store's
 // transaction: SQLite executes each row at once, PostgreSQL queues them
 // and sends them together.

@@ -499,15 +499,7 @@ func (w *pgWriter) internSeries(mem *memState, keys []seriesKey) error {
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var k seriesKey
-		if err := rows.Scan(&id, &k.host, &k.name); err != nil {
-			return err
-		}
-		mem.series[k] = id
-	}
-	return rows.Err()
+	return mem.scanSeries(rows)
 }
 
 // flush writes what the ingest collected.

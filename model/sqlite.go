@@ -187,15 +187,7 @@ func (s *SQLiteStore) loadSeries(ctx context.Context) error {
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var k seriesKey
-		if err := rows.Scan(&id, &k.host, &k.name); err != nil {
-			return err
-		}
-		s.series[k] = id
-	}
-	return rows.Err()
+	return s.scanSeries(rows)
 }
 
 // Entities returns every current entity, from memory (what the database

@@ -297,6 +297,10 @@ func TestSumScanAgreesWithAdd(t *testing.T) {
 		fmt.Fprintf(&b, `2024-05-01T%02d:%02d:00.000000 [AUDT:[S3BK(CSTR):"b\x2f%d"][S3KY(CSTR):"k\"%d"][TIME(UI64):%d][CSIZ(UI64):0x%x][SAIP(IPAD):"10.0.0.%d"][ATIM(UI64):%d][ATYP(FC32):%s]]`+"\n",
 			i/6, i%60, i%3, i, 1000*(i%7), 100*i, i, 1714521600000000+int64(i)*600000000, []string{"SPUT", "SGET", "SDEL"}[i%3])
 	}
+	// A value holding the type's spelling hides nothing: the real type
+	// decides, whichever comes first.
+	b.WriteString(`2024-05-01T09:00:00.000000 [AUDT:[S3BK(CSTR):"b"][S3KY(CSTR):"x[ATYP(FC32):ORLM]y"][TIME(UI64):7][ATIM(UI64):1714554000000000][ATYP(FC32):SPUT]]` + "\n")
+	b.WriteString(`2024-05-01T09:00:01.000000 [AUDT:[S3BK(CSTR):"b"][S3KY(CSTR):"[ATYP(FC32):SPUT]"][TIME(UI64):7][ATIM(UI64):1714554001000000][ATYP(FC32):ORLM]]` + "\n")
 	if err := os.WriteFile(esc, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}

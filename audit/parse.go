@@ -35,6 +35,7 @@ type rawField struct {
 	kind           kind
 	num            uint64 // UI32/UI64 value
 	esc            bool   // quoted value containing a backslash escape
+	general        bool   // parsed by field, not fieldFast: check looks at it
 }
 
 // record is the reusable parse state of one message.
@@ -93,7 +94,11 @@ func (r *record) parseText(b []byte, multiline bool) error {
 	i := skipSpace(b, 0)
 	if i < len(b) && b[i] != '[' {
 		j := i
-		for j < len(b) && !isSpace(b, j) && b[j] != '[' {
+		for j < len(b) {
+			// Only a control byte or a non-ASCII one may be a blank.
+			if c := b[j]; c == '[' || (c <= ' ' || c >= utf8.RuneSelf) && isSpace(b, j) {
+				break
+			}
 			j++
 		}
 		err := checkTimestamp(b[i:j])
@@ -203,13 +208,47 @@ func skipGrepPrefix(b []byte, i, end int) int {
 // where field would stop a string at one.
 func (r *record) fieldFast(b []byte, i int) (int, bool) {
 	j := i
-	for j < len(b) && wordByte[b[j]] {
-		j++
-	}
-	if j == i || j-i > 16 || j+7 >= len(b) || b[j] != '(' || b[j+5] != ')' || b[j+6] != ':' {
-		return i, false
+	if s := b[i:]; len(s) > 11 && s[4] == '(' && s[9] == ')' && s[10] == ':' &&
+		wordByte[s[0]] && wordByte[s[1]] && wordByte[s[2]] && wordByte[s[3]] {
+		j = i + 4 // the grid's names have four letters: NAME(TYPE):
+	} else {
+		for j < len(b) && wordByte[b[j]] {
+			j++
+		}
+		if j == i || j-i > 16 || j+7 >= len(b) || b[j] != '(' || b[j+5] != ')' || b[j+6] != ':' {
+			return i, false
+		}
 	}
 	k := kindExact(b[j+1 : j+5])
+	// The attributes the tool interprets are found here rather than in
+	// a second pass (check); one of the wrong type goes to field, and
+	// check reports it.
+	if j-i == 4 {
+		var idx *int
+		var want kind
+		switch binary.LittleEndian.Uint32(b[i:]) {
+		case 'A' | 'T'<<8 | 'Y'<<16 | 'P'<<24:
+			idx, want = &r.atyp, kindFC32
+		case 'R' | 'S'<<8 | 'L'<<16 | 'T'<<24:
+			idx, want = &r.rslt, kindFC32
+		case 'A' | 'M'<<8 | 'I'<<16 | 'D'<<24:
+			idx, want = &r.amid, kindFC32
+		case 'A' | 'N'<<8 | 'I'<<16 | 'D'<<24:
+			idx, want = &r.anid, kindUI32
+		case 'C' | 'B'<<8 | 'I'<<16 | 'D'<<24:
+			idx, want = &r.cbid, kindUI64
+		case 'A' | 'T'<<8 | 'I'<<16 | 'M'<<24:
+			idx, want = &r.atim, kindUI64
+		}
+		if idx != nil {
+			if k != want {
+				return i, false
+			}
+			if *idx < 0 {
+				*idx = len(r.fields) // the one this call appends
+			}
+		}
+	}
 	v := j + 7
 	e := v
 	var n uint64
@@ -249,22 +288,11 @@ func (r *record) fieldFast(b []byte, i int) (int, bool) {
 			return i, false
 		}
 		v++
-		e = v
-		// Most values are short (addresses, codes, names): a loop
-		// finds their end sooner than a call to IndexByte would.
-		for e < len(b) && e-v < 16 && b[e] != '"' {
-			e++
-		}
-		if e-v == 16 {
-			q := bytes.IndexByte(b[e:], '"')
-			if q < 0 {
-				return i, false
-			}
-			e += q
-		}
-		if e >= len(b) {
+		q := bytes.IndexByte(b[v:], '"')
+		if q < 0 {
 			return i, false
 		}
+		e = v + q
 		if r.backslash && bytes.IndexByte(b[v:e], '\\') >= 0 { // an escape, perhaps of a quote
 			end, _, err := skipQuoted(b, v-1)
 			if err != nil {
@@ -361,6 +389,7 @@ func (r *record) field(b []byte, i int) (int, error) {
 	if i >= len(b) || b[i] != ']' {
 		return i, errAt(i, "expected ']' after the value of %s", b[f.name.lo:f.name.hi])
 	}
+	f.general = true
 	r.fields = append(r.fields, f)
 	return i + 1, nil
 }
@@ -437,6 +466,9 @@ func bare(b []byte, i int, stop string) (end, value int) {
 func (r *record) check() error {
 	for n := range r.fields {
 		f := &r.fields[n]
+		if !f.general {
+			continue // fieldFast has seen to it
+		}
 		var idx *int
 		var want kind
 		switch string(r.b[f.name.lo:f.name.hi]) {
@@ -458,7 +490,7 @@ func (r *record) check() error {
 		if f.kind != want {
 			return errAt(int(f.typ.lo), "%s must be of type %s", r.b[f.name.lo:f.name.hi], kindName[want])
 		}
-		if *idx < 0 {
+		if *idx < 0 || n < *idx { // the first one counts
 			*idx = n
 		}
 	}

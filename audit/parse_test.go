@@ -258,8 +258,17 @@ func TestFieldFastAgreesWithField(t *testing.T) {
 	agree := func(b []byte) {
 		fast, gen := record{}, record{general: true}
 		ef, eg := fast.parse(b), gen.parse(b)
+		for i := range gen.fields {
+			gen.fields[i].general = false // which parser read it may differ; nothing else
+		}
+		for i := range fast.fields {
+			fast.fields[i].general = false
+		}
+		// The interpreted attributes' places count for a parsed message
+		// (a failed one is thrown away).
 		if fmt.Sprint(ef) != fmt.Sprint(eg) || fmt.Sprint(fast.fields) != fmt.Sprint(gen.fields) ||
-			fast.atyp != gen.atyp || fast.rslt != gen.rslt || fast.atim != gen.atim || fast.cbid != gen.cbid {
+			eg == nil && (fast.atyp != gen.atyp || fast.rslt != gen.rslt || fast.atim != gen.atim || fast.cbid != gen.cbid ||
+				fast.amid != gen.amid || fast.anid != gen.anid) {
 			t.Fatalf("%q:\nfast    %v %v\ngeneral %v %v", b, ef, fast.fields, eg, gen.fields)
 		}
 	}

@@ -135,7 +135,15 @@ func OpenPostgres(ctx context.Context, dsn, password string) (*PGStore, error) {
 func pgError(err error) error {
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) {
-		return fmt.Errorf("cannot connect: %w", errors.Unwrap(ce))
+		// pgx tries each address (and with sslmode=prefer, TLS, then
+		// plain), one line each: said once, on one line.
+		var lines []string
+		for _, l := range strings.Split(errors.Unwrap(ce).Error(), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !slices.Contains(lines, l) {
+				lines = append(lines, l)
+			}
+		}
+		return fmt.Errorf("cannot connect: %s", strings.Join(lines, "; "))
 	}
 	return err
 }

@@ -4,6 +4,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -80,6 +84,13 @@ func (g *globals) modelCopy(ctx context.Context, o *modelCopyOptions) error {
 	}
 	if o.passwordFile != "" {
 		to.passwordFile = o.passwordFile
+	}
+	if _, err := os.Stat(from.path); err != nil { // before connecting anywhere
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("model copy: %s: %w", from.shown, err)
 	}
 	lock, err := from.lock(ctx) // no server may write the file meanwhile
 	if err != nil {

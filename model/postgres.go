@@ -113,6 +113,12 @@ func OpenPostgres(ctx context.Context, dsn, password string) (*PGStore, error) {
 		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "storagegrid-model"
+	// A pooled connection whose server session ended (a failover, an
+	// administrator's pg_terminate_backend) looks healthy until used:
+	// each one is pinged as it is taken, so that a query or an ingest
+	// gets a live one rather than the dead one's error. One round trip
+	// per transaction or query.
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return true }
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("model store %s: %w", name, pgError(err))

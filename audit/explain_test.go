@@ -332,3 +332,97 @@ func TestSumScanAgreesWithAdd(t *testing.T) {
 		}
 	}
 }
+
+// TestSkimAgreesWithParse holds Sum.skim to the parser: a line it reads
+// and the parser accepts is tallied as addRecord tallies the parsed
+// record, and a line damaged where the sum looks (the timestamp, the
+// frame, a value it tallies) is left to the parser whenever the parser
+// rejects it. Every published message and sample line is tried, and
+// single-byte mutations of every 25th.
+func TestSkimAgreesWithParse(t *testing.T) {
+	var lines [][]byte
+	for _, root := range []string{"testdata/vendor", "testdata/samples"} {
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || !strings.HasSuffix(p, ".log") {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			for _, l := range bytes.Split(b, []byte("\n")) {
+				if bytes.Contains(l, []byte("[AUDT:")) {
+					lines = append(lines, bytes.TrimRight(l, "\r"))
+				}
+			}
+			return err
+		})
+	}
+	lines = append(lines, s3Line,
+		[]byte(`2024-05-01T00:00:00.000000 [AUDT:[S3BK(CSTR):"b"][S3KY(CSTR):"[TIME(UI64):9]"][TIME(UI64):7][CSIZ(UI32):12][ATYP(FC32):SPUT]]`),
+		[]byte(`2024-05-01T00:00:00.000000 [AUDT:[WCON(CSTR):"c"][WOBJ(CSTR):"o"][TIME(UI64):0x10][ATYP(FC32):WGET][ATYP(FC32):SPUT]]`))
+	used := map[string]bool{"ATYP": true, "SAIP": true, "S3BK": true, "S3KY": true, "WCON": true, "WOBJ": true, "PATH": true, "TIME": true, "CSIZ": true}
+	var read, readClean, parsed, mutations, declined int
+	for _, o := range []SumOptions{{Long: 3}, {Size: true, ByBucket: true}} {
+		try := func(l []byte, usedAt func(int) bool, at int) {
+			skimmed, full := NewSum(o), NewSum(o)
+			ok, matched := skimmed.skim(l)
+			var r record
+			err := r.parseLine(l)
+			if err == nil {
+				full.addRecord(&r)
+				parsed++
+			}
+			switch {
+			case ok && !matched:
+				t.Fatalf("%q: not matched without a type filter", l)
+			case ok && err == nil && fmt.Sprint(skimmed.Groups()) != fmt.Sprint(full.Groups()):
+				t.Fatalf("%q:\nskim  %+v\nparse %+v", l, skimmed.Groups(), full.Groups())
+			case ok && err != nil && usedAt(at):
+				t.Fatalf("%q: read, where the parser says %v", l, err)
+			case !ok && err != nil:
+				declined++
+			case ok:
+				read++
+			}
+		}
+		for k, l := range lines {
+			var r record
+			if r.parseLine(l) != nil {
+				try(l, func(int) bool { return true }, 0)
+				continue
+			}
+			// The bytes the sum looks at: the timestamp and frame, and
+			// the attributes it tallies, brackets included.
+			in := make([]bool, len(l)+1)
+			for i := 0; i < int(r.ts.hi)+len(" [AUDT:[") && i < len(l); i++ {
+				in[i] = true
+			}
+			in[len(l)-1], in[len(l)-2] = true, true
+			for _, f := range r.fields {
+				if used[string(r.bytes(f.name))] {
+					for i := int(f.name.lo) - 1; i <= int(f.val.hi)+1 && i < len(l); i++ {
+						in[i] = true
+					}
+				}
+			}
+			before := read
+			try(l, func(i int) bool { return in[i] }, 0)
+			readClean += read - before
+			if k%25 != 0 {
+				continue
+			}
+			for i := range l {
+				for _, c := range []byte(` "\]()[:xA0` + "\t") {
+					m := bytes.Clone(l)
+					m[i] = c
+					try(m, func(int) bool { return in[i] }, i)
+					mutations++
+				}
+			}
+		}
+	}
+	// Most published lines are as the grid writes them; the rest (no
+	// timestamp, unquoted strings, escapes) go to the parser.
+	if readClean < 2*len(lines)*3/4 || declined == 0 {
+		t.Fatalf("of %d lines (twice), skim read %d; of %d mutations it declined %d", len(lines), readClean, mutations, declined)
+	}
+	t.Logf("%d lines (twice): skim read %d; %d mutations: declined %d the parser rejects", len(lines), readClean, mutations, declined)
+}

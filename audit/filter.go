@@ -95,6 +95,12 @@ func (m *matcher) clone() *matcher {
 	return &c
 }
 
+// typesOnly reports whether the filter selects by type alone (or not at
+// all).
+func (m *matcher) typesOnly() bool {
+	return len(m.results) == 0 && m.nodeID == 0 && len(m.cbids) == 0 && len(m.fields) == 0 && m.since.IsZero() && m.until.IsZero()
+}
+
 // candidate reports whether b may hold a matching message.
 func (m *matcher) candidate(b []byte) bool {
 	for _, group := range m.needles {

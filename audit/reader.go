@@ -37,7 +37,10 @@ type reader struct {
 	maxLine int
 	emit    func(Message) error
 	take    func(*record) // when set, takes the matching records in place of emit
-	report  func(*LineError) error
+	// skim, when set, reads a one-line message in place of parsing it
+	// and take (Sum.skim); a line it cannot read is parsed.
+	skim   func(line []byte) (read, matched bool)
+	report func(*LineError) error
 
 	buf      []byte
 	n        int  // valid bytes in buf
@@ -265,6 +268,14 @@ func (r *reader) message(data []byte, start int) (int, error) {
 	}
 	if end-start > r.maxLine {
 		return end, r.fail(line, fmt.Errorf("message longer than %d bytes", r.maxLine))
+	}
+	if r.skim != nil && end == first {
+		if read, matched := r.skim(data[start:first]); read {
+			if matched {
+				r.matched++
+			}
+			return end, nil
+		}
 	}
 	stop := first
 	var err error

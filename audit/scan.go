@@ -231,6 +231,10 @@ func (opts *ScanOptions) readInput(ctx context.Context, m *matcher, in input, ou
 	if opts.sum != nil {
 		part = NewSum(opts.sum.opts)
 		r.take = part.addRecord
+		if !opts.Strict && part.opts.ByTime == 0 && m.typesOnly() {
+			part.filterTypes = m.types
+			r.skim = part.skim
+		}
 	}
 	st := &Stats{Files: 1}
 	err := opts.readPath(ctx, in, r)

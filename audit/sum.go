@@ -1,8 +1,10 @@
 package audit
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -34,10 +36,11 @@ type Sum struct {
 	types  map[string]bool
 	groups map[string]*SumGroup
 
-	scratch    sumFields
-	unesc      []byte
-	lastPeriod *SumGroup // the -gt group of the last message, and its start
-	lastStart  time.Time
+	scratch     sumFields
+	filterTypes [][]byte // the scan's type filter, which skim applies
+	unesc       []byte
+	lastPeriod  *SumGroup // the -gt group of the last message, and its start
+	lastStart   time.Time
 }
 
 // NewSum returns an empty tally.
@@ -383,4 +386,114 @@ func orBlank(n int64) string {
 		return ""
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// skim tallies one line as addRecord tallies its parsed record, but
+// checks only what a sum uses (the leading timestamp, the message's
+// frame, each attribute's NAME(TYPE), and the values it tallies) and steps over the other attributes:
+// a sum reads every line of a log, and parsing each in full costs
+// several times what grep spends on it. As a scan without --strict skips
+// unparsed the lines that cannot match, a sum does not look into the
+// values it does not use; with --strict every line is parsed. It reports
+// whether it read the line (and whether the line passed the scan's type
+// filter); a line it cannot read exactly as the parser would (no
+// timestamp, a name not of four letters, an escape, an unknown type, no
+// ATYP, a malformed value it uses, anything after the message) is left
+// to the parser, which also reports it if it is malformed.
+func (s *Sum) skim(line []byte) (read, matched bool) {
+	line = bytes.TrimSuffix(line, []byte{'\n'})
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	i := bytes.IndexByte(line, '[')
+	if i < 2 || !hasPrefix(line[i:], "[AUDT:[") || line[i-1] != ' ' || checkTimestamp(line[:i-1]) != nil {
+		return false, false
+	}
+	sf := &s.scratch
+	*sf = sumFields{}
+	for i += 6; ; {
+		if i >= len(line) {
+			return false, false
+		}
+		if line[i] == ']' {
+			if i != len(line)-1 {
+				return false, false
+			}
+			break
+		}
+		b := line[i:]
+		if len(b) < 14 || b[0] != '[' || b[5] != '(' || b[10] != ')' || b[11] != ':' ||
+			!wordByte[b[1]] || !wordByte[b[2]] || !wordByte[b[3]] || !wordByte[b[4]] {
+			return false, false
+		}
+		k := kindExact(b[6:10])
+		var val []byte
+		switch k {
+		case kindCSTR, kindIPAD:
+			if b[12] != '"' {
+				return false, false
+			}
+			q := bytes.IndexByte(b[13:], '"')
+			if q < 0 || 13+q+1 >= len(b) || b[13+q+1] != ']' {
+				return false, false
+			}
+			val = b[13 : 13+q : 13+q]
+			if bytes.IndexByte(val, '\\') >= 0 {
+				return false, false // an escape, perhaps of a quote: the parser unescapes
+			}
+			i += 13 + q + 2
+		case kindUI32, kindUI64, kindFC32:
+			e := bytes.IndexByte(b[12:], ']')
+			if e <= 0 {
+				return false, false
+			}
+			val = b[12 : 12+e : 12+e]
+			if bytes.IndexByte(val, '[') >= 0 {
+				return false, false // a lost ']': the next attribute would vanish into this one
+			}
+			i += 12 + e + 1
+		default:
+			return false, false
+		}
+		var dst *[]byte
+		switch binary.LittleEndian.Uint32(b[1:]) {
+		case 'A' | 'T'<<8 | 'Y'<<16 | 'P'<<24:
+			if k != kindFC32 || len(val) > 4 || skipWord(val, 0) != len(val) {
+				return false, false // the parser reports it
+			}
+			dst = &sf.typ
+		case 'S' | 'A'<<8 | 'I'<<16 | 'P'<<24:
+			dst = &sf.saip
+		case 'S' | '3'<<8 | 'B'<<16 | 'K'<<24:
+			dst = &sf.s3bk
+		case 'S' | '3'<<8 | 'K'<<16 | 'Y'<<24:
+			dst = &sf.s3ky
+		case 'W' | 'C'<<8 | 'O'<<16 | 'N'<<24:
+			dst = &sf.wcon
+		case 'W' | 'O'<<8 | 'B'<<16 | 'J'<<24:
+			dst = &sf.wobj
+		case 'P' | 'A'<<8 | 'T'<<16 | 'H'<<24:
+			dst = &sf.path
+		case 'T' | 'I'<<8 | 'M'<<16 | 'E'<<24:
+			dst = &sf.time
+		case 'C' | 'S'<<8 | 'I'<<16 | 'Z'<<24:
+			dst = &sf.csiz
+		default:
+			continue
+		}
+		if k == kindUI32 || k == kindUI64 {
+			if n, ok := parseUint(val); !ok || k == kindUI32 && n > math.MaxUint32 {
+				return false, false
+			}
+		}
+		if *dst == nil {
+			*dst = val // the first one counts, as Message.Value has it
+		}
+	}
+	if sf.typ == nil {
+		return false, false
+	}
+	if len(s.filterTypes) > 0 && !equalsAnyFold(sf.typ, s.filterTypes) {
+		return true, false
+	}
+	s.tally(sf)
+	return true, true
 }

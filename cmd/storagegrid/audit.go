@@ -446,7 +446,10 @@ func auditSumCommand(g *globals) *cli.Command {
 			"Options as audit-sum's: -s object sizes (CSIZ, MB) instead of times; -l the totals\n" +
 			"and the 10 slowest operations of each group; -gt PERIOD groups by time (15M, 1H,\n" +
 			"1D), -go bucket and object operations apart, -gb by bucket. Types without TIME\n" +
-			"(IDEL) show only the count (null in JSON).",
+			"(IDEL) show only the count (null in JSON). A sum checks each line where it looks\n" +
+			"(timestamp, brackets, attribute names and types, the values it counts) and steps\n" +
+			"over the rest, as a filtered scan skips lines that cannot match; --strict checks\n" +
+			"every value and reports each malformed line.",
 		Flags: append(o.filter.flags(),
 			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Destination: &o.size, Usage: "sum object sizes (CSIZ, in MB) instead of times"},
 			&cli.BoolFlag{Name: "long", Aliases: []string{"l"}, Destination: &o.long, Usage: "print each group's totals and its 10 slowest (largest) operations"},

@@ -234,7 +234,7 @@ func TestRefusals(t *testing.T) {
 		return resp.StatusCode, msg.String(), resp.Header
 	}
 	big := bytes.Repeat([]byte("x"), int(wire.DefaultLimits.MaxBodyBytes)+1)
-	v2 := bytes.Replace(plain.Bytes(), []byte(`"wire":1`), []byte(`"wire":2`), 1)
+	v3 := bytes.Replace(plain.Bytes(), []byte(`"wire":2`), []byte(`"wire":3`), 1)
 	cases := []struct {
 		name        string
 		body        []byte
@@ -251,7 +251,7 @@ func TestRefusals(t *testing.T) {
 		{"not gzip", plain.Bytes(), "gzip", ts.tokens[h.id], 400, "gzip", false},
 		{"truncated gzip", gz[:len(gz)/2], "gzip", ts.tokens[h.id], 400, "truncated gzip stream", false},
 		{"oversized", big, "", ts.tokens[h.id], 413, "exceeds the limit", false},
-		{"unknown version", v2, "", ts.tokens[h.id], 400, "unsupported wire version 2 (supported: 1)", true},
+		{"unknown version", v3, "", ts.tokens[h.id], 400, "unsupported wire version 3 (supported: 1, 2)", true},
 		{"unknown encoding", gz, "br", ts.tokens[h.id], 415, `Content-Encoding \"br\"`, false},
 	}
 	for _, c := range cases {
@@ -260,7 +260,7 @@ func TestRefusals(t *testing.T) {
 			if code != c.code || !strings.Contains(msg, c.contains) {
 				t.Fatalf("got %d %s, want %d containing %q", code, msg, c.code, c.contains)
 			}
-			if c.wantVersion && (hdr.Get(wire.VersionHeader) != "1" || !strings.Contains(msg, `"wire":[1]`)) {
+			if c.wantVersion && (hdr.Get(wire.VersionHeader) != "1 2" || !strings.Contains(msg, `"wire":[1,2]`)) {
 				t.Fatalf("version refusal does not list versions: %v %s", hdr, msg)
 			}
 		})

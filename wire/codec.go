@@ -127,7 +127,7 @@ func Decode(r io.Reader, lim Limits) (*Batch, error) {
 		}
 		b.Events = append(b.Events, Event{})
 		ev := &b.Events[len(b.Events)-1]
-		if err := decodeEvent(sc.Bytes(), ev, b.Host); err != nil {
+		if err := decodeEvent(sc.Bytes(), ev, b.Host, b.Wire); err != nil {
 			if dec.err != nil {
 				// The scanner hands out a last partial line on a read
 				// error; the read error is the real cause.
@@ -174,11 +174,11 @@ func decodeHeader(sc *bufio.Scanner, dec *limitReader, h *Header, lim Limits) er
 	return nil
 }
 
-func decodeEvent(line []byte, ev *Event, host string) error {
+func decodeEvent(line []byte, ev *Event, host string, version int) error {
 	if err := strictUnmarshal(line, ev); err != nil {
 		return err
 	}
-	return ev.Validate(host)
+	return ev.validate(host, version)
 }
 
 // strictUnmarshal refuses unknown envelope fields: an event this version

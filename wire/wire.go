@@ -12,7 +12,7 @@
 // name); the receiver decides which it requires. The first
 // line is the batch header, every other line is one event:
 //
-//	{"wire":1,"host":"dc1-h1","events":2}
+//	{"wire":2,"host":"dc1-h1","events":2}
 //	{"host":"dc1-h1","epoch":1718000000000000000,"seq":41,"time":"2024-06-10T06:13:20Z","op":"changed","kind":"link","id":"bond0","fields":{"mtu":"9000"},"unset":["speed_mbps"]}
 //	{"host":"dc1-h1","epoch":1718000000000000000,"seq":42,"time":"2024-06-10T06:13:21Z","op":"sample","kind":"metric","id":"node_load1","fields":{"value":"0.42"}}
 //
@@ -85,6 +85,17 @@
 //     "default"), gateway, link, table, metric, protocol.
 //   - metric, id = MetricID(name, labels...), e.g.
 //     node_disk_read_bytes_total{device="sdb"}: value.
+//   - neighbor (version 2), id = NeighborID(link, chassis_id, port_id): a
+//     device heard on a physical interface by LLDP, as long as its
+//     advertisement lives: link, chassis_id, chassis_id_subtype (mac,
+//     local, network-address, ...), sys_name, port_id, port_id_subtype,
+//     port_descr, vlans (VLAN ids, space-separated), pvid (the port's
+//     VLAN), mgmt_addr (management addresses, space-separated), source
+//     (lldp: frames the agent received; lldpd: lldpcli's table).
+//
+// Host entities also carry, where known: boot_id (the kernel's random boot
+// id, new at every boot) and the operator's placement from the host
+// settings: site, room, rack.
 //
 // # Versions
 //
@@ -114,11 +125,12 @@ import (
 	"unicode/utf8"
 )
 
-// Version is the schema version this package writes.
-const Version = 1
+// Version is the schema version this package writes. Version 2 added the
+// neighbor kind; a version 1 batch holds none.
+const Version = 2
 
 // Supported lists the schema versions this package reads.
-var Supported = []int{1}
+var Supported = []int{1, 2}
 
 // HTTP endpoints and headers of the model server used by agents.
 const (
@@ -153,10 +165,15 @@ const (
 	KindAddress Kind = "address"
 	KindRoute   Kind = "route"
 	KindMetric  Kind = "metric"
+	// KindNeighbor is a device heard on a link (LLDP); version 2.
+	KindNeighbor Kind = "neighbor"
 )
 
-// Kinds lists the entity kinds of version 1, metric last.
-var Kinds = []Kind{KindHost, KindNode, KindBlock, KindLink, KindAddress, KindRoute, KindMetric}
+// Kinds lists the entity kinds, metric last.
+var Kinds = []Kind{KindHost, KindNode, KindBlock, KindLink, KindAddress, KindRoute, KindNeighbor, KindMetric}
+
+// kindSince is the version that added a kind; absent ones are in 1.
+var kindSince = map[Kind]int{KindNeighbor: 2}
 
 // Documented field names. Nodes also carry their config keys verbatim.
 const (
@@ -187,6 +204,23 @@ const (
 	FieldLink    = "link"
 	FieldAddress = "address"
 	FieldGateway = "gateway"
+
+	FieldBootID = "boot_id"
+	FieldKernel = "kernel"
+	FieldSite   = "site"
+	FieldRoom   = "room"
+	FieldRack   = "rack"
+
+	FieldChassisID        = "chassis_id"
+	FieldChassisIDSubtype = "chassis_id_subtype"
+	FieldSysName          = "sys_name"
+	FieldPortID           = "port_id"
+	FieldPortIDSubtype    = "port_id_subtype"
+	FieldPortDescr        = "port_descr"
+	FieldVLANs            = "vlans"
+	FieldPVID             = "pvid"
+	FieldMgmtAddr         = "mgmt_addr"
+	FieldSource           = "source"
 )
 
 // Header is the first line of a batch.
@@ -281,8 +315,11 @@ func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// Validate checks one event of a batch of host.
-func (e *Event) Validate(host string) error {
+// Validate checks one event of a batch of host, of the current version.
+func (e *Event) Validate(host string) error { return e.validate(host, Version) }
+
+// validate checks one event of a batch of host and schema version.
+func (e *Event) validate(host string, version int) error {
 	if e.Host != host {
 		return fmt.Errorf("host %q differs from the batch's host %q", e.Host, host)
 	}
@@ -297,6 +334,9 @@ func (e *Event) Validate(host string) error {
 	}
 	if !knownKind(e.Kind) {
 		return fmt.Errorf("seq %d: unknown kind %q", e.Seq, e.Kind)
+	}
+	if v := kindSince[e.Kind]; v > version {
+		return fmt.Errorf("seq %d: kind %q is not in wire version %d (it came with %d)", e.Seq, e.Kind, version, v)
 	}
 	if err := e.checkOp(); err != nil {
 		return fmt.Errorf("seq %d (%s %s %q): %w", e.Seq, e.Op, e.Kind, e.ID, err)
@@ -387,6 +427,10 @@ func checkText(what, s string, max int) error {
 
 // AddressID names an address entity: link and CIDR, "bond0/10.1.3.5/24".
 func AddressID(link, cidr string) string { return link + "/" + cidr }
+
+// NeighborID names a neighbor entity: the local link, then the remote
+// chassis and port (which may themselves hold slashes).
+func NeighborID(link, chassisID, portID string) string { return link + "/" + chassisID + "/" + portID }
 
 // RouteID names a route entity by all that tells one route from another
 // the kernel keeps beside it: "254/default/100/bond0.1001/10.1.0.1" for

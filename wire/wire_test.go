@@ -63,7 +63,7 @@ func TestPlainNDJSONLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-	if len(lines) != 7 || lines[0] != `{"wire":1,"host":"h1","events":6}` {
+	if len(lines) != 7 || lines[0] != `{"wire":2,"host":"h1","events":6}` {
 		t.Fatalf("lines %q", lines)
 	}
 	if !strings.Contains(lines[4], `"unset":["vlan_id"]`) || strings.Contains(lines[6], `"fields"`) {
@@ -94,7 +94,8 @@ func TestDecodeRejects(t *testing.T) {
 	}{
 		{"empty", "", "empty batch"},
 		{"not json", "hello\n", "line 1: header: malformed JSON"},
-		{"version", `{"wire":2,"host":"h1","events":0}` + "\n", "unsupported wire version 2 (supported: 1)"},
+		{"version", `{"wire":3,"host":"h1","events":0}` + "\n", "unsupported wire version 3 (supported: 1, 2)"},
+		{"neighbor in version 1", encodeRaw(`{"wire":1,"host":"h1","events":1}`, line(t, ev(1, OpAdded, KindNeighbor, NeighborID("eth0", "sw1", "Ethernet1/1"), map[string]string{FieldLink: "eth0"}))), `kind "neighbor" is not in wire version 1`},
 		{"bad host", `{"wire":1,"host":"../x","events":0}` + "\n", `host id "../x"`},
 		{"too many announced", `{"wire":1,"host":"h1","events":99999999}` + "\n", "limit 200000"},
 		{"unknown header field", `{"wire":1,"host":"h1","events":0,"x":1}` + "\n", `unknown field "x"`},
@@ -257,10 +258,10 @@ func TestSendAndNegotiate(t *testing.T) {
 
 func TestNegotiateNoCommonVersion(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(VersionInfo{Wire: []int{2, 3}})
+		_ = json.NewEncoder(w).Encode(VersionInfo{Wire: []int{3, 4}})
 	}))
 	defer srv.Close()
-	if _, err := Negotiate(context.Background(), srv.Client(), srv.URL); err == nil || !strings.Contains(err.Error(), "reads wire versions [2 3]") {
+	if _, err := Negotiate(context.Background(), srv.Client(), srv.URL); err == nil || !strings.Contains(err.Error(), "reads wire versions [3 4]") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -239,3 +239,37 @@ func BenchmarkCheckMigrateHTTP(b *testing.B) {
 		return c.CheckMigrate(context.Background(), n, fmt.Sprintf("dc%d-h%d", to%4+1, to))
 	})
 }
+
+// bigTopology cables bigFleet: racks of ten hosts (200), each rack's
+// bonds on a pair of its site's switches (100 in all, 25 per site), every
+// switch serving four racks.
+func bigTopology(hosts []*simHost) {
+	for i, h := range hosts {
+		rack := i / 10
+		h.entities[kindID{wire.KindHost, h.id}][wire.FieldRack] = fmt.Sprintf("r%03d", rack)
+		pair := rack % 50
+		addNeighbor(h, "eth0", fmt.Sprintf("sw%03d", pair*2), fmt.Sprintf("Ethernet1/%d", i%48+1))
+		addNeighbor(h, "eth1", fmt.Sprintf("sw%03d", pair*2+1), fmt.Sprintf("Ethernet1/%d", i%48+1))
+	}
+}
+
+// BenchmarkFailuresDepth2 is `model failures --depth 2` on 2,000 hosts,
+// 10,000 nodes, 100 switches and 200 racks (goal: under 2 s).
+func BenchmarkFailuresDepth2(b *testing.B) {
+	hosts := genFleet(bigFleet, epoch0)
+	bigTopology(hosts)
+	g := graphOf(hosts, epoch0)
+	if n, s, r := len(g.nodes), len(g.topo.switches), len(g.topo.racks); n != 10000 || s != 100 || r != 200 {
+		b.Fatalf("%d nodes, %d switches, %d racks", n, s, r)
+	}
+	var rep FailureReport
+	for b.Loop() {
+		var err error
+		if rep, err = g.Failures(FailureQuery{Depth: 2}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(rep.Components), "components")
+	b.ReportMetric(float64(rep.Pairs), "pairs")
+	b.ReportMetric(float64(len(rep.Failures)), "failures")
+}

@@ -144,6 +144,13 @@ func (c *Client) CheckMigrate(ctx context.Context, node, to string) (Verdict, er
 	return out, c.get(ctx, PathCheckMigrate, url.Values{"node": {node}, "to": {to}}, &out)
 }
 
+// Failures asks which component failures would break a rule.
+func (c *Client) Failures(ctx context.Context, q FailureQuery) (FailureReport, error) {
+	var out FailureReport
+	v := url.Values{"depth": {strconv.Itoa(q.Depth)}, "site": {q.Site}, "kind": {strings.Join(q.Kinds, ",")}}
+	return out, c.get(ctx, PathFailures, v, &out)
+}
+
 // OkToStop asks whether host may stop now.
 func (c *Client) OkToStop(ctx context.Context, host string) (Verdict, error) {
 	var out Verdict

@@ -23,6 +23,8 @@ type Graph struct {
 	// writer, so that concurrent readers only read.
 	nodeList   []*Node
 	nodesDirty bool
+	// topo is the physical layer, rebuilt by refresh (topology.go).
+	topo topology
 }
 
 // hostView is one host's entities and indexes.
@@ -43,7 +45,7 @@ func NewGraph(entities []Entity, streams []HostStream) *Graph {
 	for _, s := range streams {
 		g.host(s.Host).lastSeen = s.LastSeen
 	}
-	g.listNodes()
+	g.refresh()
 	return g
 }
 
@@ -59,7 +61,7 @@ func (g *Graph) Apply(host string, changes []Change, recv time.Time) {
 		}
 		g.put(&Entity{Host: c.Host, Kind: c.Kind, ID: c.ID, Fields: c.After, Since: c.Time})
 	}
-	g.listNodes()
+	g.refresh()
 }
 
 // Refresh takes in entities as another server stored them (nil Fields:
@@ -77,7 +79,7 @@ func (g *Graph) Refresh(entities []Entity, streams []HostStream) {
 			h.lastSeen = st.LastSeen
 		}
 	}
-	g.listNodes()
+	g.refresh()
 }
 
 func (g *Graph) host(id string) *hostView {
@@ -99,6 +101,8 @@ func (g *Graph) put(e *Entity) {
 	}
 	m[e.ID] = e
 	switch e.Kind {
+	case wire.KindNeighbor, wire.KindHost:
+		g.topo.dirty = true
 	case wire.KindNode:
 		if g.nodes[e.ID] == nil {
 			g.nodes[e.ID] = map[string]*Node{}
@@ -130,6 +134,8 @@ func (g *Graph) remove(k Key) {
 	}
 	delete(h.entities[k.Kind], k.ID)
 	switch k.Kind {
+	case wire.KindNeighbor, wire.KindHost:
+		g.topo.dirty = true
 	case wire.KindNode:
 		delete(g.nodes[k.ID], k.Host)
 		if len(g.nodes[k.ID]) == 0 {

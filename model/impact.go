@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"maps"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,7 +24,7 @@ const KindWWID = "wwid"
 
 func (r Ref) String() string {
 	switch {
-	case r.Kind == KindWWID || r.Kind == string(wire.KindNode):
+	case r.Kind == KindWWID || r.Kind == string(wire.KindNode) || r.Kind == KindSwitch || r.Kind == KindRack:
 		return r.Kind + "/" + r.ID
 	case r.Kind == string(wire.KindHost):
 		return "host/" + r.Host
@@ -71,6 +72,19 @@ func (g *Graph) ParseRef(s string) (Ref, error) {
 			return Ref{}, fmt.Errorf("no device with WWID %q: %w", rest, ErrNotFound)
 		}
 		return Ref{Kind: kind, ID: rest}, nil
+	case KindSwitch:
+		if r, ok := g.switchRef(rest); ok {
+			return r, nil
+		}
+		if ids := g.topo.byName[rest]; len(ids) > 1 {
+			return Ref{}, fmt.Errorf("switch %q: %d chassis report that name (%s): name one by its chassis id", rest, len(ids), strings.Join(ids, ", "))
+		}
+		return Ref{}, fmt.Errorf("switch %q: no host hears a switch of that chassis id or name by LLDP: %w", rest, ErrNotFound)
+	case KindRack:
+		if g.topo.racks[rest] == nil {
+			return Ref{}, fmt.Errorf("rack %q: no host's settings place it in that rack: %w", rest, ErrNotFound)
+		}
+		return Ref{Kind: kind, ID: rest}, nil
 	case string(wire.KindLink), string(wire.KindBlock), string(wire.KindAddress), string(wire.KindRoute):
 		host, id, ok := strings.Cut(rest, "/")
 		if !ok || host == "" || id == "" {
@@ -86,7 +100,7 @@ func (g *Graph) ParseRef(s string) (Ref, error) {
 		}
 		return Ref{Kind: kind, Host: host, ID: id}, nil
 	}
-	return Ref{}, fmt.Errorf("%q: unknown kind %q (host, node, link, blockdev, address, route, wwid)", s, kind)
+	return Ref{}, fmt.Errorf("%q: unknown kind %q (host, node, link, blockdev, address, route, wwid, switch, rack)", s, kind)
 }
 
 // Affected is one thing that depends, directly or not, on the impact's
@@ -102,10 +116,34 @@ type Impact struct {
 	Subject  Ref        `json:"subject"`
 	Affected []Affected `json:"affected"`
 	Nodes    []string   `json:"nodes"` // the grid nodes among them
+	// Degraded, for a switch: bonds that lose members on it but keep
+	// running on another switch.
+	Degraded []Affected `json:"degraded,omitempty"`
 }
 
-// Impact walks the dependency graph breadth-first from ref.
+// Impact walks the dependency graph breadth-first from ref. For a switch
+// it is what the switch's failure takes down (a bond with a member on
+// another switch survives it); for a rack, its hosts and what depends on
+// them.
 func (g *Graph) Impact(ref Ref) Impact {
+	switch ref.Kind {
+	case KindSwitch:
+		return g.switchImpact(ref)
+	case KindRack:
+		im := Impact{Subject: ref, Affected: []Affected{}, Nodes: []string{}}
+		for _, h := range g.topo.racks[ref.ID] {
+			host := Ref{Kind: string(wire.KindHost), Host: h, ID: h}
+			im.Affected = append(im.Affected, Affected{Ref: host, Depth: 1, Via: ref.String()})
+			sub := g.Impact(host)
+			for _, a := range sub.Affected {
+				a.Depth++
+				im.Affected = append(im.Affected, a)
+			}
+			im.Nodes = append(im.Nodes, sub.Nodes...)
+		}
+		slices.Sort(im.Nodes)
+		return im
+	}
 	im := Impact{Subject: ref, Affected: []Affected{}, Nodes: []string{}}
 	seen := map[Ref]bool{ref: true}
 	type item struct {
@@ -229,4 +267,84 @@ func (g *Graph) linkDependents(ref Ref) []Ref {
 		}
 	}
 	return out
+}
+
+// switchImpact lists what a switch's failure takes down, by the failure
+// rules (failures.go): its hosts' links cabled only to it, the bonds and
+// VLANs over them, the addresses and routes on those, and the nodes that
+// lose their grid network.
+func (g *Graph) switchImpact(ref Ref) Impact {
+	im := Impact{Subject: ref, Affected: []Affected{}, Nodes: []string{}}
+	a := g.newAnalysis()
+	f := &failSet{refs: []Ref{ref}}
+	for _, host := range g.affectedHosts(ref) {
+		h := g.hosts[host]
+		l := g.evalHost(host, f)
+		depth := map[string]int{}
+		link := func(id string) Ref { return Ref{Kind: string(wire.KindLink), Host: host, ID: id} }
+		// Uplinks first, then what stands on them, in dependency order;
+		// a link heard on the switch that also stands on another link
+		// would wait for ever, so what is left counts as an uplink.
+		for progress := true; progress; {
+			progress = false
+			for _, id := range slices.Sorted(maps.Keys(l.links)) {
+				if _, done := depth[id]; done {
+					continue
+				}
+				e := h.entities[wire.KindLink][id]
+				via, d := ref.String(), 1
+				if p := e.Fields[wire.FieldParent]; p != "" {
+					if _, ok := depth[p]; !ok {
+						continue
+					}
+					via, d = link(p).String(), depth[p]+1
+				} else if slaves := slavesOf(h, id); len(slaves) > 0 {
+					if _, ok := depth[slaves[0]]; !ok {
+						continue
+					}
+					via, d = link(slaves[0]).String(), depth[slaves[0]]+1
+				}
+				depth[id] = d
+				progress = true
+				im.Affected = append(im.Affected, Affected{Ref: link(id), Depth: d, Via: via})
+			}
+		}
+		for _, id := range slices.Sorted(maps.Keys(l.links)) {
+			if _, done := depth[id]; !done {
+				depth[id] = 1
+				im.Affected = append(im.Affected, Affected{Ref: link(id), Depth: 1, Via: ref.String()})
+			}
+		}
+		for _, kind := range []wire.Kind{wire.KindAddress, wire.KindRoute} {
+			for _, id := range slices.Sorted(maps.Keys(h.entities[kind])) {
+				if on := h.entities[kind][id].Fields[wire.FieldLink]; depth[on] > 0 {
+					im.Affected = append(im.Affected, Affected{Ref: Ref{Kind: string(kind), Host: host, ID: id}, Depth: depth[on] + 1, Via: link(on).String()})
+				}
+			}
+		}
+		for _, n := range a.lostOn(host, l) {
+			node := a.nodes[n.idx]
+			for _, ifc := range node.Interfaces {
+				if ifc.Key == "GRID_NETWORK_TARGET" && depth[ifc.Name] > 0 {
+					im.Affected = append(im.Affected, Affected{Ref: Ref{Kind: string(wire.KindNode), ID: node.Name}, Depth: depth[ifc.Name] + 1, Via: link(ifc.Name).String()})
+					im.Nodes = append(im.Nodes, node.Name)
+				}
+			}
+		}
+		for _, id := range slices.Sorted(maps.Keys(h.entities[wire.KindLink])) {
+			slaves := slavesOf(h, id)
+			if _, down := l.links[id]; down || len(slaves) < 2 {
+				continue
+			}
+			for _, s := range slaves {
+				if _, ok := l.links[s]; ok {
+					im.Degraded = append(im.Degraded, Affected{Ref: link(id), Depth: depth[s] + 1, Via: link(s).String()})
+					break
+				}
+			}
+		}
+	}
+	slices.Sort(im.Nodes)
+	im.Nodes = slices.Compact(im.Nodes)
+	return im
 }

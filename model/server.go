@@ -28,6 +28,7 @@ const (
 	PathCheckMigrate = "/api/v1/check-migrate"
 	PathOkToStop     = "/api/v1/ok-to-stop"
 	PathMetrics      = "/api/v1/metrics"
+	PathFailures     = "/api/v1/failures"
 )
 
 // Config configures a Server.
@@ -323,6 +324,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+PathCheckMigrate, s.query(s.checkMigrate))
 	mux.HandleFunc("GET "+PathOkToStop, s.query(s.okToStop))
 	mux.HandleFunc("GET "+PathMetrics, s.query(s.metrics))
+	mux.HandleFunc("GET "+PathFailures, s.query(s.failures))
 	return mux
 }
 
@@ -634,6 +636,27 @@ func (s *Server) okToStop(r *http.Request) (any, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.graph.OkToStop(s.whatIf(), host)
+}
+
+func (s *Server) failures(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	fq := FailureQuery{Site: q.Get("site")}
+	if d := q.Get("depth"); d != "" {
+		var err error
+		if fq.Depth, err = strconv.Atoi(d); err != nil {
+			return nil, errStatus(http.StatusBadRequest, "depth %q: want 1 or 2", d)
+		}
+	}
+	if k := q.Get("kind"); k != "" {
+		fq.Kinds = strings.Split(k, ",")
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	rep, err := s.graph.Failures(fq)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = &httpError{code: http.StatusBadRequest, err: err}
+	}
+	return rep, err
 }
 
 func (s *Server) metrics(r *http.Request) (any, error) {

@@ -43,6 +43,7 @@ func modelCommand(g *globals) *cli.Command {
 			modelImpactCommand(g),
 			modelCheckMigrateCommand(g),
 			modelOkToStopCommand(g),
+			modelFailuresCommand(g),
 			modelMetricsCommand(g),
 			modelIngestCommand(g),
 			modelBackupCommand(g),

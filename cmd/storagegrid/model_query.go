@@ -67,8 +67,12 @@ func modelImpactCommand(g *globals) *cli.Command {
 		Usage:     "list everything that depends on a host, device, LUN or interface",
 		UsageText: "storagegrid model impact ENTITY",
 		Description: "ENTITY is host/HOST, link/HOST/IFACE, blockdev/HOST/DEV (DEV may be a path such as\n" +
-			"/dev/mapper/x), wwid/WWID, node/NAME, or a bare host or node name. Example:\n" +
-			"   storagegrid model impact link/dc1-h3/bond0",
+			"/dev/mapper/x), wwid/WWID, node/NAME, switch/SWITCH (its LLDP chassis id or system\n" +
+			"name), rack/RACK (from the hosts' settings), or a bare host or node name. For a\n" +
+			"switch, what its failure takes down: a bond with a member on another switch\n" +
+			"survives and is listed as degraded. Examples:\n" +
+			"   storagegrid model impact link/dc1-h3/bond0\n" +
+			"   storagegrid model impact switch/sw-dc1-a",
 		Flags: clientFlags(),
 		Action: func(c *cli.Context) error {
 			args, err := g.exactArgs(c, 1, "one ENTITY")
@@ -84,6 +88,12 @@ func (g *globals) printImpact(im model.Impact) error {
 	g.printf("Impact of %s: %d dependents, nodes: %s\n", im.Subject, len(im.Affected), listOrDash(im.Nodes))
 	for _, a := range im.Affected {
 		g.printf("%s%s (via %s)\n", strings.Repeat("  ", a.Depth), a.Ref, a.Via)
+	}
+	if len(im.Degraded) > 0 {
+		g.printf("Degraded, still running on another path:\n")
+		for _, a := range im.Degraded {
+			g.printf("  %s (loses %s)\n", a.Ref, a.Via)
+		}
 	}
 	return nil
 }

@@ -273,3 +273,28 @@ func BenchmarkFailuresDepth2(b *testing.B) {
 	b.ReportMetric(float64(rep.Pairs), "pairs")
 	b.ReportMetric(float64(len(rep.Failures)), "failures")
 }
+
+// BenchmarkScenario10 is `model what-if` with ten changes on the
+// failure benchmark's fleet (goal: under 100 ms): five moves, three
+// stops, a switch and a rack failed, then the failure analysis of the
+// fork compared with the live one.
+func BenchmarkScenario10(b *testing.B) {
+	hosts := genFleet(bigFleet, epoch0)
+	bigTopology(hosts)
+	g := graphOf(hosts, epoch0)
+	w := WhatIf{Now: epoch0, StaleAfter: time.Hour}
+	steps := []Step{{Move: "DC1-GW1=dc1-h4"}, {Move: "DC2-GW1=dc2-h5"}, {Move: "DC3-GW1=dc3-h6"}, {Move: "DC4-GW1=dc4-h7"},
+		{Move: "DC1-ARC1=dc1-h8"}, {Stop: "dc1-h100"}, {Stop: "dc2-h101"}, {Stop: "dc3-h102"},
+		{Fail: "switch/sw010"}, {Fail: "rack/r150"}}
+	var r ScenarioReport
+	for b.Loop() {
+		var err error
+		if r, err = g.Scenario(w, steps); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if len(r.Steps) != 10 {
+		b.Fatalf("%d steps", len(r.Steps))
+	}
+	b.ReportMetric(float64(len(r.Failures.New)), "new-failures")
+}

@@ -151,6 +151,13 @@ func (c *Client) Failures(ctx context.Context, q FailureQuery) (FailureReport, e
 	return out, c.get(ctx, PathFailures, v, &out)
 }
 
+// Scenario asks what a sequence of changes would do (see
+// Graph.Scenario); nothing is changed.
+func (c *Client) Scenario(ctx context.Context, steps []Step) (ScenarioReport, error) {
+	var out ScenarioReport
+	return out, c.post(ctx, PathWhatIf, ScenarioRequest{Steps: steps}, &out)
+}
+
 // OkToStop asks whether host may stop now.
 func (c *Client) OkToStop(ctx context.Context, host string) (Verdict, error) {
 	var out Verdict
@@ -177,17 +184,9 @@ func (c *Client) Ingest(ctx context.Context, hostToken string, gz []byte) (wire.
 // host's agent would, with hostToken. The file is checked against the
 // wire schema first: a bad file is an error and nothing is sent.
 func (c *Client) IngestFile(ctx context.Context, hostToken, path string) (wire.Ack, error) {
-	data, err := os.ReadFile(path)
+	b, err := ReadBatchFile(path)
 	if err != nil {
-		return wire.Ack{}, fail.With(fail.Usage, err)
-	}
-	enc := ""
-	if bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
-		enc = "gzip"
-	}
-	b, err := wire.DecodeBody(bytes.NewReader(data), enc, wire.DefaultLimits)
-	if err != nil {
-		return wire.Ack{}, fail.Invalidf("%s: %v", path, err)
+		return wire.Ack{}, err
 	}
 	gz, err := wire.Compress(b)
 	if err != nil {
@@ -198,6 +197,24 @@ func (c *Client) IngestFile(ctx context.Context, hostToken, path string) (wire.A
 		return ack, fmt.Errorf("%s: %w", path, err)
 	}
 	return ack, nil
+}
+
+// ReadBatchFile reads a saved agent batch (NDJSON, gzip or not) and
+// checks it as the server would.
+func ReadBatchFile(path string) (*wire.Batch, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fail.With(fail.Usage, err)
+	}
+	enc := ""
+	if bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
+		enc = "gzip"
+	}
+	b, err := wire.DecodeBody(bytes.NewReader(data), enc, wire.DefaultLimits)
+	if err != nil {
+		return nil, fail.Invalidf("%s: %v", path, err)
+	}
+	return b, nil
 }
 
 func (c *Client) get(ctx context.Context, path string, v url.Values, out any) error {
@@ -214,6 +231,25 @@ func (c *Client) get(ctx context.Context, path string, v url.Values, out any) er
 	if err != nil {
 		return err
 	}
+	return c.do(req, path, out)
+}
+
+// post sends in as JSON and reads the JSON answer into out: for the
+// questions too large for a URL (a what-if scenario).
+func (c *Client) post(ctx context.Context, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return c.do(req, path, out)
+}
+
+func (c *Client) do(req *http.Request, path string, out any) error {
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -114,8 +115,21 @@ type analysis struct {
 	upByType          [][]int
 }
 
+// newAnalysis returns the analysis of the graph's current nodes: the one
+// made before while the node list is the same (listNodes makes a new
+// list on every change), else a new one.
 func (g *Graph) newAnalysis() *analysis {
-	a := &analysis{g: g, nodes: g.Nodes(), index: map[string]int32{}, typeIdx: map[string]int{}, siteIdx: map[string]int{}}
+	nodes := g.Nodes()
+	if a := g.analysis.Load(); a != nil && len(a.nodes) == len(nodes) && (len(nodes) == 0 || &a.nodes[0] == &nodes[0]) {
+		return a
+	}
+	a := g.analyse(nodes)
+	g.analysis.Store(a) // concurrent readers may store alike: the same answers
+	return a
+}
+
+func (g *Graph) analyse(nodes []*Node) *analysis {
+	a := &analysis{g: g, nodes: nodes, index: make(map[string]int32, len(nodes)), typeIdx: map[string]int{}, siteIdx: map[string]int{}}
 	for i, n := range a.nodes {
 		a.index[n.Name] = int32(i)
 		if _, ok := a.typeIdx[n.Type]; !ok {
@@ -147,10 +161,6 @@ func (g *Graph) newAnalysis() *analysis {
 		}
 	}
 	return a
-}
-
-func isPrimaryAdmin(n *Node) bool {
-	return n.Type == TypeAdmin && strings.EqualFold(n.Config["ADMIN_ROLE"], "Primary")
 }
 
 // affectedHosts lists the hosts a component's failure can touch.
@@ -335,7 +345,7 @@ func (a *analysis) judge(lost []nodeRef) []Broken {
 			storLost[s]++
 		}
 		typeLost[[2]int{s, t}]++
-		if isPrimaryAdmin(n) {
+		if n.primaryAdmin {
 			out = append(out, Broken{Rule: RulePrimaryAdmin, Subject: "node/" + n.Name, Site: n.Site,
 				Message: fmt.Sprintf("primary admin node %s lost (%s)", n.Name, r.why)})
 		}
@@ -385,7 +395,7 @@ func (a *analysis) baseline() []Broken {
 		}
 	}
 	for _, n := range a.nodes {
-		if isPrimaryAdmin(n) && !n.InService() {
+		if n.primaryAdmin && !n.InService() {
 			out = append(out, Broken{Rule: RulePrimaryAdmin, Subject: "node/" + n.Name, Site: n.Site, Message: fmt.Sprintf("primary admin node %s is %s", n.Name, n.RunState)})
 		}
 	}
@@ -431,7 +441,76 @@ func (g *Graph) components(kinds []string) []Ref {
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b Ref) int { return strings.Compare(a.String(), b.String()) })
+	slices.SortFunc(out, func(a, b Ref) int {
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Host, b.Host), strings.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+// touch notes a write to host id, for the loss cache.
+func (g *Graph) touch(id string) {
+	if g.forked {
+		return // owned says it
+	}
+	if g.hostGen == nil {
+		g.hostGen = map[string]uint64{}
+	}
+	g.gen++
+	g.hostGen[id] = g.gen
+}
+
+// lossCache holds what each component's failure alone loses, as of
+// write gen.
+type lossCache struct {
+	gen     uint64
+	entries map[Ref]lossEntry
+}
+
+// lossEntry is one component's losses and the hosts they were read on.
+type lossEntry struct {
+	hosts []string
+	lost  []lostNode
+}
+
+// lostNode is a nodeRef by name, which outlives an analysis.
+type lostNode struct{ name, rule, why string }
+
+// cachedLoss returns a component's losses from c when none of its hosts
+// changed since.
+func (g *Graph) cachedLoss(c *lossCache, r Ref, hosts []string) ([]lostNode, bool) {
+	if c == nil {
+		return nil, false
+	}
+	e, ok := c.entries[r]
+	if !ok || !slices.Equal(e.hosts, hosts) {
+		return nil, false
+	}
+	for _, h := range hosts {
+		if g.hostGen[h] > c.gen || g.owned[h] {
+			return nil, false
+		}
+	}
+	return e.lost, true
+}
+
+// singleLoss is what component r alone takes down, from the cache when
+// it can be.
+func (a *analysis) singleLoss(cache, next *lossCache, r Ref, hosts []string) []nodeRef {
+	g := a.g
+	if lost, ok := g.cachedLoss(cache, r, hosts); ok {
+		out := make([]nodeRef, 0, len(lost))
+		for _, l := range lost {
+			out = append(out, nodeRef{idx: a.index[l.name], rule: l.rule, why: l.why})
+		}
+		next.entries[r] = lossEntry{hosts: hosts, lost: lost}
+		return out
+	}
+	out := a.lose(&failSet{refs: append(slices.Clone(g.failed), r)}, hosts)
+	lost := make([]lostNode, len(out))
+	for i, l := range out {
+		lost[i] = lostNode{name: a.nodes[l.idx].Name, rule: l.rule, why: l.why}
+	}
+	next.entries[r] = lossEntry{hosts: hosts, lost: lost}
 	return out
 }
 
@@ -471,13 +550,21 @@ func (g *Graph) Failures(q FailureQuery) (FailureReport, error) {
 		return FailureReport{}, fmt.Errorf("site %q: no node of that site: %w", q.Site, ErrNotFound)
 	}
 	rep := FailureReport{Depth: q.Depth, Kinds: q.Kinds, Site: q.Site, Baseline: a.baseline(), Failures: []Failure{}}
-	comps := g.components(q.Kinds)
+	comps := slices.DeleteFunc(g.components(q.Kinds), func(r Ref) bool { return slices.Contains(g.failed, r) })
 	rep.Components = len(comps)
+	cache := g.base
+	if !g.forked {
+		cache = g.losses.Load()
+	}
+	next := &lossCache{gen: g.gen, entries: make(map[Ref]lossEntry, len(comps))}
+	if g.forked && cache != nil {
+		next.gen = cache.gen
+	}
 	singles := make([]single, len(comps))
 	for i, r := range comps {
 		s := &singles[i]
 		s.ref, s.hosts = r, g.affectedHosts(r)
-		s.lost = a.lose(&failSet{refs: []Ref{r}}, s.hosts)
+		s.lost = a.singleLoss(cache, next, r, s.hosts)
 		s.broken = map[string]bool{}
 		s.stor, s.types = map[int]int{}, map[[2]int]int{}
 		for _, l := range s.lost {
@@ -497,6 +584,9 @@ func (g *Graph) Failures(q FailureQuery) (FailureReport, error) {
 			}
 			rep.Failures = append(rep.Failures, a.failure([]Ref{r}, s.lost, b))
 		}
+	}
+	if !g.forked && slices.Equal(q.Kinds, DefaultFailureKinds) {
+		g.losses.Store(next) // concurrent readers may store alike: the same answers
 	}
 	if q.Depth == 2 {
 		a.pairs(singles, &rep)
@@ -586,7 +676,7 @@ func (a *analysis) pairs(singles []single, rep *FailureReport) {
 			rep.Pairs++
 			lost := mergeLost(x.lost, y.lost)
 			if common := intersect(x.hosts, y.hosts); len(common) > 0 {
-				lost = mergeLost(lost, a.lose(&failSet{refs: []Ref{x.ref, y.ref}}, common))
+				lost = mergeLost(lost, a.lose(&failSet{refs: append(slices.Clone(a.g.failed), x.ref, y.ref)}, common))
 			}
 			var fresh []Broken
 			for _, b := range a.judge(lost) {

@@ -1,9 +1,11 @@
 package model
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/storagegrid/storagegrid/wire"
@@ -22,9 +24,28 @@ type Graph struct {
 	// nodeList is Nodes' answer, rebuilt after node changes by the
 	// writer, so that concurrent readers only read.
 	nodeList   []*Node
-	nodesDirty bool
+	nodesDirty map[string]bool // names whose entry in nodeList is out of date
 	// topo is the physical layer, rebuilt by refresh (topology.go).
 	topo topology
+	// A fork (fork.go) shares host views and LUN maps with the graph it
+	// was made from until it writes them: owned lists the hosts and
+	// lunOwned the WWIDs it has copied. failed lists the components its
+	// scenario failed.
+	forked    bool
+	owned     map[string]bool
+	lunOwned  map[string]bool
+	nodeOwned map[string]bool
+	failed    []Ref
+	// The failure analysis keeps what each component's failure loses
+	// (failures.go): gen counts the writes, hostGen has each host's last,
+	// and an entry of losses stays good while its hosts do not change. A
+	// fork reads base, its parent's, and counts its owned hosts as changed.
+	gen     uint64
+	hostGen map[string]uint64
+	losses  atomic.Pointer[lossCache]
+	base    *lossCache
+	// analysis is the failure analysis's view of nodeList (failures.go).
+	analysis atomic.Pointer[analysis]
 }
 
 // hostView is one host's entities and indexes.
@@ -92,6 +113,8 @@ func (g *Graph) host(id string) *hostView {
 }
 
 func (g *Graph) put(e *Entity) {
+	g.own(e.Host)
+	g.touch(e.Host)
 	g.remove(e.Key())
 	h := g.host(e.Host)
 	m := h.entities[e.Kind]
@@ -107,8 +130,9 @@ func (g *Graph) put(e *Entity) {
 		if g.nodes[e.ID] == nil {
 			g.nodes[e.ID] = map[string]*Node{}
 		}
+		g.ownNode(e.ID)
 		g.nodes[e.ID][e.Host] = nodeFrom(e)
-		g.nodesDirty = true
+		g.nodeChanged(e.ID)
 	case wire.KindBlock:
 		h.alias["/dev/"+e.ID] = e.ID
 		for _, a := range strings.Fields(e.Fields[wire.FieldAliases]) {
@@ -118,12 +142,15 @@ func (g *Graph) put(e *Entity) {
 			if g.luns[w] == nil {
 				g.luns[w] = map[string][]string{}
 			}
+			g.ownLUN(w)
 			g.luns[w][e.Host] = append(g.luns[w][e.Host], e.ID)
 		}
 	}
 }
 
 func (g *Graph) remove(k Key) {
+	g.own(k.Host)
+	g.touch(k.Host)
 	h := g.hosts[k.Host]
 	if h == nil {
 		return
@@ -137,11 +164,12 @@ func (g *Graph) remove(k Key) {
 	case wire.KindNeighbor, wire.KindHost:
 		g.topo.dirty = true
 	case wire.KindNode:
+		g.ownNode(k.ID)
 		delete(g.nodes[k.ID], k.Host)
 		if len(g.nodes[k.ID]) == 0 {
 			delete(g.nodes, k.ID)
 		}
-		g.nodesDirty = true
+		g.nodeChanged(k.ID)
 	case wire.KindBlock:
 		for a, id := range h.alias {
 			if id == k.ID {
@@ -149,6 +177,7 @@ func (g *Graph) remove(k Key) {
 			}
 		}
 		if w := old.Fields[wire.FieldWWID]; w != "" {
+			g.ownLUN(w)
 			g.luns[w][k.Host] = without(g.luns[w][k.Host], k.ID)
 			if len(g.luns[w][k.Host]) == 0 {
 				delete(g.luns[w], k.Host)
@@ -207,16 +236,42 @@ func (g *Graph) node(name string) *Node {
 // The slice is shared: callers must not modify it.
 func (g *Graph) Nodes() []*Node { return g.nodeList }
 
+func (g *Graph) nodeChanged(name string) {
+	if g.nodesDirty == nil {
+		g.nodesDirty = map[string]bool{}
+	}
+	g.nodesDirty[name] = true
+}
+
+// listNodes brings nodeList up to date: in full the first time, then
+// only the names that changed, in a new slice (readers and forks may
+// hold the old one).
 func (g *Graph) listNodes() {
-	if g.nodeList != nil && !g.nodesDirty {
+	if g.nodeList != nil && len(g.nodesDirty) == 0 {
 		return
 	}
-	out := make([]*Node, 0, len(g.nodes))
-	for name := range g.nodes {
-		out = append(out, g.node(name))
+	if g.nodeList == nil || len(g.nodesDirty) > len(g.nodes)/8 {
+		out := make([]*Node, 0, len(g.nodes))
+		for name := range g.nodes {
+			out = append(out, g.node(name))
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+		g.nodeList, g.nodesDirty = out, nil
+		return
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	g.nodeList, g.nodesDirty = out, false
+	out := slices.Clone(g.nodeList)
+	for name := range g.nodesDirty {
+		i, found := sort.Find(len(out), func(i int) int { return strings.Compare(name, out[i].Name) })
+		switch n := g.node(name); {
+		case n != nil && found:
+			out[i] = n
+		case n != nil:
+			out = slices.Insert(out, i, n)
+		case found:
+			out = slices.Delete(out, i, i+1)
+		}
+	}
+	g.nodeList, g.nodesDirty = out, nil
 }
 
 // HostSummary is a host as `model hosts` lists it.

@@ -34,6 +34,8 @@ type Node struct {
 	Interfaces []NodeInterface   `json:"interfaces"`
 	Config     map[string]string `json:"config"`
 	Since      time.Time         `json:"since"`
+	// primaryAdmin: an admin node with ADMIN_ROLE = Primary.
+	primaryAdmin bool
 }
 
 // NodeDevice is one BLOCK_DEVICE_* of a node.
@@ -62,6 +64,7 @@ func nodeFrom(e *Entity) *Node {
 		}
 	}
 	n.Type = n.Config["NODE_TYPE"]
+	n.primaryAdmin = n.Type == TypeAdmin && strings.EqualFold(n.Config["ADMIN_ROLE"], "Primary")
 	n.Site = siteOf(e.ID, n.Config)
 	n.RunState = e.Fields[wire.FieldRunState]
 	if n.RunState == "" {

@@ -29,6 +29,7 @@ const (
 	PathOkToStop     = "/api/v1/ok-to-stop"
 	PathMetrics      = "/api/v1/metrics"
 	PathFailures     = "/api/v1/failures"
+	PathWhatIf       = "/api/v1/what-if"
 )
 
 // Config configures a Server.
@@ -325,6 +326,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+PathOkToStop, s.query(s.okToStop))
 	mux.HandleFunc("GET "+PathMetrics, s.query(s.metrics))
 	mux.HandleFunc("GET "+PathFailures, s.query(s.failures))
+	mux.HandleFunc("POST "+PathWhatIf, s.query(s.whatIfScenario))
 	return mux
 }
 
@@ -653,6 +655,34 @@ func (s *Server) failures(r *http.Request) (any, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	rep, err := s.graph.Failures(fq)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = &httpError{code: http.StatusBadRequest, err: err}
+	}
+	return rep, err
+}
+
+// ScenarioRequest is the body of PathWhatIf.
+type ScenarioRequest struct {
+	Steps []Step `json:"steps"`
+}
+
+// maxScenarioBytes bounds a what-if request: added hosts' snapshots make
+// the bulk of it.
+const maxScenarioBytes = 16 << 20
+
+func (s *Server) whatIfScenario(r *http.Request) (any, error) {
+	var req ScenarioRequest
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxScenarioBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, errStatus(http.StatusBadRequest, "what-if: malformed request: %v", err)
+	}
+	if len(req.Steps) == 0 {
+		return nil, errStatus(http.StatusBadRequest, "what-if: no steps")
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	rep, err := s.graph.Scenario(s.whatIf(), req.Steps)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = &httpError{code: http.StatusBadRequest, err: err}
 	}

@@ -82,11 +82,14 @@ type WhatIf struct {
 // forkNode is a node in a forked model: a copy with the hypothetical
 // change applied.
 type forkNode struct {
-	Node
-	fresh bool // its host reported within the freshness window
+	*Node
+	// Host and RunState are the node's in the fork; they shadow the
+	// Node's, which is shared with the graph and never written.
+	Host, RunState string
+	fresh          bool // its host reported within the freshness window
 }
 
-func (n *forkNode) up() bool { return n.fresh && n.InService() }
+func (n *forkNode) up() bool { return n.fresh && n.RunState == Running }
 
 // state describes a node's run state for a blocker message.
 func (n *forkNode) state(g *Graph) string {
@@ -98,13 +101,13 @@ func (n *forkNode) state(g *Graph) string {
 
 // fork copies every node, applies change to each copy and notes whether
 // its host is fresh (before the change: freshness is about the data).
-func (g *Graph) fork(w WhatIf, change func(*Node)) []forkNode {
+func (g *Graph) fork(w WhatIf, change func(*forkNode)) []forkNode {
 	staleBefore := w.Now.Add(-w.StaleAfter)
 	nodes := g.Nodes()
 	out := make([]forkNode, len(nodes))
 	for i, n := range nodes {
-		out[i] = forkNode{Node: *n, fresh: !g.hosts[n.Host].lastSeen.Before(staleBefore)}
-		change(&out[i].Node)
+		out[i] = forkNode{Node: n, Host: n.Host, RunState: n.RunState, fresh: !g.hosts[n.Host].lastSeen.Before(staleBefore)}
+		change(&out[i])
 	}
 	return out
 }
@@ -136,7 +139,7 @@ func (g *Graph) CheckMigrate(w WhatIf, name, to string) (Verdict, error) {
 	}
 	g.checkDevices(v, n, to)
 	g.checkInterfaces(v, n, to)
-	nodes := g.fork(w, func(m *Node) {
+	nodes := g.fork(w, func(m *forkNode) {
 		if m.Name == name {
 			m.Host = to
 		}
@@ -260,7 +263,7 @@ func (g *Graph) OkToStop(w WhatIf, host string) (Verdict, error) {
 			host, g.hosts[host].lastSeen.UTC().Format(time.RFC3339), w.StaleAfter)
 	}
 	var here []*forkNode
-	nodes := g.fork(w, func(m *Node) {
+	nodes := g.fork(w, func(m *forkNode) {
 		if m.Host == host {
 			m.RunState = "Not-Running"
 		}

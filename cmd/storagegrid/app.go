@@ -306,6 +306,9 @@ func flagError(c *cli.Context, err error) error {
 		for _, f := range c.Command.Flags {
 			if slices.Contains(f.Names(), m[2]) {
 				switch f.(type) {
+				case *cli.GenericFlag:
+					// Its own Set said what is wrong.
+					return fmt.Errorf("%s: %s", dash(m[2]), msg[len(m[0]):])
 				case *cli.DurationFlag:
 					want = "a duration: a number and a unit, e.g. 90s, 10m, 1h30m (units ns, us, ms, s, m, h)"
 				case *cli.IntFlag, *cli.UintFlag, *cli.Int64Flag, *cli.Uint64Flag:

@@ -44,6 +44,7 @@ func modelCommand(g *globals) *cli.Command {
 			modelCheckMigrateCommand(g),
 			modelOkToStopCommand(g),
 			modelFailuresCommand(g),
+			modelWhatIfCommand(g),
 			modelMetricsCommand(g),
 			modelIngestCommand(g),
 			modelBackupCommand(g),

@@ -26,7 +26,10 @@ test: lint
 deb:
 	./contrib/packaging/build-deb.sh "$$(./contrib/packaging/deb-version.sh)" bin
 
+# The demo's switches are played by contrib/lldpsend (LLDP frames on the
+# far ends of its sandbox hosts' cables).
 demo: build
+	$(GO) build -o bin/lldpsend ./contrib/lldpsend
 	./contrib/scripts/demo.sh $(BIN)
 
 lint:

@@ -34,6 +34,15 @@ type Sources struct {
 	HostID string
 	// Runtime reports nodes' run states; nil leaves run_state out.
 	Runtime node.Runtime
+	// Placement is where the operator says the host stands (the host
+	// settings' [host] table): the host entity carries it.
+	Placement Placement
+}
+
+// Placement is a host's site, room and rack; empty parts are unknown
+// and not reported.
+type Placement struct {
+	Site, Room, Rack string
 }
 
 // Collector reads one aspect of the host. Collectors are registered by

@@ -3,8 +3,10 @@ package agent
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -42,7 +44,20 @@ func (c *hostCollector) Collect(context.Context) ([]Item, error) {
 	}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
-		f["kernel"] = unix.ByteSliceToString(u.Release[:])
+		f[wire.FieldKernel] = unix.ByteSliceToString(u.Release[:])
+	}
+	// The boot id is new at every boot: it tells a host that rebooted
+	// from one whose agent merely restarted.
+	if b, err := os.ReadFile(filepath.Join(c.src.procPath(), "sys", "kernel", "random", "boot_id")); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			f[wire.FieldBootID] = id
+		}
+	}
+	for k, v := range map[string]string{wire.FieldSite: c.src.Placement.Site, wire.FieldRoom: c.src.Placement.Room,
+		wire.FieldRack: c.src.Placement.Rack} {
+		if v != "" {
+			f[k] = v
+		}
 	}
 	if m, err := c.fs.Meminfo(); err == nil && m.MemTotalBytes != nil {
 		f[wire.FieldMemoryBytes] = strconv.FormatUint(*m.MemTotalBytes, 10)

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"maps"
 	"net"
-	"os"
-	"runtime"
 	"testing"
 	"time"
 
@@ -22,24 +20,7 @@ import (
 // veth pair in it, and returns it; the caller's thread stays where it was.
 func testNamespace(t *testing.T) netns.NsHandle {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := netns.Set(orig); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Close() })
+	ns := newNetns(t)
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		t.Fatal(err)

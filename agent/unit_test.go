@@ -18,7 +18,9 @@ func TestAgentUnitVerifies(t *testing.T) {
 		"\nType=notify\n", // READY=1 after the first snapshot is spooled
 		"\nWatchdogSec=",  // the agent pings at half of it
 		"\nExecStart=/usr/lib/storagegrid/storagegrid-agent agent run\n",
-		"\nStateDirectory=storagegrid/agent\n", // the spool
+		"\nStateDirectory=storagegrid/agent\n",                                      // the spool
+		"\nCapabilityBoundingSet=CAP_NET_RAW\n",                                     // LLDP frames
+		"\nRestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6 AF_PACKET\n", // AF_PACKET: LLDP
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("%s lacks %q", agentUnitFile, strings.TrimSpace(want))

@@ -144,6 +144,12 @@ func (c *Client) CheckMigrate(ctx context.Context, node, to string) (Verdict, er
 	return out, c.get(ctx, PathCheckMigrate, url.Values{"node": {node}, "to": {to}}, &out)
 }
 
+// Switches lists the switches the hosts hear by LLDP, with their ports.
+func (c *Client) Switches(ctx context.Context) ([]Switch, error) {
+	var out []Switch
+	return out, c.get(ctx, PathSwitches, url.Values{}, &out)
+}
+
 // Failures asks which component failures would break a rule.
 func (c *Client) Failures(ctx context.Context, q FailureQuery) (FailureReport, error) {
 	var out FailureReport

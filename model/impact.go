@@ -115,10 +115,13 @@ type Affected struct {
 type Impact struct {
 	Subject  Ref        `json:"subject"`
 	Affected []Affected `json:"affected"`
-	Nodes    []string   `json:"nodes"` // the grid nodes among them
+	Nodes    []string   `json:"nodes"`           // the grid nodes among them
+	Hosts    []string   `json:"hosts,omitempty"` // for a switch or rack: the hosts that lose links, or go down
 	// Degraded, for a switch: bonds that lose members on it but keep
 	// running on another switch.
 	Degraded []Affected `json:"degraded,omitempty"`
+	// Name is a switch's system name (the subject names its chassis).
+	Name string `json:"name,omitempty"`
 }
 
 // Impact walks the dependency graph breadth-first from ref. For a switch
@@ -131,6 +134,7 @@ func (g *Graph) Impact(ref Ref) Impact {
 		return g.switchImpact(ref)
 	case KindRack:
 		im := Impact{Subject: ref, Affected: []Affected{}, Nodes: []string{}}
+		im.Hosts = g.topo.racks[ref.ID]
 		for _, h := range g.topo.racks[ref.ID] {
 			host := Ref{Kind: string(wire.KindHost), Host: h, ID: h}
 			im.Affected = append(im.Affected, Affected{Ref: host, Depth: 1, Via: ref.String()})
@@ -274,12 +278,15 @@ func (g *Graph) linkDependents(ref Ref) []Ref {
 // VLANs over them, the addresses and routes on those, and the nodes that
 // lose their grid network.
 func (g *Graph) switchImpact(ref Ref) Impact {
-	im := Impact{Subject: ref, Affected: []Affected{}, Nodes: []string{}}
+	im := Impact{Subject: ref, Affected: []Affected{}, Nodes: []string{}, Name: g.topo.switches[ref.ID].Name}
 	a := g.newAnalysis()
 	f := &failSet{refs: []Ref{ref}}
 	for _, host := range g.affectedHosts(ref) {
 		h := g.hosts[host]
 		l := g.evalHost(host, f)
+		if len(l.links) > 0 {
+			im.Hosts = append(im.Hosts, host)
+		}
 		depth := map[string]int{}
 		link := func(id string) Ref { return Ref{Kind: string(wire.KindLink), Host: host, ID: id} }
 		// Uplinks first, then what stands on them, in dependency order;

@@ -30,6 +30,7 @@ const (
 	PathMetrics      = "/api/v1/metrics"
 	PathFailures     = "/api/v1/failures"
 	PathWhatIf       = "/api/v1/what-if"
+	PathSwitches     = "/api/v1/switches"
 )
 
 // Config configures a Server.
@@ -327,6 +328,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+PathMetrics, s.query(s.metrics))
 	mux.HandleFunc("GET "+PathFailures, s.query(s.failures))
 	mux.HandleFunc("POST "+PathWhatIf, s.query(s.whatIfScenario))
+	mux.HandleFunc("GET "+PathSwitches, s.query(s.switches))
 	return mux
 }
 
@@ -659,6 +661,16 @@ func (s *Server) failures(r *http.Request) (any, error) {
 		err = &httpError{code: http.StatusBadRequest, err: err}
 	}
 	return rep, err
+}
+
+func (s *Server) switches(*http.Request) (any, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []Switch{}
+	for _, sw := range s.graph.Switches() {
+		out = append(out, *sw)
+	}
+	return out, nil
 }
 
 // ScenarioRequest is the body of PathWhatIf.

@@ -116,7 +116,7 @@ func openARP(ns *netns.NsHandle, ifname string) (*arpSocket, error) {
 		// Probes would be dropped and silence would read as "free".
 		return nil, fmt.Errorf("%s has no carrier; cannot probe from it", ifname)
 	}
-	fd, err := inNamespace(ns, func() (int, error) {
+	fd, err := InNamespace(ns, func() (int, error) {
 		return unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, int(htons(unix.ETH_P_ARP)))
 	})
 	if err != nil {

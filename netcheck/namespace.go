@@ -29,20 +29,20 @@ func netlinkError(what string, err error) error {
 // ns is nil. The handle's sockets stay in that namespace, so it can be
 // used from any goroutine.
 func handle(ns *netns.NsHandle) (*netlink.Handle, error) {
-	h, err := inNamespace(ns, func() (*netlink.Handle, error) { return netlink.NewHandle() })
+	h, err := InNamespace(ns, func() (*netlink.Handle, error) { return netlink.NewHandle() })
 	if err != nil {
 		return nil, netlinkError("opening netlink", err)
 	}
 	return h, nil
 }
 
-// inNamespace runs f on a thread switched into ns (nil: no switch). A
+// InNamespace runs f on a thread switched into ns (nil: no switch). A
 // socket opened by f belongs to ns for its whole life, whatever thread
 // later uses it. f runs on its own goroutine: should restoring the
 // thread's namespace fail, that goroutine exits still locked and the Go
 // runtime discards the thread instead of reusing it in the wrong
 // namespace.
-func inNamespace[T any](ns *netns.NsHandle, f func() (T, error)) (T, error) {
+func InNamespace[T any](ns *netns.NsHandle, f func() (T, error)) (T, error) {
 	if ns == nil {
 		return f()
 	}

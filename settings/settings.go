@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 )
@@ -31,7 +32,21 @@ type Settings struct {
 	VMware  VMware  `toml:"vmware"`
 	Agent   Agent   `toml:"agent"`
 	Model   Model   `toml:"model"`
+	Host    Host    `toml:"host"`
 }
+
+// Host places this host for the operator: the agent reports the values
+// with the host entity, so the model can tell which hosts share a site,
+// a room or a rack (and so a power feed or a top-of-rack switch). All
+// are optional free text.
+type Host struct {
+	Site string `toml:"site"`
+	Room string `toml:"room"`
+	Rack string `toml:"rack"`
+}
+
+// maxPlacementLen bounds a placement value: a label, not a description.
+const maxPlacementLen = 64
 
 // Runtime chooses and tunes what runs a node's payload.
 type Runtime struct {
@@ -256,7 +271,31 @@ func Parse(name string, data []byte, s *Settings) error {
 		k := und[0]
 		return fmt.Errorf("%s:%d: unknown setting %q", name, keyLine(data, k), k.String())
 	}
+	if err := s.Host.check(name, data); err != nil {
+		return err
+	}
 	return s.check(name)
+}
+
+// check refuses placement values that would not read as one label in a
+// report: control characters (a newline, a tab), other unprintable
+// characters, or more than maxPlacementLen bytes.
+func (h *Host) check(name string, data []byte) error {
+	for _, kv := range []struct{ key, v string }{{"site", h.Site}, {"room", h.Room}, {"rack", h.Rack}} {
+		var why string
+		switch {
+		case len(kv.v) > maxPlacementLen:
+			why = fmt.Sprintf("longer than %d bytes", maxPlacementLen)
+		case strings.IndexFunc(kv.v, unicode.IsControl) >= 0:
+			why = "contains a control character"
+		case strings.IndexFunc(kv.v, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+			why = "contains a character that is not printable"
+		default:
+			continue
+		}
+		return fmt.Errorf("%s:%d: host.%s = %q: %s", name, keyLine(data, toml.Key{"host", kv.key}), kv.key, kv.v, why)
+	}
+	return nil
 }
 
 func (s *Settings) check(name string) error {

@@ -123,3 +123,32 @@ func TestModelSection(t *testing.T) {
 		t.Fatalf("tls_client_crl with tls_client_ca: %q, %v", s.Model.TLSClientCRL, err)
 	}
 }
+
+func TestHostPlacement(t *testing.T) {
+	s, err := Load(write(t, "[host]\nsite = \"DC1\"\nroom = \"Hall 2 (Süd)\"\nrack = \"R12\"\n"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Host != (Host{Site: "DC1", Room: "Hall 2 (Süd)", Rack: "R12"}) {
+		t.Fatalf("decoded %+v", s.Host)
+	}
+	if s, err := Load(write(t, "[agent]\n"), false); err != nil || s.Host != (Host{}) {
+		t.Fatalf("no [host]: %+v %v", s.Host, err)
+	}
+	for body, want := range map[string]string{
+		"[host]\nsite = \"DC1\"\n\nrack = \"R1\\tB\"\n":        `storagegrid.toml:4: host.rack = "R1\tB": contains a control character`,
+		"[host]\nrack = \"R1\\nB\"\n":                          `storagegrid.toml:2: host.rack = "R1\nB": contains a control character`,
+		"[host]\nroom = \"" + strings.Repeat("x", 65) + "\"\n": `storagegrid.toml:2: host.room = "` + strings.Repeat("x", 65) + `": longer than 64 bytes`,
+		"[host]\nsite = \"DC\u00a01\"\n":                       `storagegrid.toml:2: host.site = "DC\u00a01": contains a character that is not printable`,
+		"[host]\nsite = \"DC1\"\nrow = \"C\"\n":                `storagegrid.toml:3: unknown setting "host.row"`,
+		"[host]\nsite = \"a\\u0000b\"\n":                       `storagegrid.toml:2: host.site = "a\x00b": contains a control character`,
+	} {
+		_, err := Load(write(t, body), false)
+		if err == nil || !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("%q: err = %v, want it to end in %s", body, err, want)
+		}
+	}
+	if _, err := Load(write(t, "[host]\nrack = \""+strings.Repeat("x", 64)+"\"\n"), false); err != nil {
+		t.Errorf("64 bytes refused: %v", err)
+	}
+}

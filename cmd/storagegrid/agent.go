@@ -38,11 +38,11 @@ func agentCommand(g *globals) *cli.Command {
 		Name:  "agent",
 		Usage: "per-host agent: stream metrics, inventory and changes to the model server",
 		Description: "The agent collects metrics (CPU, memory, load, disks, network, temperatures),\n" +
-			"inventory (links, addresses, routes, block devices with WWIDs, nodes) and every\n" +
-			"change, keeps unsent events in a durable spool and ships them to the model\n" +
-			"server, authenticated by a bearer token (agent.token_file) and/or a client\n" +
-			"certificate (agent.tls_cert, mutual TLS). Settings live in the [agent] table\n" +
-			"of storagegrid.toml.\n\n" +
+			"inventory (links, addresses, routes, LLDP neighbours, block devices with WWIDs,\n" +
+			"nodes) and every change, keeps unsent events in a durable spool and ships them\n" +
+			"to the model server, authenticated by a bearer token (agent.token_file) and/or\n" +
+			"a client certificate (agent.tls_cert, mutual TLS). Settings live in the [agent]\n" +
+			"table of storagegrid.toml; [host] site, room and rack place the host.\n\n" +
 			"   storagegrid agent once -o json        # one snapshot, to stdout\n" +
 			"   storagegrid agent run                  # the daemon (systemd Type=notify)",
 		Subcommands: []*cli.Command{
@@ -170,8 +170,9 @@ func (g *globals) agentConfig(c *cli.Context, opts *agentOptions) (agent.Config,
 	}
 	a := s.Agent
 	cfg := agent.Config{
-		Host:          first(opts.hostID, a.HostID),
-		Sources:       agent.Sources{Root: g.root},
+		Host: first(opts.hostID, a.HostID),
+		Sources: agent.Sources{Root: g.root,
+			Placement: agent.Placement{Site: s.Host.Site, Room: s.Host.Room, Rack: s.Host.Rack}},
 		Interval:      a.Interval.Duration,
 		SpoolDir:      g.root.Join(a.SpoolDir),
 		SpoolMax:      a.SpoolMaxBytes,

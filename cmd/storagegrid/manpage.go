@@ -182,7 +182,7 @@ func roffText(s string) string {
 
 // manFiles are the files storagegrid reads and writes, as host paths.
 var manFiles = [][2]string{
-	{settings.DefaultPath, "Host settings (TOML): runtime, agent, model, archive, vmware. Optional; unknown keys are errors."},
+	{settings.DefaultPath, "Host settings (TOML): runtime, agent, host, model, archive, vmware. Optional; unknown keys are errors."},
 	{"/etc/storagegrid/nodes/NAME.conf", "The grid nodes configured on this host, one file each, in NetApp's KEY = VALUE format."},
 	{"/run/storagegrid/", "Run state: the supervisors' state files, locks, the model server's socket."},
 	{"/var/lib/storagegrid/migrations/NAME.json", "The journal of a node migration under way; rerunning the migration resumes it."},

@@ -41,6 +41,7 @@ func modelCommand(g *globals) *cli.Command {
 			modelChangesCommand(g),
 			modelStateCommand(g),
 			modelImpactCommand(g),
+			modelSwitchesCommand(g),
 			modelCheckMigrateCommand(g),
 			modelOkToStopCommand(g),
 			modelFailuresCommand(g),

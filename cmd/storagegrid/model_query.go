@@ -61,6 +61,33 @@ func (g *globals) printNodes(nodes []model.Node) error {
 	})
 }
 
+func modelSwitchesCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:        "switches",
+		Usage:       "list the switches the hosts hear by LLDP, and which host link is on each port",
+		UsageText:   "storagegrid model switches [--server URL]",
+		Description: "A switch is a chassis that hosts' agents hear by LLDP on their links, named by its\nsystem name. Example:\n   storagegrid model switches",
+		Flags:       clientFlags(),
+		Action: func(c *cli.Context) error {
+			return modelQuery(g, c, func(cl *model.Client) ([]model.Switch, error) { return cl.Switches(c.Context) }, g.printSwitches)
+		},
+	}
+}
+
+func (g *globals) printSwitches(sws []model.Switch) error {
+	type row struct{ sw, chassis, port, host, link string }
+	var rows []row
+	for _, sw := range sws {
+		for _, p := range sw.Ports {
+			rows = append(rows, row{sw.Label(), sw.ID, p.Port, p.Host, p.Link})
+		}
+	}
+	return g.table("Switch\tChassis\tPort\tHost\tLink", len(rows), func(i int) string {
+		r := rows[i]
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", r.sw, r.chassis, r.port, r.host, r.link)
+	})
+}
+
 func modelImpactCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:      "impact",
@@ -85,7 +112,15 @@ func modelImpactCommand(g *globals) *cli.Command {
 }
 
 func (g *globals) printImpact(im model.Impact) error {
-	g.printf("Impact of %s: %d dependents, nodes: %s\n", im.Subject, len(im.Affected), listOrDash(im.Nodes))
+	subject := im.Subject.String()
+	if im.Name != "" {
+		subject = fmt.Sprintf("%s/%s (chassis %s)", im.Subject.Kind, im.Name, im.Subject.ID)
+	}
+	hosts := ""
+	if im.Subject.Kind == model.KindSwitch || im.Subject.Kind == model.KindRack {
+		hosts = ", hosts: " + listOrDash(im.Hosts)
+	}
+	g.printf("Impact of %s: %d dependents%s, nodes: %s\n", subject, len(im.Affected), hosts, listOrDash(im.Nodes))
 	for _, a := range im.Affected {
 		g.printf("%s%s (via %s)\n", strings.Repeat("  ", a.Depth), a.Ref, a.Via)
 	}

@@ -196,7 +196,7 @@ func (g *globals) printScenario(r model.ScenarioReport) {
 			g.printf("%s... PASSED\n", line)
 			continue
 		} else if v != nil {
-			g.printf("%s... %s\n", line, v.Check)
+			g.printf("%s... NOT SAFE (%s)\n", line, v.Check)
 			for _, b := range v.Blockers {
 				g.printf("  ERROR: %s\n         %s\n", b.Rule, b.Message)
 			}

@@ -134,3 +134,4 @@ sg node stop all
 sg node status
 "$(dirname "$0")/demo-archive.sh" "$bin"
 SG_DEMO_TARGET=$target "$(dirname "$0")/demo-model.sh" "$bin"
+"$(dirname "$0")/demo-topology.sh" "$bin" "$(dirname "$bin")/lldpsend"

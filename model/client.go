@@ -144,6 +144,12 @@ func (c *Client) CheckMigrate(ctx context.Context, node, to string) (Verdict, er
 	return out, c.get(ctx, PathCheckMigrate, url.Values{"node": {node}, "to": {to}}, &out)
 }
 
+// PlanPatch asks for a plan to patch hosts (see Graph.PlanPatch).
+func (c *Client) PlanPatch(ctx context.Context, q PatchQuery) (PatchPlan, error) {
+	var out PatchPlan
+	return out, c.post(ctx, PathPlanPatch, q, &out)
+}
+
 // Switches lists the switches the hosts hear by LLDP, with their ports.
 func (c *Client) Switches(ctx context.Context) ([]Switch, error) {
 	var out []Switch

@@ -20,7 +20,9 @@ func topoFleet() []*simHost {
 	adm := nodeConfig("DC1-ADM1", TypeAdmin)
 	adm["ADMIN_ROLE"] = "Primary"
 	hosts[0].set(wire.KindNode, "DC1-ADM1", adm)
-	addNodeDevices(hosts[0], "DC1-ADM1", adm)
+	for _, h := range hosts {
+		addNodeDevices(h, "DC1-ADM1", adm) // its LUNs, seen by every host as the others' are
+	}
 	racks := []string{"r1", "r3", "r2", "r3", "r2", "r4"}
 	for i, h := range hosts {
 		h.entities[kindID{wire.KindHost, h.id}][wire.FieldRack] = racks[i]

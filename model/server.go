@@ -31,6 +31,7 @@ const (
 	PathFailures     = "/api/v1/failures"
 	PathWhatIf       = "/api/v1/what-if"
 	PathSwitches     = "/api/v1/switches"
+	PathPlanPatch    = "/api/v1/plan-patch"
 )
 
 // Config configures a Server.
@@ -329,6 +330,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+PathFailures, s.query(s.failures))
 	mux.HandleFunc("POST "+PathWhatIf, s.query(s.whatIfScenario))
 	mux.HandleFunc("GET "+PathSwitches, s.query(s.switches))
+	mux.HandleFunc("POST "+PathPlanPatch, s.query(s.planPatch))
 	return mux
 }
 
@@ -671,6 +673,22 @@ func (s *Server) switches(*http.Request) (any, error) {
 		out = append(out, *sw)
 	}
 	return out, nil
+}
+
+func (s *Server) planPatch(r *http.Request) (any, error) {
+	var q PatchQuery
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&q); err != nil {
+		return nil, errStatus(http.StatusBadRequest, "plan-patch: malformed request: %v", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, err := s.graph.PlanPatch(s.whatIf(), q)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = &httpError{code: http.StatusBadRequest, err: err}
+	}
+	return p, err
 }
 
 // ScenarioRequest is the body of PathWhatIf.

@@ -66,7 +66,7 @@ func TestPlanPatch(t *testing.T) {
 					}
 				}
 			},
-			q: PatchQuery{Hosts: []string{"dc1-h0"}, KeepRunning: []string{TypeGateway}, Allow: []string{RulePrimaryAdmin}},
+			q:    PatchQuery{Hosts: []string{"dc1-h0"}, KeepRunning: []string{TypeGateway}, Allow: []string{RulePrimaryAdmin}},
 			want: "blocked dc1-h0: keep-running", blockMsg: "node DC1-GW1 (VM_API_Gateway, to keep running) has no host to move to: the first candidate says shared-devices"},
 	}
 	for _, c := range cases {

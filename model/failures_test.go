@@ -264,3 +264,21 @@ func TestImpactSwitchAndRack(t *testing.T) {
 		}
 	}
 }
+
+// TestHostSiteOverride: a host's site setting is its nodes' site unless
+// a node names its own, and a change of the setting moves them.
+func TestHostSiteOverride(t *testing.T) {
+	hosts := topoFleet()
+	hosts[1].entities[kindID{wire.KindHost, "dc2-h1"}][wire.FieldSite] = "DC9"
+	editNode(hosts[1], "DC2-GW1", map[string]string{"SITE": "DC2"})
+	g := graphOf(hosts, epoch0)
+	site := func(name string) string { return g.node(name).Site }
+	if site("DC2-S1") != "DC9" || site("DC2-GW1") != "DC2" || site("DC2-S2") != "DC2" {
+		t.Fatalf("sites %s %s %s", site("DC2-S1"), site("DC2-GW1"), site("DC2-S2"))
+	}
+	g.Apply("dc2-h1", []Change{{Host: "dc2-h1", Kind: wire.KindHost, ID: "dc2-h1", Op: OpChanged, Time: epoch0,
+		After: map[string]string{wire.FieldHostname: "dc2-h1", wire.FieldSite: "DC8"}}}, epoch0)
+	if site("DC2-S1") != "DC8" || !slices.ContainsFunc(g.Nodes(), func(n *Node) bool { return n.Name == "DC2-S1" && n.Site == "DC8" }) {
+		t.Fatalf("after the change: %s", site("DC2-S1"))
+	}
+}

@@ -124,14 +124,25 @@ func (g *Graph) put(e *Entity) {
 	}
 	m[e.ID] = e
 	switch e.Kind {
-	case wire.KindNeighbor, wire.KindHost:
+	case wire.KindNeighbor:
 		g.topo.dirty = true
+	case wire.KindHost:
+		g.topo.dirty = true
+		// The host's site setting is its nodes' site, unless a node
+		// names its own.
+		for _, ne := range h.entities[wire.KindNode] {
+			if n := g.nodes[ne.ID][e.Host]; n != nil && n.Site != nodeSite(ne, e) {
+				g.ownNode(ne.ID)
+				g.nodes[ne.ID][e.Host] = nodeFrom(ne, e)
+				g.nodeChanged(ne.ID)
+			}
+		}
 	case wire.KindNode:
 		if g.nodes[e.ID] == nil {
 			g.nodes[e.ID] = map[string]*Node{}
 		}
 		g.ownNode(e.ID)
-		g.nodes[e.ID][e.Host] = nodeFrom(e)
+		g.nodes[e.ID][e.Host] = nodeFrom(e, h.entities[wire.KindHost][e.Host])
 		g.nodeChanged(e.ID)
 	case wire.KindBlock:
 		h.alias["/dev/"+e.ID] = e.ID

@@ -54,9 +54,10 @@ type NodeInterface struct {
 // InService reports whether the node is running.
 func (n *Node) InService() bool { return n.RunState == Running }
 
-// nodeFrom derives a node from its entity. Upper-case fields are config
-// keys; run_state and config_state are the agent's observations.
-func nodeFrom(e *Entity) *Node {
+// nodeFrom derives a node from its entity and its host's (nil when not
+// known yet: its site setting). Upper-case fields are config keys;
+// run_state and config_state are the agent's observations.
+func nodeFrom(e, host *Entity) *Node {
 	n := &Node{Name: e.ID, Host: e.Host, Config: map[string]string{}, Since: e.Since}
 	for k, v := range e.Fields {
 		if isConfigKey(k) {
@@ -65,7 +66,7 @@ func nodeFrom(e *Entity) *Node {
 	}
 	n.Type = n.Config["NODE_TYPE"]
 	n.primaryAdmin = n.Type == TypeAdmin && strings.EqualFold(n.Config["ADMIN_ROLE"], "Primary")
-	n.Site = siteOf(e.ID, n.Config)
+	n.Site = nodeSite(e, host)
 	n.RunState = e.Fields[wire.FieldRunState]
 	if n.RunState == "" {
 		n.RunState = "Unknown"
@@ -106,13 +107,17 @@ func networkEnabled(cfg map[string]string, network string) bool {
 	return !strings.EqualFold(cfg[network+"_CONFIG"], "DISABLED")
 }
 
-// siteOf is the SITE key when present, else the node name's prefix before
-// the first '-' (DC1 for DC1-S3), else the whole name.
-func siteOf(name string, cfg map[string]string) string {
-	if s := cfg["SITE"]; s != "" {
+// nodeSite is the node's SITE key when present, else the site its
+// host's settings give, else the node name's prefix before the first '-'
+// (DC1 for DC1-S3), else the whole name.
+func nodeSite(e, host *Entity) string {
+	if s := e.Fields["SITE"]; s != "" {
 		return s
 	}
-	site, _, _ := strings.Cut(name, "-")
+	if host != nil && host.Fields[wire.FieldSite] != "" {
+		return host.Fields[wire.FieldSite]
+	}
+	site, _, _ := strings.Cut(e.ID, "-")
 	return site
 }
 

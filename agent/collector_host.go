@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -47,8 +46,10 @@ func (c *hostCollector) Collect(context.Context) ([]Item, error) {
 		f[wire.FieldKernel] = unix.ByteSliceToString(u.Release[:])
 	}
 	// The boot id is new at every boot: it tells a host that rebooted
-	// from one whose agent merely restarted.
-	if b, err := os.ReadFile(filepath.Join(c.src.procPath(), "sys", "kernel", "random", "boot_id")); err == nil {
+	// from one whose agent merely restarted (fleet patch waits for a new
+	// one). It is read under the root, as the host's UUID is, so that a
+	// --root sandbox has an identity of its own.
+	if b, err := os.ReadFile(c.src.Root.Join("/proc/sys/kernel/random/boot_id")); err == nil {
 		if id := strings.TrimSpace(string(b)); id != "" {
 			f[wire.FieldBootID] = id
 		}

@@ -24,7 +24,7 @@ func hostFields(t *testing.T, src Sources) map[string]string {
 	return items[0].Fields
 }
 
-// TestHostBootIDAndPlacement: the boot id comes from the proc tree given
+// TestHostBootIDAndPlacement: the boot id comes from /proc under the root
 // (trimmed), and the placement from the settings, each only when known.
 func TestHostBootIDAndPlacement(t *testing.T) {
 	src := fixture(t)

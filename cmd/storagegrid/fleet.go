@@ -24,11 +24,13 @@ func init() {
 func fleetCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:  "fleet",
-		Usage: "maintenance across hosts: plan a rolling OS patch on the model",
+		Usage: "maintenance across hosts: plan a rolling OS patch on the model, then carry it out",
 		Description: "Plans maintenance of many hosts on the model server's copy of the fleet, so that\n" +
-			"every step is checked as the fleet will stand when it is taken:\n" +
-			"   storagegrid fleet plan-patch --all --keep-running VM_Admin_Node",
-		Subcommands: []*cli.Command{fleetPlanPatchCommand(g)},
+			"every step is checked as the fleet will stand when it is taken, then carries it out\n" +
+			"host by host, checking the live model before each host goes down:\n" +
+			"   storagegrid fleet plan-patch --all --keep-running VM_Admin_Node --out plan.json\n" +
+			"   storagegrid fleet patch --plan plan.json --run 'sudo apt-get -y upgrade && sudo reboot'",
+		Subcommands: []*cli.Command{fleetPlanPatchCommand(g), fleetPatchCommand(g)},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,6 +24,7 @@ import (
 // and start do nothing twice, and a patch is not run again once the host
 // came back with a new boot id). The file is locked while a run uses it.
 type Journal struct {
+	mu      sync.Mutex // the hosts of a wave run at once
 	f       *os.File
 	path    string
 	steps   map[string]bool // host + "\x00" + step, done
@@ -129,20 +131,34 @@ func (j *Journal) write(l journalLine) error {
 
 // done reports whether a step of host finished in this run or an earlier
 // one. A nil journal (a dry run) knows of nothing.
-func (j *Journal) done(host, step string) bool { return j != nil && j.steps[host+"\x00"+step] }
+func (j *Journal) done(host, step string) bool {
+	if j == nil {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.steps[host+"\x00"+step]
+}
 
 func (j *Journal) hostDone(host string) bool { return j.done(host, hostStep) }
 
 // interrupted reports whether an earlier run started a step of host and
 // was stopped before it finished.
 func (j *Journal) interrupted(host, step string) bool {
-	return j != nil && j.started[host+"\x00"+step]
+	if j == nil {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.started[host+"\x00"+step]
 }
 
 func (j *Journal) record(host, step, state string) error {
 	if j == nil {
 		return nil
 	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	if state == "done" {
 		j.steps[host+"\x00"+step] = true
 	}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/storagegrid/storagegrid/model"
@@ -82,9 +83,11 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
-// Run carries out plan, host after host (the hosts of a wave one after
-// another too: never more down at once than the plan allows), recording
-// each step in j and reporting it to report.
+// Run carries out plan, wave after wave, recording each step in j and
+// reporting it to report. The hosts of a wave are taken down one after
+// another (each checked live with the wave's earlier hosts down, as the
+// plan was), patched and brought back together, and their nodes moved
+// back one after another.
 func Run(ctx context.Context, plan model.PatchPlan, m Model, j *Journal, o Options, report func(Event)) error {
 	if !plan.Feasible {
 		return errors.New("the plan is not feasible: plan again once the fleet allows it")
@@ -93,20 +96,14 @@ func Run(ctx context.Context, plan model.PatchPlan, m Model, j *Journal, o Optio
 		o.Poll = time.Second
 	}
 	r := &run{plan: plan, m: m, j: j, o: o, report: report}
-	first := true
-	for _, w := range plan.Waves {
-		for _, h := range w.Hosts {
-			if !first && o.Pause > 0 && !o.DryRun && !j.hostDone(h.Host) {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(o.Pause):
-				}
-			}
-			first = false
-			if err := r.host(ctx, h); err != nil {
+	for i, w := range plan.Waves {
+		if i > 0 && o.Pause > 0 && !o.DryRun && !slices.ContainsFunc(w.Hosts, func(h model.PatchHost) bool { return j.hostDone(h.Host) }) {
+			if err := sleep(ctx, o.Pause); err != nil {
 				return err
 			}
+		}
+		if err := r.wave(ctx, w); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -118,6 +115,64 @@ type run struct {
 	j      *Journal
 	o      Options
 	report func(Event)
+	mu     sync.Mutex // report, called by the hosts of a wave at once
+	// waveStops are the nodes the current wave stops: the live checks
+	// of its later hosts do not count them against it.
+	waveStops map[string]bool
+}
+
+// The phases of a host in a wave: down (checks, moves, stop), patched
+// (patch, reboot, start, running), home (moves back).
+func phaseOf(step string) int {
+	switch {
+	case step == StepPatch || step == StepWaitBoot || step == StepStart || step == StepWaitRunning:
+		return 1
+	case strings.HasPrefix(step, StepMoveBack):
+		return 2
+	}
+	return 0
+}
+
+// wave takes a wave's hosts down one by one, patches them together and
+// brings them home one by one.
+func (r *run) wave(ctx context.Context, w model.PatchWave) error {
+	r.waveStops = map[string]bool{}
+	for _, h := range w.Hosts {
+		for _, n := range h.Stops {
+			r.waveStops[n] = true
+		}
+	}
+	for _, h := range w.Hosts {
+		if err := r.host(ctx, h, 0); err != nil {
+			return err
+		}
+	}
+	errs := make([]error, len(w.Hosts))
+	var wg sync.WaitGroup
+	for i, h := range w.Hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.host(ctx, h, 1)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, e := range errs {
+			if e != nil {
+				return e // the first host's: each says where its host was left
+			}
+		}
+	}
+	for _, h := range w.Hosts {
+		if err := r.host(ctx, h, 2); err != nil {
+			return err
+		}
+		if err := r.finish(h); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // step is one step of a host: its name and what it does.
@@ -128,12 +183,18 @@ type step struct {
 	left string
 }
 
-func (r *run) host(ctx context.Context, h model.PatchHost) error {
+// host runs the steps of one phase of host h.
+func (r *run) host(ctx context.Context, h model.PatchHost, phase int) error {
 	if r.j.hostDone(h.Host) {
-		r.emit(h.Host, hostStep, "skipped", "patched before")
+		if phase == 0 {
+			r.emit(h.Host, hostStep, "skipped", "patched before")
+		}
 		return nil
 	}
 	for _, s := range r.steps(h) {
+		if phaseOf(s.name) != phase {
+			continue
+		}
 		if r.j.done(h.Host, s.name) {
 			r.emit(h.Host, s.name, "skipped", "done before")
 			continue
@@ -164,7 +225,12 @@ func (r *run) host(ctx context.Context, h model.PatchHost) error {
 		}
 		r.emit(h.Host, s.name, "done", detail)
 	}
-	if r.o.DryRun {
+	return nil
+}
+
+// finish records a host patched.
+func (r *run) finish(h model.PatchHost) error {
+	if r.o.DryRun || r.j.hostDone(h.Host) {
 		return nil
 	}
 	if err := r.j.record(h.Host, hostStep, "done"); err != nil {
@@ -175,6 +241,8 @@ func (r *run) host(ctx context.Context, h model.PatchHost) error {
 }
 
 func (r *run) emit(host, step, state, detail string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.report != nil {
 		r.report(Event{Time: time.Now().UTC(), Host: host, Step: step, State: state, Detail: detail})
 	}
@@ -200,7 +268,7 @@ func (r *run) steps(h model.PatchHost) []step {
 			if err != nil {
 				return "", err
 			}
-			if !v.Safe {
+			if !r.safe(v) {
 				return "", fmt.Errorf("the fleet changed since the plan: moving %s to %s is not safe now: %s", mv.Node, mv.To, blockers(v))
 			}
 		}
@@ -219,7 +287,7 @@ func (r *run) steps(h model.PatchHost) []step {
 		if err != nil {
 			return "", err
 		}
-		if !v.Safe {
+		if !r.safe(v) {
 			return "", fmt.Errorf("the fleet changed since the plan: stopping %s is not safe now: %s", h.Host, blockers(v))
 		}
 		return "safe", nil
@@ -287,6 +355,13 @@ func (r *run) steps(h model.PatchHost) []step {
 			}})
 	}
 	return out
+}
+
+// safe: the verdict has no blocker but the wave's own stopped nodes.
+func (r *run) safe(v model.Verdict) bool {
+	return !slices.ContainsFunc(v.Blockers, func(b model.Blocker) bool {
+		return b.Rule != model.RuleOthersInService || !r.waveStops[b.Node]
+	})
 }
 
 func blockers(v model.Verdict) string {

@@ -142,17 +142,7 @@ func (g *Graph) takeDown(w WhatIf, q PatchQuery, h string, down []string, patche
 			planStopped[n.Name] = true
 		}
 	}
-	keep := func(b Blocker) bool {
-		if b.Rule != RuleOthersInService {
-			return true
-		}
-		for name := range planStopped {
-			if strings.HasPrefix(b.Message, "node "+name+" ") {
-				return false
-			}
-		}
-		return true
-	}
+	keep := func(b Blocker) bool { return b.Rule != RuleOthersInService || !planStopped[b.Node] }
 	var blockers []Blocker
 	targets := slices.Sorted(maps.Keys(g.hosts))
 	slices.SortStableFunc(targets, func(a, b string) int { return targetRank(a, patched, planned) - targetRank(b, patched, planned) })

@@ -36,6 +36,9 @@ var stopRules = []string{RuleFreshData, RuleOthersInService, RuleTypeElsewhere, 
 type Blocker struct {
 	Rule    string `json:"rule"`
 	Message string `json:"message"`
+	// Node, for others-in-service: the node out of service, so that a
+	// rolling patch can tell its own wave's stops from others.
+	Node string `json:"node,omitempty"`
 }
 
 // Verdict is the outcome of a what-if check.
@@ -149,6 +152,7 @@ func (g *Graph) CheckMigrate(w WhatIf, name, to string) (Verdict, error) {
 	for i := range nodes {
 		if o := &nodes[i]; o.Name != name && !o.up() {
 			v.block(RuleOthersInService, "node %s on host %s is %s: migrate one node at a time, only while the others are in service", o.Name, o.Host, o.state(g))
+			v.Blockers[len(v.Blockers)-1].Node = o.Name
 		}
 	}
 	return v.finish(), nil
@@ -274,6 +278,7 @@ func (g *Graph) OkToStop(w WhatIf, host string) (Verdict, error) {
 			here = append(here, o)
 		} else if !o.up() {
 			v.block(RuleOthersInService, "node %s on host %s is already %s", o.Name, o.Host, o.state(g))
+			v.Blockers[len(v.Blockers)-1].Node = o.Name
 		}
 	}
 	for _, typ := range typesOf(here) {

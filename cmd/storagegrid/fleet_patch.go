@@ -36,8 +36,10 @@ func fleetPatchCommand(g *globals) *cli.Command {
 		Name:      "patch",
 		Usage:     "carry out a patch plan: move, stop, patch, wait for the reboot, start, move back, host by host",
 		UsageText: "storagegrid fleet patch --plan FILE --run 'COMMAND' [--target-cmd CMD] [--run-cmd CMD] [--dry-run]",
-		Description: "Carries out a plan of `fleet plan-patch`, one host at a time (the hosts of a wave\n" +
-			"too). For each host:\n" +
+		Description: "Carries out a plan of `fleet plan-patch`, wave after wave: a wave's hosts go down\n" +
+			"one after another (each checked on the live model with the wave's earlier hosts\n" +
+			"down, as planned), are patched and brought back together, and get their nodes\n" +
+			"back one after another. For each host:\n" +
 			"  check-moves   check-migrate of each planned move, on the live model\n" +
 			"  move NODE     on the host: storagegrid node migrate NODE --to TARGET\n" +
 			"  ok-to-stop    on the live model: the run stops if the fleet changed\n" +

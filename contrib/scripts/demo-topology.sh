@@ -6,7 +6,10 @@
 # neighbours from the frames and streams them to a model server over a
 # management bridge, and the model tells which failures would hurt most.
 # Storage nodes DC1-S1..S3 all hang off switch sw-a: the worst single
-# failure. Root only (network namespaces); everything stays inside a
+# failure. Then the fleet is patched host by host (fleet plan-patch,
+# fleet patch; the "patch" gives a host a new boot id, as a reboot
+# would), and the model's history shows that DC1 never had more than one
+# storage node down. Root only (network namespaces); everything stays inside a
 # private network namespace and the namespaces it creates.
 # Usage: contrib/scripts/demo-topology.sh [path/to/storagegrid] [path/to/lldpsend]
 set -euo pipefail
@@ -86,7 +89,9 @@ host() {
   ip -n "$ns" link add eth0 type veth peer name "p-$h" netns "$tag-sw"
   ip -n "$ns" link set eth0 up
   ip -n "$tag-sw" link set "p-$h" up
-  mkdir -p "$r/etc/storagegrid/nodes" "$r/dev/mapper"
+  mkdir -p "$r/etc/storagegrid/nodes" "$r/dev/mapper" "$r/proc/sys/kernel/random"
+  # A sandbox host's boot id: the agent reads it under the root.
+  cat /proc/sys/kernel/random/uuid >"$r/proc/sys/kernel/random/boot_id"
   cat >"$r/etc/storagegrid/storagegrid.toml" <<EOT
 [runtime]
 kind = "process"
@@ -178,3 +183,29 @@ model failures --depth 2 --kind switch,rack
 
 section "What if sw-b fails, and then dc1-h3 is taken down for patching? (exit 5)"
 model what-if --fail switch/sw-b --stop dc1-h3 || echo "(exit $?: not safe)"
+
+section "A rolling OS patch of the fleet: the plan, checked on a fork of the model"
+# fleet ARGS: a fleet command, echoed as typed.
+fleet() {
+  echo "\$ storagegrid fleet $*"
+  "$bin" fleet "$@" --server "$server"
+}
+fleet plan-patch --all --out "$work/plan.json" || echo "(exit $?: dc1-h1 holds the only admin node and gateway)"
+fleet plan-patch dc1-h2 dc1-h3 dc1-h4 --out "$work/plan.json"
+
+section "Carrying it out, host by host: stop, patch, wait for the new boot id, start"
+# The "patch" writes a new boot id into the sandbox host, as a reboot
+# would; the host's agent reports it at its next collection.
+patch="cat /proc/sys/kernel/random/uuid > $work/{host}/proc/sys/kernel/random/boot_id"
+echo "\$ storagegrid fleet patch --plan plan.json --run 'sudo apt-get -y upgrade && sudo reboot'  # here: a new boot id"
+"$bin" fleet patch --plan "$work/plan.json" --server "$server" --run "$patch" --run-cmd "sh -c" \
+  --target-cmd "ip netns exec $tag-{host} $bin --root $work/{host}" | grep -E ': (done|failed)' | grep -vE 'check-moves|ok-to-stop'
+
+section "No moment with more than one storage node of DC1 down (the model's history)"
+model changes --since 10m --kind node | grep ' changed node .*run_state'
+"$bin" model changes --since 10m --kind node --server "$server" | awk '
+	/ changed node DC1-S[0-9]:.*run_state/ {
+		split($5, n, ":"); down[n[1]] = ($0 !~ /run_state [^,]* -> Running/)
+		c = 0; for (k in down) c += down[k]; if (c > worst) worst = c
+	}
+	END { printf "at most %d of the 3 storage nodes down at once; the site needs 2 running\n", worst; exit worst > 1 }'

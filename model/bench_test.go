@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -297,4 +298,22 @@ func BenchmarkScenario10(b *testing.B) {
 		b.Fatalf("%d steps", len(r.Steps))
 	}
 	b.ReportMetric(float64(len(r.Failures.New)), "new-failures")
+}
+
+// BenchmarkFleetPageHTTP: the web page's fleet view (every host, node,
+// rack and the worst failure) over HTTP, of the what-if benchmark's
+// 2,000-host model. Target: under 1 s.
+func BenchmarkFleetPageHTTP(b *testing.B) {
+	benchWhatIfHTTP(b, func(c *Client, i int) (Verdict, error) {
+		resp, err := whatIfServer.ts.http.Client().Get(whatIfServer.ts.http.URL + "/")
+		if err != nil {
+			return Verdict{}, err
+		}
+		defer resp.Body.Close()
+		n, err := io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != 200 || n < 100_000 {
+			return Verdict{}, fmt.Errorf("status %d, %d bytes (%v)", resp.StatusCode, n, err)
+		}
+		return Verdict{Safe: true}, err
+	})
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -295,6 +296,12 @@ type HostSummary struct {
 	Devices     int       `json:"devices"`
 	Links       int       `json:"links"`
 	Addresses   int       `json:"addresses"`
+	// The placement its settings give (site: else its nodes'), and the
+	// switches its links hear by LLDP (by system name).
+	Site     string   `json:"site,omitempty"`
+	Room     string   `json:"room,omitempty"`
+	Rack     string   `json:"rack,omitempty"`
+	Switches []string `json:"switches,omitempty"`
 }
 
 // Hosts summarises every host; a host not heard from since staleBefore
@@ -305,6 +312,14 @@ func (g *Graph) Hosts(staleBefore time.Time) []HostSummary {
 		s := HostSummary{Host: id, LastSeen: h.lastSeen, Stale: h.lastSeen.Before(staleBefore), Nodes: []string{},
 			Devices: len(h.entities[wire.KindBlock]), Links: len(h.entities[wire.KindLink]), Addresses: len(h.entities[wire.KindAddress])}
 		s.MemoryBytes = g.memory(id)
+		s.Site, s.Room, s.Rack = g.placement(id, wire.FieldSite), g.placement(id, wire.FieldRoom), g.placement(id, wire.FieldRack)
+		for _, link := range slices.Sorted(maps.Keys(g.topo.uplinks[id])) {
+			for _, c := range g.topo.uplinks[id][link] {
+				if l := g.switchLabel(c); !slices.Contains(s.Switches, l) {
+					s.Switches = append(s.Switches, l)
+				}
+			}
+		}
 		for name := range h.entities[wire.KindNode] {
 			s.Nodes = append(s.Nodes, name)
 		}

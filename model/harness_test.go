@@ -62,6 +62,12 @@ func newTestServer(t testing.TB, dbPath string, hosts ...string) *testServer {
 // serveStore is newTestServer on a store of the caller's.
 func serveStore(t testing.TB, dbPath string, store Store, hosts ...string) *testServer {
 	t.Helper()
+	return serveWith(t, dbPath, store, func(*Config) {}, hosts...)
+}
+
+// serveWith is serveStore with the server's configuration edited first.
+func serveWith(t testing.TB, dbPath string, store Store, edit func(*Config), hosts ...string) *testServer {
+	t.Helper()
 	ts := &testServer{t: t, dbPath: dbPath, tokens: map[string]string{}, clock: &fakeClock{t: epoch0}}
 	var lines []string
 	for _, h := range hosts {
@@ -73,7 +79,9 @@ func serveStore(t testing.TB, dbPath string, store Store, hosts ...string) *test
 		t.Fatal(err)
 	}
 	ts.store = store
-	ts.srv, err = NewServer(context.Background(), Config{Store: ts.store, Tokens: toks, StaleAfter: 5 * time.Minute, Now: ts.clock.Now})
+	cfg := Config{Store: ts.store, Tokens: toks, StaleAfter: 5 * time.Minute, Now: ts.clock.Now}
+	edit(&cfg)
+	ts.srv, err = NewServer(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -331,6 +331,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+PathWhatIf, s.query(s.whatIfScenario))
 	mux.HandleFunc("GET "+PathSwitches, s.query(s.switches))
 	mux.HandleFunc("POST "+PathPlanPatch, s.query(s.planPatch))
+	s.webRoutes(mux)
 	return mux
 }
 
@@ -710,9 +711,14 @@ func (s *Server) whatIfScenario(r *http.Request) (any, error) {
 	if len(req.Steps) == 0 {
 		return nil, errStatus(http.StatusBadRequest, "what-if: no steps")
 	}
+	return s.scenario(req.Steps)
+}
+
+// scenario runs a what-if on the live graph: for the API and the page.
+func (s *Server) scenario(steps []Step) (ScenarioReport, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	rep, err := s.graph.Scenario(s.whatIf(), req.Steps)
+	rep, err := s.graph.Scenario(s.whatIf(), steps)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = &httpError{code: http.StatusBadRequest, err: err}
 	}

@@ -29,7 +29,8 @@ func modelServeCommand(g *globals) *cli.Command {
 		Name:      "serve",
 		Usage:     "run the model server",
 		UsageText: "storagegrid model serve [--listen ADDR] [--db PATH] [--tokens FILE]",
-		Description: "Serves the ingest endpoint for agents and the query API until interrupted.\n" +
+		Description: "Serves the ingest endpoint for agents, the query API (described at\n" +
+			"/api/v1/openapi.json) and a read-only web page of the fleet at / until interrupted.\n" +
 			"The tokens file (mode 0600) lists the hosts that may ingest, as \"HOST TOKEN\"\n" +
 			"lines. With model.tls_cert and model.tls_key the server speaks TLS; with\n" +
 			"model.tls_client_ca every client must present a certificate signed by that\n" +

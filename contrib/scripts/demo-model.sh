@@ -120,6 +120,7 @@ wait_for 'DC1-ARC1.*Running'
 wait_for 'DC1-S1.*Running'
 
 section "What runs where, from the agents' snapshots"
+echo "(the same model as a web page while the demo runs: $server/ , from inside the demo's network namespace when it runs as root)"
 model hosts
 model nodes
 

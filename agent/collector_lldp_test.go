@@ -577,7 +577,7 @@ func TestParseLLDPCLICaptured(t *testing.T) {
 // frames' field for field, and the frames' one is reported.
 func TestLLDPFromRealLLDPD(t *testing.T) {
 	if _, err := exec.LookPath("lldpd"); err != nil {
-		t.Skip("lldpd is not installed (apt-get install lldpd): the check against a real LLDP agent did not run")
+		t.Fatal("needs lldpd (Debian's lldpd package; .ci/run installs it)")
 	}
 	near, far := lldpNet(t, 1)
 	h, err := netlink.NewHandleAt(far)

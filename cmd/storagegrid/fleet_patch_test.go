@@ -199,9 +199,6 @@ func (f *patchFleet) patches() map[string]int {
 // per plan, its nodes run again, and no moment of the model's history
 // has more than one of the three storage nodes down.
 func TestFleetPatch(t *testing.T) {
-	if testing.Short() {
-		t.Skip("sandbox fleets with agents and a model server")
-	}
 	rounds := 50
 	if s := os.Getenv("STORAGEGRID_TEST_FLEET_ROUNDS"); s != "" {
 		rounds, _ = strconv.Atoi(s)
@@ -359,9 +356,6 @@ func (f *patchFleet) mostDown(since time.Time) (worst, stops int) {
 // never more than two down, and two at some moment. A kill in the middle
 // of a wave resumes it.
 func TestFleetPatchWaves(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a sandbox fleet with agents and a model server")
-	}
 	f := newPatchFleet(t, 5)
 	since := time.Now().UTC()
 	plan := filepath.Join(f.dir, "plan.json")

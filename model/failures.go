@@ -173,9 +173,7 @@ func (g *Graph) affectedHosts(r Ref) []string {
 	case KindSwitch:
 		var out []string
 		for _, p := range g.topo.switches[r.ID].Ports {
-			if len(out) == 0 || out[len(out)-1] != p.Host {
-				out = append(out, p.Host)
-			}
+			out = append(out, p.Host)
 		}
 		slices.Sort(out)
 		return slices.Compact(out)

@@ -327,8 +327,8 @@ func (r *run) steps(h model.PatchHost) []step {
 			if err == nil && rebooted(h, st) {
 				return fmt.Sprintf("boot id %s, kernel %s", st.bootID, st.kernel), nil
 			}
-			if err := sleep(ctx, r.o.Poll); err != nil {
-				return "", fmt.Errorf("%s has not reported a new boot id: %w", h.Host, err)
+			if serr := sleep(ctx, r.o.Poll); serr != nil {
+				return "", fmt.Errorf("%s has not reported a new boot id: %w%s", h.Host, serr, lastQuery(err))
 			}
 		}
 	}})
@@ -342,8 +342,8 @@ func (r *run) steps(h model.PatchHost) []step {
 				if err == nil && st.running(h.Stops) {
 					return strings.Join(h.Stops, ", ") + " Running", nil
 				}
-				if err := sleep(ctx, r.o.Poll); err != nil {
-					return "", fmt.Errorf("%s not all Running: %w", strings.Join(h.Stops, ", "), err)
+				if serr := sleep(ctx, r.o.Poll); serr != nil {
+					return "", fmt.Errorf("%s not all Running: %w%s", strings.Join(h.Stops, ", "), serr, lastQuery(err))
 				}
 			}
 		}})
@@ -442,6 +442,15 @@ func rebooted(h model.PatchHost, st hostState) bool {
 		return st.bootID != "" && st.bootID != h.BootID
 	}
 	return h.Kernel != "" && st.kernel != "" && st.kernel != h.Kernel
+}
+
+// lastQuery tells a wait's timeout from a model server that could not
+// be asked.
+func lastQuery(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " (the model server's last answer: " + err.Error() + ")"
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,21 +41,41 @@ func newPatchFleet(t *testing.T, n int) *patchFleet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	f := &patchFleet{t: t, exe: exe, dir: t.TempDir(), server: "http://127.0.0.1:" + strconv.Itoa(port)}
+	f := &patchFleet{t: t, exe: exe, dir: t.TempDir()}
+	// Registered first, run last: the servers' and agents' logs of a
+	// failed test, before the temporary directory goes.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		logs, _ := filepath.Glob(filepath.Join(f.dir, "*.log"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			t.Logf("%s (its last 4 KiB):\n%s", filepath.Base(l), b[max(0, len(b)-4096):])
+		}
+	})
 	for i := range n {
 		f.hosts = append(f.hosts, fmt.Sprintf("h%d", i+1))
 	}
+	// Tokens of this fleet alone, so that a mix-up is refused.
+	fleetID := strconv.FormatUint(rand.Uint64(), 36)
+	token := func(h string) string { return "token-of-" + h + "-" + fleetID + "-0123456789" }
 	var tokens strings.Builder
+	for _, h := range f.hosts {
+		fmt.Fprintf(&tokens, "%s %s\n", h, token(h))
+	}
+	mustWrite(t, filepath.Join(f.dir, "tokens"), tokens.String())
+	os.Chmod(filepath.Join(f.dir, "tokens"), 0o600)
+	// The model server takes any free port and says which: a port
+	// picked here and closed could be another fleet's too, and its
+	// agents, of the same host names, would report to both servers.
+	os.MkdirAll(filepath.Join(f.dir, "model"), 0o755)
+	f.daemon("model", f.exe, "--root", filepath.Join(f.dir, "model"), "model", "serve", "--listen", "127.0.0.1:0",
+		"--db", filepath.Join(f.dir, "model.db"), "--tokens", filepath.Join(f.dir, "tokens"))
+	f.server = "http://" + f.listening()
 	for i, h := range f.hosts {
 		r := f.root(h)
-		fmt.Fprintf(&tokens, "%s token-of-%s-0123456789\n", h, h)
-		mustWrite(t, filepath.Join(r, "etc/storagegrid/agent-token"), "token-of-"+h+"-0123456789\n")
+		mustWrite(t, filepath.Join(r, "etc/storagegrid/agent-token"), token(h)+"\n")
 		os.Chmod(filepath.Join(r, "etc/storagegrid/agent-token"), 0o600)
 		mustWrite(t, filepath.Join(r, "etc/storagegrid/storagegrid.toml"), fmt.Sprintf(`[runtime]
 kind = "process"
@@ -82,11 +101,6 @@ spool_dir = "/var/lib/storagegrid/agent"
 				"GRID_NETWORK_TARGET = lo\nGRID_NETWORK_IP = 10.1.0.%d\nGRID_NETWORK_MASK = 255.255.255.0\nGRID_NETWORK_GATEWAY = 10.1.0.1\n", dev, dev, 11+i))
 		f.setBootID(h, fmt.Sprintf("00000000-0000-4000-8000-00000000000%d", i))
 	}
-	mustWrite(t, filepath.Join(f.dir, "tokens"), tokens.String())
-	os.MkdirAll(filepath.Join(f.dir, "model"), 0o755)
-	os.Chmod(filepath.Join(f.dir, "tokens"), 0o600)
-	f.daemon("model", f.exe, "--root", filepath.Join(f.dir, "model"), "model", "serve", "--listen", "127.0.0.1:"+strconv.Itoa(port),
-		"--db", filepath.Join(f.dir, "model.db"), "--tokens", filepath.Join(f.dir, "tokens"))
 	f.run("model", "hosts", "--server", f.server, "--wait", "10s")
 	for _, h := range f.hosts {
 		f.run("--root", f.root(h), "node", "start", "all")
@@ -98,6 +112,23 @@ spool_dir = "/var/lib/storagegrid/agent"
 }
 
 func (f *patchFleet) root(h string) string { return filepath.Join(f.dir, h) }
+
+// listening waits for the model server's first line and returns the
+// address it names.
+func (f *patchFleet) listening() string {
+	f.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		b, _ := os.ReadFile(filepath.Join(f.dir, "model.log"))
+		if _, rest, ok := bytes.Cut(b, []byte("Model server listening on ")); ok {
+			if addr, _, ok := bytes.Cut(rest, []byte(" ")); ok {
+				return string(addr)
+			}
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(f.dir, "model.log"))
+	f.t.Fatalf("the model server never said where it listens:\n%s", b)
+	return ""
+}
 
 func (f *patchFleet) setBootID(h, id string) {
 	mustWrite(f.t, filepath.Join(f.root(h), "proc/sys/kernel/random/boot_id"), id+"\n")

@@ -6,8 +6,10 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -133,6 +135,11 @@ func (g *globals) runServer(ctx context.Context, srv *model.Server, p servePaths
 	ln, err := model.Listen(p.listen)
 	if err != nil {
 		return fmt.Errorf("model serve: %w", err)
+	}
+	if host, port, err := net.SplitHostPort(p.shown); err == nil && port == "0" {
+		// Port 0 asked for any free port: say which, for whoever
+		// started the server to tell its clients.
+		p.shown = net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	}
 	if stls != nil {
 		ln = stls.Listener(ln)

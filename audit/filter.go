@@ -95,6 +95,15 @@ func (m *matcher) clone() *matcher {
 	return &c
 }
 
+// primaryCodes are the codes of the first needle group: a message the
+// filter selects holds one of them.
+func (m *matcher) primaryCodes() [][]byte {
+	if len(m.types) > 0 {
+		return m.types
+	}
+	return m.results
+}
+
 // typesOnly reports whether the filter selects by type alone (or not at
 // all).
 func (m *matcher) typesOnly() bool {

@@ -64,10 +64,8 @@ func newReader(m *matcher, strict bool, name string, maxLine int) *reader {
 	r := &reader{m: m, fast: !strict && len(m.needles) > 0, name: name, maxLine: maxLine,
 		buf: make([]byte, max(2*maxLine, 4096))}
 	if r.fast {
-		r.hits = make([]int, len(m.needles[0]))
-		for _, b := range m.needles[0] {
-			r.primary = append(r.primary, needle{b: b})
-		}
+		r.primary = codeNeedles(m.primaryCodes())
+		r.hits = make([]int, len(r.primary))
 	}
 	return r
 }
@@ -98,11 +96,16 @@ func (r *reader) readAll(ctx context.Context, src io.Reader) error {
 	}
 }
 
-// fill reads until the buffer is full, so that each pass works on a large
-// block.
+// readChunk is how much fill adds to the buffer: enough that a pass
+// over it is long, little enough that it is still in the CPU's cache
+// when the searches and the parser go over it again.
+var readChunk = 256 << 10
+
+// fill reads another chunk into the buffer (up to its end): a message
+// longer than a chunk is read over several calls.
 func (r *reader) fill(src io.Reader) error {
-	for r.n < len(r.buf) {
-		k, err := src.Read(r.buf[r.n:])
+	for want := min(len(r.buf), r.n+readChunk); r.n < want; {
+		k, err := src.Read(r.buf[r.n:want])
 		r.n += k
 		if err != nil {
 			return err

@@ -21,6 +21,11 @@ test: lint
 	STORAGEGRID_TEST_STORE=postgres $(GO) test -count=1 -timeout 10m ./model
 	# The claim races again, in full, under the race detector (node/lease.go).
 	$(GO) test -race -count=1 -timeout 10m -run 'TestClaimRaces' ./node
+	# Gzipped audit logs read with ISA-L, as make build reads them where
+	# libisal-dev is installed (CI installs it): the reader's own tests
+	# and the scans' gzip tests.
+	$(GO) test -tags isal -count=1 ./internal/igzip
+	$(GO) test -tags isal -count=1 -run 'Gzip|Gunzip' ./audit
 
 # The Debian package (dpkg-deb only) in bin/, versioned from git describe.
 deb:
@@ -37,6 +42,7 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags agentonly,urfave_cli_no_docs ./cmd/storagegrid
+	$(GO) vet -tags isal ./internal/igzip ./audit
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -351,7 +351,7 @@ func decompress(src io.Reader) (io.Reader, error) {
 	if !bytes.Equal(head[:n], gzipMagic) {
 		return src, nil
 	}
-	return newGunzip(src)
+	return newInflater(src)
 }
 
 // input is one file to read; listed ones come from a directory listing.

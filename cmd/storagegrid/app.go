@@ -80,7 +80,7 @@ func newApp(g *globals) *cli.App {
 		Reader:                 g.stdin,
 		Writer:                 g.stdout,
 		ErrWriter:              g.stderr,
-		Version:                buildinfo.String() + versionNote,
+		Version:                buildinfo.String() + versionNote(),
 		UseShortOptionHandling: true,
 		EnableBashCompletion:   true,
 		Flags:                  globalFlags(),

@@ -19,7 +19,7 @@ const appDescription = "This build holds only the agent commands, so that the da
 	"host stays small; everything else is in the full storagegrid binary.\n\n"
 
 // versionNote follows the version in --version.
-const versionNote = " [agent-only build]"
+func versionNote() string { return " [agent-only build]" }
 
 // notFoundHint follows the unknown-command error.
 const notFoundHint = " (this is the agent-only build; the other commands are in /usr/bin/storagegrid)"

@@ -44,7 +44,9 @@ sg=$stage/usr/bin/storagegrid
 sga=$stage/usr/lib/storagegrid/storagegrid-agent
 mkdir -p "$stage/usr/bin" "$stage/usr/lib/storagegrid"
 export STORAGEGRID_VERSION=$version LDFLAGS="-s -w"
-CGO_ENABLED=0 ./contrib/scripts/build.sh full "$sg" -trimpath
+# Static, without ISA-L (which Debian ships only as a shared library):
+# see contrib/packaging/lintian-overrides.
+CGO_ENABLED=0 ISAL=no ./contrib/scripts/build.sh full "$sg" -trimpath
 CGO_ENABLED=0 ./contrib/scripts/build.sh agent "$sga" -trimpath
 chmod 0755 "$sg" "$sga"
 for unit in storagegrid-node@.service storagegrid-agent.service storagegrid-model.service; do

@@ -340,22 +340,7 @@ func TestSumScanAgreesWithAdd(t *testing.T) {
 // rejects it. Every published message and sample line is tried, and
 // single-byte mutations of every 25th.
 func TestSkimAgreesWithParse(t *testing.T) {
-	var lines [][]byte
-	for _, root := range []string{"testdata/vendor", "testdata/samples"} {
-		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err != nil || !strings.HasSuffix(p, ".log") {
-				return err
-			}
-			b, err := os.ReadFile(p)
-			for _, l := range bytes.Split(b, []byte("\n")) {
-				if bytes.Contains(l, []byte("[AUDT:")) {
-					lines = append(lines, bytes.TrimRight(l, "\r"))
-				}
-			}
-			return err
-		})
-	}
-	lines = append(lines, s3Line,
+	lines := append(publishedLines(t), s3Line,
 		[]byte(`2024-05-01T00:00:00.000000 [AUDT:[S3BK(CSTR):"b"][S3KY(CSTR):"[TIME(UI64):9]"][TIME(UI64):7][CSIZ(UI32):12][ATYP(FC32):SPUT]]`),
 		[]byte(`2024-05-01T00:00:00.000000 [AUDT:[WCON(CSTR):"c"][WOBJ(CSTR):"o"][TIME(UI64):0x10][ATYP(FC32):WGET][ATYP(FC32):SPUT]]`))
 	used := map[string]bool{"ATYP": true, "SAIP": true, "S3BK": true, "S3KY": true, "WCON": true, "WOBJ": true, "PATH": true, "TIME": true, "CSIZ": true}

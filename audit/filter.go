@@ -104,6 +104,11 @@ func (m *matcher) primaryCodes() [][]byte {
 	return m.results
 }
 
+// matchesAll reports whether the filter selects every message.
+func (m *matcher) matchesAll() bool {
+	return len(m.types) == 0 && m.typesOnly()
+}
+
 // typesOnly reports whether the filter selects by type alone (or not at
 // all).
 func (m *matcher) typesOnly() bool {

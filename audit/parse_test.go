@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -288,4 +289,127 @@ func TestFieldFastAgreesWithField(t *testing.T) {
 		}
 	}
 	t.Logf("%d lines, %d mutations agree", len(lines), n)
+}
+
+// publishedLines are the one-line messages of testdata: every message
+// NetApp's documents print and every line of the published sample logs.
+func publishedLines(t *testing.T) [][]byte {
+	var lines [][]byte
+	for _, root := range []string{"testdata/vendor", "testdata/samples"} {
+		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || !strings.HasSuffix(p, ".log") {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			for _, l := range bytes.Split(b, []byte("\n")) {
+				if bytes.Contains(l, []byte("[AUDT:")) {
+					lines = append(lines, bytes.TrimRight(l, "\r"))
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(lines) < 1000 {
+		t.Fatalf("only %d published lines", len(lines))
+	}
+	return lines
+}
+
+// TestLeanAgreesWithParse holds the lean parse (record.lean, a strict
+// scan's validation of the lines its filter rejects) to the full one:
+// on every published line, on s3Line and on every single-byte mutation
+// of every 10th line, both accept or both reject with the same error,
+// and an accepted line has the same interpreted attributes.
+func TestLeanAgreesWithParse(t *testing.T) {
+	lines := append(publishedLines(t), s3Line)
+	interpreted := func(r *record) string {
+		var s []string
+		for _, k := range []int{r.atyp, r.rslt, r.anid, r.amid, r.cbid, r.atim} {
+			if k < 0 {
+				s = append(s, "-")
+				continue
+			}
+			f := r.fields[k]
+			s = append(s, fmt.Sprintf("%s=%s/%d", r.bytes(f.name), r.bytes(f.val), f.num))
+		}
+		return strings.Join(s, " ")
+	}
+	var full, lean record
+	lean.lean = true
+	tried, rejected := 0, 0
+	try := func(l []byte) {
+		tried++
+		ef, el := full.parseLine(l), lean.parseLine(l)
+		switch {
+		case fmt.Sprint(ef) != fmt.Sprint(el):
+			t.Fatalf("%q:\nfull %v\nlean %v", l, ef, el)
+		case ef != nil:
+			rejected++
+		case interpreted(&full) != interpreted(&lean):
+			t.Fatalf("%q:\nfull %s\nlean %s", l, interpreted(&full), interpreted(&lean))
+		case len(lean.fields) > len(full.fields):
+			t.Fatalf("%q: lean kept %d attributes, full %d", l, len(lean.fields), len(full.fields))
+		}
+	}
+	for k, l := range lines {
+		try(l)
+		if k%10 != 0 {
+			continue
+		}
+		m := append([]byte{}, l...)
+		for i := range m {
+			for _, c := range []byte{'0', 'x', ']', '[', '"', '(', ' ', 'A', '\\'} {
+				old := m[i]
+				m[i] = c
+				try(m)
+				m[i] = old
+			}
+		}
+	}
+	t.Logf("%d lines and mutations, %d rejected by both", tried, rejected)
+	if rejected == 0 || rejected == tried {
+		t.Fatalf("%d of %d rejected: the mutations test nothing", rejected, tried)
+	}
+}
+
+// TestEightDigits compares eightDigits with strconv on every kind of
+// byte at every place of numbers of every size.
+func TestEightDigits(t *testing.T) {
+	for _, s := range []string{"00000000", "12345678", "99999999", "10000000", "00000001", "87654321"} {
+		for i := 0; i <= 8; i++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(s + "x")
+				if i < 8 {
+					b[i] = byte(c)
+				}
+				got, ok := eightDigits(b)
+				want, err := strconv.ParseUint(string(b[:8]), 10, 64)
+				allDigits := err == nil && !bytes.ContainsAny(b[:8], "+-_")
+				if ok != allDigits || ok && got != want {
+					t.Fatalf("eightDigits(%q) = %d, %v; want %d, %v", b[:8], got, ok, want, allDigits)
+				}
+			}
+		}
+	}
+}
+
+// TestCanonicalTimestamp holds canonicalTimestamp to timestampParts on
+// every byte at every place of timestamps at the edges of the calendar.
+func TestCanonicalTimestamp(t *testing.T) {
+	for _, s := range []string{"2024-05-01T00:00:18.229022", "2024-02-29T23:59:59.999999", "2023-02-28T00:00:00.000000",
+		"1900-02-28T12:30:45.000001", "2000-02-29T09:09:09.090909", "2024-12-31T19:59:50.500000", "2024-04-30T10:10:10.101010"} {
+		for i := range len(s) {
+			for c := 0; c < 256; c++ {
+				b := []byte(s)
+				b[i] = byte(c)
+				_, want := timestampParts(b)
+				if got := canonicalTimestamp(b); got != want {
+					t.Fatalf("canonicalTimestamp(%q) = %v, timestampParts says %v", b, got, want)
+				}
+			}
+		}
+	}
 }

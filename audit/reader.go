@@ -52,7 +52,12 @@ type reader struct {
 	sampled  bool     // primary needles tuned to this input
 	hits     []int    // next hit of each primary needle; < pos means unknown
 	rec      record
-	joined   []byte // a message wrapped over lines, its line breaks removed
+	// lean: lines are validated keeping only what the filter looks at
+	// (record.lean), and parsed in full when they match; for strict
+	// scans with a filter that matches few lines.
+	lean        bool
+	leanMatched int
+	joined      []byte // a message wrapped over lines, its line breaks removed
 
 	matched, malformed int
 }
@@ -63,6 +68,7 @@ func newReader(m *matcher, strict bool, name string, maxLine int) *reader {
 	}
 	r := &reader{m: m, fast: !strict && len(m.needles) > 0, name: name, maxLine: maxLine,
 		buf: make([]byte, max(2*maxLine, 4096))}
+	r.lean = strict && len(m.fields) == 0 && !m.matchesAll()
 	if r.fast {
 		r.primary = codeNeedles(m.primaryCodes())
 		r.hits = make([]int, len(r.primary))
@@ -282,8 +288,10 @@ func (r *reader) message(data []byte, start int) (int, error) {
 	}
 	stop := first
 	var err error
+	var b []byte
+	r.rec.lean = r.lean
 	for {
-		b := r.unwrap(data[start:stop])
+		b = r.unwrap(data[start:stop])
 		err = r.rec.parseLine(b) // unwrap leaves no newline
 		if !stoppedShort(err, b) || stop == end {
 			break
@@ -303,6 +311,16 @@ func (r *reader) message(data []byte, start int) (int, error) {
 	}
 	if !r.m.match(&r.rec) {
 		return end, nil
+	}
+	if r.rec.lean {
+		r.leanMatched++
+		if r.leanMatched > 64 && r.leanMatched*8 > r.base+r.cline {
+			r.lean = false // one line in eight matches: parsing twice costs more
+		}
+		r.rec.lean = false
+		if err := r.rec.parseLine(b); err != nil { // never: TestLeanAgreesWithParse
+			return end, r.fail(line, err)
+		}
 	}
 	if r.take != nil {
 		r.matched++

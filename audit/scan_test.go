@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"runtime"
 	"slices"
@@ -210,7 +211,8 @@ func randomLog(rng *rand.Rand, n int) string {
 }
 
 // The needle search must find exactly what parsing every line finds, at
-// every buffer boundary.
+// every buffer boundary; and the strict scan's lean parse (record.lean)
+// must hand on messages as whole as the fast scan's.
 func TestScanFastEqualsStrict(t *testing.T) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -227,6 +229,13 @@ func TestScanFastEqualsStrict(t *testing.T) {
 			if len(strict) < 100 || !slices.Equal(where(fast), where(strict)) {
 				t.Fatalf("filter %+v max %d: fast found %d, strict %d:\n%v\n%v", f, maxLine, len(fast), len(strict),
 					where(fast), where(strict))
+			}
+			if !reflect.DeepEqual(fast, strict) {
+				for i := range fast {
+					if !reflect.DeepEqual(fast[i], strict[i]) {
+						t.Fatalf("filter %+v: message %d\nfast   %+v\nstrict %+v", f, i, fast[i], strict[i])
+					}
+				}
 			}
 			if fastSt.Lines != strictSt.Lines || len(strictErrs) < 100 || len(fastErrs) > len(strictErrs) {
 				t.Fatalf("stats fast %+v strict %+v", fastSt, strictSt)

@@ -34,14 +34,11 @@ func codeNeedles(codes [][]byte) []needle {
 		case bytes.Equal(lower, c):
 			out = append(out, needle{b: c})
 		case fold && bytes.Equal(lower[1:], c[1:]):
-			out = append(out, needle{b: lower, foldFirst: true}) // "Arun" is "ARUN"
+			out = append(out, needle{b: lower, foldFirst: true, p: 1, q: 1}) // "Arun" is "ARUN"
+		case fold:
+			out = append(out, needle{b: c}, needle{b: lower, foldFirst: true, p: 1, q: 1})
 		default:
-			out = append(out, needle{b: c}, needle{b: lower, foldFirst: fold})
-		}
-	}
-	for i := range out {
-		if out[i].foldFirst {
-			out[i].p, out[i].q = 1, 1
+			out = append(out, needle{b: c}, needle{b: lower})
 		}
 	}
 	return out

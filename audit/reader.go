@@ -105,7 +105,7 @@ func (r *reader) readAll(ctx context.Context, src io.Reader) error {
 // readChunk is how much fill adds to the buffer: enough that a pass
 // over it is long, little enough that it is still in the CPU's cache
 // when the searches and the parser go over it again.
-var readChunk = 256 << 10
+const readChunk = 256 << 10
 
 // fill reads another chunk into the buffer (up to its end): a message
 // longer than a chunk is read over several calls.

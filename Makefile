@@ -42,6 +42,7 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags agentonly,urfave_cli_no_docs ./cmd/storagegrid
+	@test -e /usr/include/isa-l/igzip_lib.h || { echo "make lint/test: needs ISA-L's headers (apt-get install libisal-dev; .ci/run installs it)"; exit 1; }
 	$(GO) vet -tags isal ./internal/igzip ./audit
 
 bench:

@@ -136,10 +136,12 @@ func (g *globals) runServer(ctx context.Context, srv *model.Server, p servePaths
 	if err != nil {
 		return fmt.Errorf("model serve: %w", err)
 	}
-	if host, port, err := net.SplitHostPort(p.shown); err == nil && port == "0" {
-		// Port 0 asked for any free port: say which, for whoever
-		// started the server to tell its clients.
-		p.shown = net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
+		if host, port, err := net.SplitHostPort(p.shown); err == nil && port == "0" {
+			// Port 0 asked for any free port: say which, for whoever
+			// started the server to tell its clients.
+			p.shown = net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+		}
 	}
 	if stls != nil {
 		ln = stls.Listener(ln)

@@ -45,13 +45,23 @@ type reader struct {
 	buf      []byte
 	n        int  // valid bytes in buf
 	skipping bool // discarding the rest of an over-long line
-	base     int  // lines before buf[0]; after the end, all lines
-	cpos     int  // lines in buf[:cpos] are counted in cline
-	cline    int
-	primary  []needle // the codes searched for; a message holds one of them
-	sampled  bool     // primary needles tuned to this input
-	hits     []int    // next hit of each primary needle; < pos means unknown
-	rec      record
+	// cur is the data being handled (the buffer, or a window of a mapped
+	// file), whose offsets lineAt takes.
+	cur   []byte
+	base  int // lines before cur[0]; after the end, all lines
+	cpos  int // lines in cur[:cpos] are counted in cline
+	cline int
+	// peekAt, peekEnd: lineEnd(cur, peekAt) is peekEnd, found while
+	// looking whether the line at peekAt continues a message, kept
+	// for when it is handled next.
+	peekAt, peekEnd int
+	// doneAt: everything in cur before it is handled, doneLines lines
+	// (see handled).
+	doneAt, doneLines int
+	primary           []needle // the codes searched for; a message holds one of them
+	sampled           bool     // primary needles tuned to this input
+	hits              []int    // next hit of each primary needle; < pos means unknown
+	rec               record
 	// lean: lines are validated keeping only what the filter looks at
 	// (record.lean), and parsed in full when they match; for strict
 	// scans with a filter that matches few lines.
@@ -124,60 +134,83 @@ func (r *reader) fill(src io.Reader) error {
 // possibly unfinished one for the next call. With final set, everything is
 // handled.
 func (r *reader) process(final bool) error {
-	if r.skipping {
-		i := bytes.IndexByte(r.buf[:r.n], '\n')
-		if i < 0 {
-			r.n = 0
-			if final {
-				r.skipping = false
-				r.base++ // the over-long last line has no newline
-			}
-			return nil
-		}
-		r.skipping = false
-		r.shift(i + 1)
-	}
 	data := r.buf[:r.n]
-	cut := len(data)
-	if !final {
-		cut = cutPoint(data)
+	n, err := r.consume(data, final)
+	if err != nil {
+		return err
 	}
-	if cut == 0 && r.n == len(r.buf) {
+	if n == 0 && r.n == len(r.buf) && !r.skipping {
 		// One message fills the buffer: handle its first line alone,
 		// or, without a newline at all, drop the line.
 		nl := bytes.IndexByte(data, '\n')
 		if nl < 0 {
 			r.skipping = true
 			r.n = 0
-			return r.fail(r.lineAt(0), fmt.Errorf("line longer than %d bytes", r.maxLine))
+			return r.fail(r.base+1, fmt.Errorf("line longer than %d bytes", r.maxLine))
 		}
-		cut = nl + 1
+		if n, err = r.consume(data[:nl+1], true); err != nil {
+			return err
+		}
 	}
-	if err := r.region(data[:cut]); err != nil {
-		return err
-	}
-	unterminated := final && cut > 0 && data[cut-1] != '\n'
-	r.shift(cut)
-	if unterminated {
-		r.base++ // count the last line, which has no newline
-	}
+	r.n = copy(r.buf, data[n:])
 	return nil
 }
 
-// shift drops buf[:cut], counting its lines.
-func (r *reader) shift(cut int) {
+// consume handles the complete messages at the start of data, which
+// follows what was handled before, and returns how many bytes it handled:
+// all of data when final, otherwise up to the last message, which may be
+// unfinished (0 when data holds no whole one). The lines handled are
+// counted in base.
+func (r *reader) consume(data []byte, final bool) (int, error) {
+	r.doneAt, r.doneLines = 0, 0
+	if r.skipping {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			if final {
+				r.skipping = false
+				r.base++ // the over-long last line has no newline
+			}
+			return len(data), nil
+		}
+		r.skipping = false
+		r.base++
+		n, err := r.consume(data[i+1:], final)
+		return i + 1 + n, err
+	}
+	cut := len(data)
+	if !final {
+		cut = cutPoint(data)
+	}
+	if cut == 0 {
+		return 0, nil
+	}
+	r.cur, r.cpos, r.cline, r.peekAt, r.peekEnd = data, 0, 0, 0, 0
+	if err := r.region(data[:cut]); err != nil {
+		return 0, err
+	}
 	r.lineAt(cut)
 	r.base += r.cline
-	r.cpos, r.cline = 0, 0
-	r.n = copy(r.buf, r.buf[cut:r.n])
+	r.cur, r.cpos, r.cline = nil, 0, 0
+	if final && cut > 0 && data[cut-1] != '\n' {
+		r.base++ // count the last line, which has no newline
+	}
+	return cut, nil
 }
 
-// lineAt returns the 1-based line number of buffer offset x; offsets must
-// not decrease between calls until shift.
+// lineAt returns the 1-based line number of offset x of cur; offsets must
+// not decrease between calls in one consume.
 func (r *reader) lineAt(x int) int {
-	r.cline += bytes.Count(r.buf[r.cpos:x], []byte{'\n'})
+	r.cline += bytes.Count(r.cur[r.cpos:x], []byte{'\n'})
 	r.cpos = x
 	return r.base + r.cline + 1
+}
+
+// handled notes that all of cur before pos is handled, and how many lines
+// that is: where reading can start again when a mapped file shrinks under
+// the reader (consumeWindow).
+func (r *reader) handled(pos int) {
+	r.lineAt(pos)
+	r.doneAt, r.doneLines = pos, r.cline
 }
 
 // region handles data, which holds whole messages.
@@ -189,6 +222,7 @@ func (r *reader) region(data []byte) error {
 				return err
 			}
 			pos = end
+			r.handled(pos)
 		}
 		return nil
 	}
@@ -225,6 +259,7 @@ func (r *reader) region(data []byte) error {
 			return err
 		}
 		pos = end
+		r.handled(pos)
 	}
 	return nil
 }
@@ -258,17 +293,25 @@ func (r *reader) nextHit(data []byte, pos int) int {
 // bracket, as when one is pasted from a document that wraps it (see
 // continues); the line breaks are removed before it is parsed.
 func (r *reader) message(data []byte, start int) (int, error) {
-	first := lineEnd(data, start)
+	first := r.lineEnd(data, start)
 	end := first
 	if timestampOnly(data[start:first]) && end < len(data) {
-		end = lineEnd(data, end) // the message, on the next line
+		end = r.lineEnd(data, end) // the message, on the next line
 	}
 	// Documents wrap a message over a few dozen lines at most; a limit
 	// keeps a run of garbage from being parsed again at every line.
-	for n := 0; n < maxWrapLines && end < len(data) && continues(data[end:lineEnd(data, end)], true); n++ {
-		end = lineEnd(data, end)
+	for n := 0; n < maxWrapLines && end < len(data); n++ {
+		next := r.lineEnd(data, end)
+		r.peekAt, r.peekEnd = end, next
+		if !continues(data[end:next], true) {
+			break
+		}
+		end = next
 	}
 	line := r.lineAt(start)
+	if end == first && data[first-1] == '\n' {
+		r.cline, r.cpos = r.cline+1, first // one line: counted without a search
+	}
 	if blank(data[start:first]) || commandLine(data[start:first]) {
 		return first, nil
 	}
@@ -291,7 +334,11 @@ func (r *reader) message(data []byte, start int) (int, error) {
 	var b []byte
 	r.rec.lean = r.lean
 	for {
-		b = r.unwrap(data[start:stop])
+		if stop == first {
+			b = trimEOL(data[start:stop]) // one line, as logs have it
+		} else {
+			b = r.unwrap(data[start:stop])
+		}
 		err = r.rec.parseLine(b) // unwrap leaves no newline
 		if !stoppedShort(err, b) || stop == end {
 			break
@@ -490,6 +537,23 @@ func blank(line []byte) bool { return skipSpace(line, 0) == len(line) }
 // lineStart returns the start of the line holding data[i], not before lo.
 func lineStart(data []byte, i, lo int) int {
 	return lo + bytes.LastIndexByte(data[lo:i], '\n') + 1
+}
+
+// lineEnd is lineEnd for data, a prefix of cur, without searching again
+// for the end of the line message looked at last.
+func (r *reader) lineEnd(data []byte, start int) int {
+	if start == r.peekAt && r.peekEnd > start {
+		return r.peekEnd
+	}
+	return lineEnd(data, start)
+}
+
+// trimEOL returns line without the line break at its end.
+func trimEOL(line []byte) []byte {
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	return line
 }
 
 // lineEnd returns the offset after the newline ending the line at start.

@@ -269,14 +269,22 @@ func (opts *ScanOptions) readPath(ctx context.Context, in input, r *reader) erro
 			return &FileError{File: r.name, Err: err}
 		}
 		defer f.Close()
+		if mapped, err := r.readMapped(ctx, f); mapped {
+			return r.readErr(ctx, err)
+		}
 		src = f
 	}
 	src, err := decompress(src)
 	if err != nil {
 		return &FileError{File: r.name, Err: err}
 	}
-	// Errors while reading are the input's unless the scan was stopped.
-	if err = r.readAll(ctx, src); err != nil && ctx.Err() == nil {
+	return r.readErr(ctx, r.readAll(ctx, src))
+}
+
+// readErr is the error of reading an input: the input's, naming it,
+// unless the scan was stopped.
+func (r *reader) readErr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() == nil {
 		return &FileError{File: r.name, Err: fmt.Errorf("%w (the %d lines before it were read)", err, r.base)}
 	}
 	return err

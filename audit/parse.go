@@ -54,7 +54,36 @@ type record struct {
 	lean bool
 	// backslash: the line has one, so a string may hold an escape.
 	backslash bool
+	// heads, when set, remembers the attribute headers fieldFast read.
+	heads *headers
 }
+
+// headers remembers the NAME(TYPE): of attributes fieldFast has read, in
+// sets of two by a hash of their bytes: a log repeats a few dozen of them
+// in every message, and a lookup (two loads and two compares) costs a
+// fraction of reading one.
+type headers [128][2]attrHeader
+
+// attrHeader is a NAME(TYPE): fieldFast has read.
+type attrHeader struct {
+	head uint64 // the first eight bytes of NAME(TYPE):
+	tail uint32 // its last four
+	kind kind   // kindUnknown: an empty slot
+	attr attr
+}
+
+// attr is an attribute the tool interprets, as fieldFast finds it.
+type attr uint8
+
+const (
+	attrNone attr = iota
+	attrATYP
+	attrRSLT
+	attrAMID
+	attrANID
+	attrCBID
+	attrATIM
+)
 
 // errTruncated reports a message that ends where another attribute or the
 // closing bracket could still follow: a pasted message wrapped over lines.
@@ -95,7 +124,7 @@ func (r *record) parseText(b []byte, multiline bool) error {
 	if len(b) > math.MaxInt32 {
 		return errAt(0, "message longer than %d bytes", math.MaxInt32)
 	}
-	*r = record{b: b, fields: r.fields[:0], atyp: -1, rslt: -1, anid: -1, amid: -1, cbid: -1, atim: -1, general: r.general, lean: r.lean}
+	*r = record{b: b, fields: r.fields[:0], atyp: -1, rslt: -1, anid: -1, amid: -1, cbid: -1, atim: -1, general: r.general, lean: r.lean, heads: r.heads}
 	i := skipSpace(b, 0)
 	if j := i + len(canonicalTime); j < len(b) && b[j] == ' ' && canonicalTimestamp(b[i:j]) {
 		r.ts = sp(i, j) // as the grid writes it: decided without the search below
@@ -215,49 +244,37 @@ func skipGrepPrefix(b []byte, i, end int) int {
 // strict scan's time is spent here. Only for text without a newline,
 // where field would stop a string at one.
 func (r *record) fieldFast(b []byte, i int) (int, bool) {
-	j := i
-	if s := b[i:]; len(s) > 11 && s[4] == '(' && s[9] == ')' && s[10] == ':' &&
-		wordByte[s[0]] && wordByte[s[1]] && wordByte[s[2]] && wordByte[s[3]] {
-		j = i + 4 // the grid's names have four letters: NAME(TYPE):
-	} else {
-		for j < len(b) && wordByte[b[j]] {
-			j++
-		}
-		if j == i || j-i > 16 || j+7 >= len(b) || b[j] != '(' || b[j+5] != ')' || b[j+6] != ':' {
-			return i, false
+	j, k, a := i+4, kindUnknown, attrNone
+	var set *[2]attrHeader
+	var head uint64
+	var tail uint32
+	if s := b[i:]; r.heads != nil && len(s) > 11 {
+		head, tail = binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint32(s[7:])
+		set = &r.heads[head*0x9E3779B97F4A7C15>>57]
+		if h := &set[0]; h.head == head && h.tail == tail {
+			k, a = h.kind, h.attr
+		} else if h := &set[1]; h.head == head && h.tail == tail {
+			k, a = h.kind, h.attr
 		}
 	}
-	k := kindExact(b[j+1 : j+5])
+	if k == kindUnknown {
+		var ok bool
+		if j, k, a, ok = readHeader(b, i); !ok {
+			return i, false
+		}
+		if set != nil && j == i+4 {
+			set[1], set[0] = set[0], attrHeader{head: head, tail: tail, kind: k, attr: a}
+		}
+	}
 	keep := !r.lean
 	// The attributes the tool interprets are found here rather than in
-	// a second pass (check); one of the wrong type goes to field, and
-	// check reports it.
-	if j-i == 4 {
-		var idx *int
-		var want kind
-		switch binary.LittleEndian.Uint32(b[i:]) {
-		case 'A' | 'T'<<8 | 'Y'<<16 | 'P'<<24:
-			idx, want = &r.atyp, kindFC32
-		case 'R' | 'S'<<8 | 'L'<<16 | 'T'<<24:
-			idx, want = &r.rslt, kindFC32
-		case 'A' | 'M'<<8 | 'I'<<16 | 'D'<<24:
-			idx, want = &r.amid, kindFC32
-		case 'A' | 'N'<<8 | 'I'<<16 | 'D'<<24:
-			idx, want = &r.anid, kindUI32
-		case 'C' | 'B'<<8 | 'I'<<16 | 'D'<<24:
-			idx, want = &r.cbid, kindUI64
-		case 'A' | 'T'<<8 | 'I'<<16 | 'M'<<24:
-			idx, want = &r.atim, kindUI64
+	// a second pass (check).
+	if a != attrNone {
+		idx := r.attrIndex(a)
+		if *idx < 0 {
+			*idx = len(r.fields) // the one this call appends
 		}
-		if idx != nil {
-			if k != want {
-				return i, false
-			}
-			if *idx < 0 {
-				*idx = len(r.fields) // the one this call appends
-			}
-			keep = true
-		}
+		keep = true
 	}
 	v := j + 7
 	e := v
@@ -266,13 +283,22 @@ func (r *record) fieldFast(b []byte, i int) (int, bool) {
 	switch k {
 	case kindUI32, kindUI64:
 		if e+2 < len(b) && b[e] == '0' && b[e+1] == 'x' { // CBIDs: 0x and 16 hex digits
-			e += 2
-			for e < len(b) && e-v <= 18 && hexDigit[b[e]] >= 0 {
-				n = n<<4 | uint64(hexDigit[b[e]])
-				e++
-			}
-			if e == v+2 || e-v > 18 {
-				return i, false
+			if e+19 < len(b) && b[e+18] == ']' {
+				hi, ok := hexWord(binary.LittleEndian.Uint64(b[e+2:]))
+				lo, ok2 := hexWord(binary.LittleEndian.Uint64(b[e+10:]))
+				if !ok || !ok2 {
+					return i, false
+				}
+				n, e = uint64(hi)<<32|uint64(lo), e+18
+			} else {
+				e += 2
+				for e < len(b) && e-v <= 18 && hexDigit[b[e]] >= 0 {
+					n = n<<4 | uint64(hexDigit[b[e]])
+					e++
+				}
+				if e == v+2 || e-v > 18 {
+					return i, false
+				}
 			}
 		} else {
 			for e+8 <= len(b) && e-v <= 16 {
@@ -295,6 +321,9 @@ func (r *record) fieldFast(b []byte, i int) (int, bool) {
 			return i, false
 		}
 	case kindFC32:
+		if e+4 < len(b) && b[e+4] == ']' && wordByte[b[e]] && wordByte[b[e+1]] && wordByte[b[e+2]] && wordByte[b[e+3]] {
+			e += 4 // the grid's codes have four letters
+		}
 		for e < len(b) && e-v <= 4 && wordByte[b[e]] {
 			e++
 		}
@@ -334,19 +363,66 @@ func (r *record) fieldFast(b []byte, i int) (int, bool) {
 	return e + 1, true
 }
 
-// eightDigits reads b[:8] as a decimal number if all eight bytes are
-// digits, eight at a time (SWAR, as simdjson does): ATIM, CNID and ATID
-// have 16 to 19 digits, in every message.
-func eightDigits(b []byte) (uint64, bool) { return digitsWord(binary.LittleEndian.Uint64(b)) }
-
-// digitsWord is eightDigits of eight bytes loaded little-endian.
-func digitsWord(x uint64) (uint64, bool) {
-	if x&0xF0F0F0F0F0F0F0F0|(x+0x0606060606060606)&0xF0F0F0F0F0F0F0F0>>4 != 0x3333333333333333 {
-		return 0, false
+// readHeader reads the NAME(TYPE): of an attribute at b[i] in the form
+// fieldFast reads: it returns the end of NAME, the kind of TYPE (a known
+// one) and, for an attribute the tool interprets, which; one of those of
+// the wrong type is left to field, and check reports it.
+func readHeader(b []byte, i int) (int, kind, attr, bool) {
+	j := i
+	if s := b[i:]; len(s) > 11 && s[4] == '(' && s[9] == ')' && s[10] == ':' &&
+		wordByte[s[0]] && wordByte[s[1]] && wordByte[s[2]] && wordByte[s[3]] {
+		j = i + 4 // the grid's names have four letters: NAME(TYPE):
+	} else {
+		for j < len(b) && wordByte[b[j]] {
+			j++
+		}
+		if j == i || j-i > 16 || j+7 >= len(b) || b[j] != '(' || b[j+5] != ')' || b[j+6] != ':' {
+			return i, kindUnknown, attrNone, false
+		}
 	}
-	x = (x & 0x0F0F0F0F0F0F0F0F) * 2561 >> 8
-	x = (x & 0x00FF00FF00FF00FF) * 6553601 >> 16
-	return (x & 0x0000FFFF0000FFFF) * 42949672960001 >> 32, true
+	k := kindExact(b[j+1 : j+5])
+	if k == kindUnknown {
+		return i, k, attrNone, false
+	}
+	if j-i != 4 {
+		return j, k, attrNone, true
+	}
+	a, want := attrNone, kindUnknown
+	switch binary.LittleEndian.Uint32(b[i:]) {
+	case 'A' | 'T'<<8 | 'Y'<<16 | 'P'<<24:
+		a, want = attrATYP, kindFC32
+	case 'R' | 'S'<<8 | 'L'<<16 | 'T'<<24:
+		a, want = attrRSLT, kindFC32
+	case 'A' | 'M'<<8 | 'I'<<16 | 'D'<<24:
+		a, want = attrAMID, kindFC32
+	case 'A' | 'N'<<8 | 'I'<<16 | 'D'<<24:
+		a, want = attrANID, kindUI32
+	case 'C' | 'B'<<8 | 'I'<<16 | 'D'<<24:
+		a, want = attrCBID, kindUI64
+	case 'A' | 'T'<<8 | 'I'<<16 | 'M'<<24:
+		a, want = attrATIM, kindUI64
+	}
+	if a != attrNone && k != want {
+		return i, k, a, false
+	}
+	return j, k, a, true
+}
+
+// attrIndex is where r keeps the index of the attribute a.
+func (r *record) attrIndex(a attr) *int {
+	switch a {
+	case attrATYP:
+		return &r.atyp
+	case attrRSLT:
+		return &r.rslt
+	case attrAMID:
+		return &r.amid
+	case attrANID:
+		return &r.anid
+	case attrCBID:
+		return &r.cbid
+	}
+	return &r.atim
 }
 
 // kindExact is kindOf for the upper-case spelling the grid writes.

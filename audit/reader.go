@@ -77,7 +77,7 @@ func newReader(m *matcher, strict bool, name string, maxLine int) *reader {
 		maxLine = DefaultMaxLine
 	}
 	r := &reader{m: m, fast: !strict && len(m.needles) > 0, name: name, maxLine: maxLine,
-		buf: make([]byte, max(2*maxLine, 4096))}
+		buf: make([]byte, max(2*maxLine, 4096)), rec: record{heads: new(headers)}}
 	r.lean = strict && len(m.fields) == 0 && !m.matchesAll()
 	if r.fast {
 		r.primary = codeNeedles(m.primaryCodes())
@@ -209,7 +209,9 @@ func (r *reader) lineAt(x int) int {
 // that is: where reading can start again when a mapped file shrinks under
 // the reader (consumeWindow).
 func (r *reader) handled(pos int) {
-	r.lineAt(pos)
+	if pos != r.cpos {
+		r.lineAt(pos)
+	}
 	r.doneAt, r.doneLines = pos, r.cline
 }
 

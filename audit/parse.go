@@ -58,18 +58,42 @@ type record struct {
 	heads *headers
 }
 
-// headers remembers the NAME(TYPE): of attributes fieldFast has read, in
-// sets of two by a hash of their bytes: a log repeats a few dozen of them
-// in every message, and a lookup (two loads and two compares) costs a
-// fraction of reading one.
-type headers [128][2]attrHeader
+// headers remembers the NAME(TYPE): of attributes of four-letter names
+// that have been read, and what the reader made of them, in sets of two
+// by a hash of their bytes: a log repeats a few dozen of them in every
+// message, and a lookup (two loads and two compares) costs a fraction of
+// reading one. The parser and Sum.skim each keep their own.
+type headers [128]headerSet
 
-// attrHeader is a NAME(TYPE): fieldFast has read.
+// headerSet is the headers of one hash, the one read last first.
+type headerSet [2]attrHeader
+
+// attrHeader is a NAME(TYPE): that has been read.
 type attrHeader struct {
 	head uint64 // the first eight bytes of NAME(TYPE):
 	tail uint32 // its last four
 	kind kind   // kindUnknown: an empty slot
-	attr attr
+	code uint8  // what the reader made of it
+}
+
+// find looks up the NAME(TYPE): at the start of s, which holds at least
+// its 11 bytes: it returns the header's set, for keep, and its kind and
+// code if the set holds it (kind is kindUnknown if not).
+func (h *headers) find(s []byte) (set *headerSet, head uint64, tail uint32, k kind, code uint8) {
+	head, tail = binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint32(s[7:])
+	set = &h[head*0x9E3779B97F4A7C15>>57]
+	e := &set[0]
+	if e.head != head || e.tail != tail {
+		if e = &set[1]; e.head != head || e.tail != tail {
+			return set, head, tail, kindUnknown, 0
+		}
+	}
+	return set, head, tail, e.kind, e.code
+}
+
+// keep puts a header into its set as the one most recently read.
+func (set *headerSet) keep(head uint64, tail uint32, k kind, code uint8) {
+	set[1], set[0] = set[0], attrHeader{head: head, tail: tail, kind: k, code: code}
 }
 
 // attr is an attribute the tool interprets, as fieldFast finds it.
@@ -245,17 +269,13 @@ func skipGrepPrefix(b []byte, i, end int) int {
 // where field would stop a string at one.
 func (r *record) fieldFast(b []byte, i int) (int, bool) {
 	j, k, a := i+4, kindUnknown, attrNone
-	var set *[2]attrHeader
+	var set *headerSet
 	var head uint64
 	var tail uint32
-	if s := b[i:]; r.heads != nil && len(s) > 11 {
-		head, tail = binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint32(s[7:])
-		set = &r.heads[head*0x9E3779B97F4A7C15>>57]
-		if h := &set[0]; h.head == head && h.tail == tail {
-			k, a = h.kind, h.attr
-		} else if h := &set[1]; h.head == head && h.tail == tail {
-			k, a = h.kind, h.attr
-		}
+	if r.heads != nil && len(b)-i > 11 {
+		var code uint8
+		set, head, tail, k, code = r.heads.find(b[i:])
+		a = attr(code)
 	}
 	if k == kindUnknown {
 		var ok bool
@@ -263,7 +283,7 @@ func (r *record) fieldFast(b []byte, i int) (int, bool) {
 			return i, false
 		}
 		if set != nil && j == i+4 {
-			set[1], set[0] = set[0], attrHeader{head: head, tail: tail, kind: k, attr: a}
+			set.keep(head, tail, k, uint8(a))
 		}
 	}
 	keep := !r.lean
@@ -810,6 +830,15 @@ func parseUint(b []byte) (uint64, bool) {
 		return 0, false
 	}
 	var n uint64
+	if len(b) < 20 { // no overflow
+		for _, c := range b {
+			if !isDigit(c) {
+				return 0, false
+			}
+			n = n*10 + uint64(c-'0')
+		}
+		return n, true
+	}
 	for _, c := range b {
 		if !isDigit(c) {
 			return 0, false

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ type Sum struct {
 	groups map[string]*SumGroup
 
 	scratch     sumFields
+	heads       *headers // skim's
 	filterTypes [][]byte // the scan's type filter, which skim applies
 	unesc       []byte
 	lastPeriod  *SumGroup // the -gt group of the last message, and its start
@@ -45,7 +47,7 @@ type Sum struct {
 
 // NewSum returns an empty tally.
 func NewSum(opts SumOptions) *Sum {
-	s := &Sum{opts: opts, types: map[string]bool{}, groups: map[string]*SumGroup{}}
+	s := &Sum{opts: opts, types: map[string]bool{}, groups: map[string]*SumGroup{}, heads: new(headers)}
 	types := opts.Types
 	if types == nil {
 		types = SumTypes
@@ -91,6 +93,68 @@ type Operation struct {
 type sumFields struct {
 	typ, saip, s3bk, s3ky, wcon, wobj, path, time, csiz []byte
 	when                                                func() time.Time
+}
+
+// The attributes a sum tallies, as skim's header table codes them.
+const (
+	sumNone uint8 = iota // one it steps over
+	sumATYP
+	sumSAIP
+	sumS3BK
+	sumS3KY
+	sumWCON
+	sumWOBJ
+	sumPATH
+	sumTIME
+	sumCSIZ
+)
+
+// sumCode is the code of the attribute of the four-byte name.
+func sumCode(name []byte) uint8 {
+	switch binary.LittleEndian.Uint32(name) {
+	case 'A' | 'T'<<8 | 'Y'<<16 | 'P'<<24:
+		return sumATYP
+	case 'S' | 'A'<<8 | 'I'<<16 | 'P'<<24:
+		return sumSAIP
+	case 'S' | '3'<<8 | 'B'<<16 | 'K'<<24:
+		return sumS3BK
+	case 'S' | '3'<<8 | 'K'<<16 | 'Y'<<24:
+		return sumS3KY
+	case 'W' | 'C'<<8 | 'O'<<16 | 'N'<<24:
+		return sumWCON
+	case 'W' | 'O'<<8 | 'B'<<16 | 'J'<<24:
+		return sumWOBJ
+	case 'P' | 'A'<<8 | 'T'<<16 | 'H'<<24:
+		return sumPATH
+	case 'T' | 'I'<<8 | 'M'<<16 | 'E'<<24:
+		return sumTIME
+	case 'C' | 'S'<<8 | 'I'<<16 | 'Z'<<24:
+		return sumCSIZ
+	}
+	return sumNone
+}
+
+// field is where sf keeps the attribute of the code.
+func (sf *sumFields) field(code uint8) *[]byte {
+	switch code {
+	case sumATYP:
+		return &sf.typ
+	case sumSAIP:
+		return &sf.saip
+	case sumS3BK:
+		return &sf.s3bk
+	case sumS3KY:
+		return &sf.s3ky
+	case sumWCON:
+		return &sf.wcon
+	case sumWOBJ:
+		return &sf.wobj
+	case sumPATH:
+		return &sf.path
+	case sumTIME:
+		return &sf.time
+	}
+	return &sf.csiz
 }
 
 // Add tallies m if its type is one Sum takes.
@@ -403,9 +467,15 @@ func orBlank(n int64) string {
 func (s *Sum) skim(line []byte) (read, matched bool) {
 	line = bytes.TrimSuffix(line, []byte{'\n'})
 	line = bytes.TrimSuffix(line, []byte{'\r'})
-	i := bytes.IndexByte(line, '[')
-	if i < 2 || !hasPrefix(line[i:], "[AUDT:[") || line[i-1] != ' ' || checkTimestamp(line[:i-1]) != nil {
-		return false, false
+	i := len(canonicalTime) + 1 // the grid's timestamp, decided at once
+	if len(line) <= i || line[i-1] != ' ' || !canonicalTimestamp(line[:i-1]) {
+		i = bytes.IndexByte(line, '[')
+		if i < 2 || line[i-1] != ' ' || checkTimestamp(line[:i-1]) != nil {
+			return false, false
+		}
+	}
+	if !hasPrefix(line[i:], "[AUDT:[") || bytes.IndexByte(line[i:], '\\') >= 0 {
+		return false, false // an escape, perhaps of a quote: the parser unescapes
 	}
 	sf := &s.scratch
 	*sf = sumFields{}
@@ -420,11 +490,21 @@ func (s *Sum) skim(line []byte) (read, matched bool) {
 			break
 		}
 		b := line[i:]
-		if len(b) < 14 || b[0] != '[' || b[5] != '(' || b[10] != ')' || b[11] != ':' ||
-			!wordByte[b[1]] || !wordByte[b[2]] || !wordByte[b[3]] || !wordByte[b[4]] {
+		if len(b) < 14 || b[0] != '[' {
 			return false, false
 		}
-		k := kindExact(b[6:10])
+		set, head, tail, k, code := s.heads.find(b[1:])
+		if k == kindUnknown {
+			if b[5] != '(' || b[10] != ')' || b[11] != ':' ||
+				!wordByte[b[1]] || !wordByte[b[2]] || !wordByte[b[3]] || !wordByte[b[4]] {
+				return false, false
+			}
+			if k = kindExact(b[6:10]); k == kindUnknown {
+				return false, false
+			}
+			code = sumCode(b[1:5])
+			set.keep(head, tail, k, code)
+		}
 		var val []byte
 		switch k {
 		case kindCSTR, kindIPAD:
@@ -436,49 +516,37 @@ func (s *Sum) skim(line []byte) (read, matched bool) {
 				return false, false
 			}
 			val = b[13 : 13+q : 13+q]
-			if bytes.IndexByte(val, '\\') >= 0 {
-				return false, false // an escape, perhaps of a quote: the parser unescapes
-			}
 			i += 13 + q + 2
 		case kindUI32, kindUI64, kindFC32:
-			e := bytes.IndexByte(b[12:], ']')
-			if e <= 0 {
-				return false, false
+			// Values of a few bytes: eight at a time costs less than
+			// two searches.
+			e := 12
+			for e+8 <= len(b) {
+				m := bracketBytes(binary.LittleEndian.Uint64(b[e:]))
+				if m != 0 {
+					e += bits.TrailingZeros64(m) >> 3
+					break
+				}
+				e += 8
 			}
-			val = b[12 : 12+e : 12+e]
-			if bytes.IndexByte(val, '[') >= 0 {
+			for e < len(b) && b[e] != ']' && b[e] != '[' {
+				e++
+			}
+			if e == 12 || e == len(b) || b[e] == '[' {
 				return false, false // a lost ']': the next attribute would vanish into this one
 			}
-			i += 12 + e + 1
+			val = b[12:e:e]
+			i += e + 1
 		default:
 			return false, false
 		}
-		var dst *[]byte
-		switch binary.LittleEndian.Uint32(b[1:]) {
-		case 'A' | 'T'<<8 | 'Y'<<16 | 'P'<<24:
-			if k != kindFC32 || len(val) > 4 || skipWord(val, 0) != len(val) {
-				return false, false // the parser reports it
-			}
-			dst = &sf.typ
-		case 'S' | 'A'<<8 | 'I'<<16 | 'P'<<24:
-			dst = &sf.saip
-		case 'S' | '3'<<8 | 'B'<<16 | 'K'<<24:
-			dst = &sf.s3bk
-		case 'S' | '3'<<8 | 'K'<<16 | 'Y'<<24:
-			dst = &sf.s3ky
-		case 'W' | 'C'<<8 | 'O'<<16 | 'N'<<24:
-			dst = &sf.wcon
-		case 'W' | 'O'<<8 | 'B'<<16 | 'J'<<24:
-			dst = &sf.wobj
-		case 'P' | 'A'<<8 | 'T'<<16 | 'H'<<24:
-			dst = &sf.path
-		case 'T' | 'I'<<8 | 'M'<<16 | 'E'<<24:
-			dst = &sf.time
-		case 'C' | 'S'<<8 | 'I'<<16 | 'Z'<<24:
-			dst = &sf.csiz
-		default:
+		if code == sumNone {
 			continue
 		}
+		if code == sumATYP && (k != kindFC32 || len(val) > 4 || skipWord(val, 0) != len(val)) {
+			return false, false // the parser reports it
+		}
+		dst := sf.field(code)
 		if k == kindUI32 || k == kindUI64 {
 			if n, ok := parseUint(val); !ok || k == kindUI32 && n > math.MaxUint32 {
 				return false, false

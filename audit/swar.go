@@ -5,10 +5,10 @@ import (
 	"math/bits"
 )
 
-// Numbers eight bytes at a time (SWAR, as simdjson does): a strict scan
-// reads some 7 numbers in every message (ATIM, CNID and ATID have 16 to
-// 19 digits) and a CBID of 16 hex digits. x is eight bytes loaded
-// little-endian, the first in the lowest byte.
+// Eight bytes at a time (SWAR, as simdjson does): a strict scan reads
+// some 7 numbers in every message (ATIM, CNID and ATID have 16 to 19
+// digits) and a CBID of 16 hex digits, and a sum steps over their values.
+// x is eight bytes loaded little-endian, the first in the lowest byte.
 
 const (
 	ones  = 0x0101010101010101
@@ -50,4 +50,11 @@ func hexWord(x uint64) (uint32, bool) {
 	v = (v | v>>8) & 0x0000FFFF0000FFFF
 	v = (v | v>>16) & 0x00000000FFFFFFFF
 	return uint32(v), true
+}
+
+// bracketBytes has the high bit set in the first byte of x that is '['
+// or ']' (and perhaps in later bytes), and is zero if there is none.
+func bracketBytes(x uint64) uint64 {
+	o, c := x^'['*ones, x^']'*ones
+	return ((o-ones)&^o | (c-ones)&^c) & highs
 }

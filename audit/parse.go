@@ -150,63 +150,14 @@ func (r *record) parseText(b []byte, multiline bool) error {
 	}
 	*r = record{b: b, fields: r.fields[:0], atyp: -1, rslt: -1, anid: -1, amid: -1, cbid: -1, atim: -1, general: r.general, lean: r.lean, heads: r.heads}
 	i := skipSpace(b, 0)
-	if j := i + len(canonicalTime); j < len(b) && b[j] == ' ' && canonicalTimestamp(b[i:j]) {
-		r.ts = sp(i, j) // as the grid writes it: decided without the search below
-		i = skipSpace(b, j)
-	} else if i < len(b) && b[i] != '[' {
-		j := i
-		for j < len(b) {
-			// Only a control byte or a non-ASCII one may be a blank.
-			if c := b[j]; c == '[' || (c <= ' ' || c >= utf8.RuneSelf) && isSpace(b, j) {
-				break
-			}
-			j++
-		}
-		err := checkTimestamp(b[i:j])
-		if err != nil {
-			// Not a timestamp: the FILE: a multi-file grep puts first?
-			// Only if a timestamp or the message follows it.
-			if k := skipGrepPrefix(b, i, j); k > i {
-				l := k
-				for l < len(b) && !isSpace(b, l) && b[l] != '[' {
-					l++
-				}
-				if k == l || checkTimestamp(b[k:l]) == nil {
-					i, j, err = k, l, nil
-				}
-			}
-		}
-		if err != nil && isDigit(b[i]) {
-			return errAt(i, "%v", err)
-		}
-		if err == nil && i < j {
-			r.ts = sp(i, j)
-		}
-		if err == nil {
-			i = skipSpace(b, j)
+	if j := i + len(canonicalTime); hasPrefix(b[min(j, len(b)):], " [AUDT:[") && canonicalTimestamp(b[i:j]) {
+		r.ts, i = sp(i, j), j+len(" [AUDT:") // as the grid writes it: decided at once
+	} else {
+		var err error
+		if i, err = r.opening(b, i); err != nil {
+			return err
 		}
 	}
-	if i >= len(b) && r.ts.hi > 0 {
-		return errTruncated // a timestamp alone on its line: the message follows
-	}
-	if i >= len(b) {
-		return errAt(i, "no audit message (expected \"[AUDT:\")")
-	}
-	if b[i] != '[' {
-		return errAt(i, "expected \"[AUDT:\", found %s", quoteByte(b, i))
-	}
-	i = skipSpace(b, i+1)
-	if !hasPrefix(b[i:], "AUDT") {
-		return errAt(i, "expected \"AUDT\" after '['")
-	}
-	i = skipSpace(b, i+4)
-	if i >= len(b) {
-		return errTruncated
-	}
-	if b[i] != ':' {
-		return errAt(i, "expected ':' after \"AUDT\"")
-	}
-	i = skipSpace(b, i+1)
 	canonical := !r.general && !multiline // a line, not a paste: see fieldFast
 	r.backslash = canonical && bytes.IndexByte(b, '\\') >= 0
 	for {
@@ -237,6 +188,70 @@ func (r *record) parseText(b []byte, multiline bool) error {
 		return errAt(j, "unexpected %s after the closing ']'", quoteByte(b, j))
 	}
 	return r.check()
+}
+
+// opening reads the start of a message from b[i] in any form (a timestamp
+// or none, a multi-file grep's FILE: prefix, blanks anywhere) up to and
+// including "[AUDT:", and returns where the attributes start.
+func (r *record) opening(b []byte, i int) (int, error) {
+	if j := i + len(canonicalTime); j < len(b) && b[j] == ' ' && canonicalTimestamp(b[i:j]) {
+		r.ts = sp(i, j) // as the grid writes it: decided without the search below
+		i = skipSpace(b, j)
+	} else if i < len(b) && b[i] != '[' {
+		j := i
+		for j < len(b) {
+			// Only a control byte or a non-ASCII one may be a blank.
+			if c := b[j]; c == '[' || (c <= ' ' || c >= utf8.RuneSelf) && isSpace(b, j) {
+				break
+			}
+			j++
+		}
+		err := checkTimestamp(b[i:j])
+		if err != nil {
+			// Not a timestamp: the FILE: a multi-file grep puts first?
+			// Only if a timestamp or the message follows it.
+			if k := skipGrepPrefix(b, i, j); k > i {
+				l := k
+				for l < len(b) && !isSpace(b, l) && b[l] != '[' {
+					l++
+				}
+				if k == l || checkTimestamp(b[k:l]) == nil {
+					i, j, err = k, l, nil
+				}
+			}
+		}
+		if err != nil && isDigit(b[i]) {
+			return i, errAt(i, "%v", err)
+		}
+		if err == nil && i < j {
+			r.ts = sp(i, j)
+		}
+		if err == nil {
+			i = skipSpace(b, j)
+		}
+	}
+	if i >= len(b) && r.ts.hi > 0 {
+		return i, errTruncated // a timestamp alone on its line: the message follows
+	}
+	if i >= len(b) {
+		return i, errAt(i, "no audit message (expected \"[AUDT:\")")
+	}
+	if b[i] != '[' {
+		return i, errAt(i, "expected \"[AUDT:\", found %s", quoteByte(b, i))
+	}
+	i = skipSpace(b, i+1)
+	if !hasPrefix(b[i:], "AUDT") {
+		return i, errAt(i, "expected \"AUDT\" after '['")
+	}
+	i = skipSpace(b, i+4)
+	if i >= len(b) {
+		return i, errTruncated
+	}
+	if b[i] != ':' {
+		return i, errAt(i, "expected ':' after \"AUDT\"")
+	}
+	i = skipSpace(b, i+1)
+	return i, nil
 }
 
 // skipGrepPrefix skips the "FILE:" (or "FILE:LINE:") a multi-file grep

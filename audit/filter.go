@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"time"
@@ -197,6 +198,18 @@ func (m *matcher) fieldMatch(r *record, fm *fieldMatcher) bool {
 }
 
 func equalsAnyFold(b []byte, set [][]byte) bool {
+	if len(b) == 4 && wordByte[b[0]] && wordByte[b[1]] && wordByte[b[2]] && wordByte[b[3]] {
+		// A code as the grid writes it, compared a word at a time: with
+		// 0x20 set, a letter is lower case. Other bytes of s may meet b's
+		// so, which EqualFold then tells apart.
+		x := binary.LittleEndian.Uint32(b) | 0x20202020
+		for _, s := range set {
+			if len(s) == 4 && binary.LittleEndian.Uint32(s)|0x20202020 == x && bytes.EqualFold(b, s) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, s := range set {
 		if bytes.EqualFold(b, s) {
 			return true

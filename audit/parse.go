@@ -54,6 +54,8 @@ type record struct {
 	lean bool
 	// backslash: the line has one, so a string may hold an escape.
 	backslash bool
+	// general: field read an attribute, which check then looks at.
+	anyGeneral bool
 	// heads, when set, remembers the attribute headers fieldFast read.
 	heads *headers
 }
@@ -538,6 +540,7 @@ func (r *record) field(b []byte, i int) (int, error) {
 		return i, errAt(i, "expected ']' after the value of %s", b[f.name.lo:f.name.hi])
 	}
 	f.general = true
+	r.anyGeneral = true
 	r.fields = append(r.fields, f)
 	return i + 1, nil
 }
@@ -613,6 +616,9 @@ func bare(b []byte, i int, stop string) (end, value int) {
 // they are.
 func (r *record) check() error {
 	for n := range r.fields {
+		if !r.anyGeneral {
+			break // fieldFast has seen to them all
+		}
 		f := &r.fields[n]
 		if !f.general {
 			continue // fieldFast has seen to it

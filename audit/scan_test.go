@@ -710,3 +710,36 @@ func TestScanDamagedGzipKeepsWhatZcatReads(t *testing.T) {
 		t.Logf("%s: %d messages; %v", name, len(msgs), errs)
 	}
 }
+
+// equalsAnyFold's word-at-a-time path agrees with bytes.EqualFold on
+// codes of every case against sets holding control bytes, DEL and
+// bytes that fold onto letters and digits with 0x20 set.
+func TestEqualsAnyFold(t *testing.T) {
+	alphabet := []byte("aAeErRuUnN0_9\x10\x19\x7f@`[{\xc5")
+	rng := rand.New(rand.NewPCG(11, 12))
+	word := func(n int) []byte {
+		w := make([]byte, n)
+		for i := range w {
+			w[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return w
+	}
+	matched := 0
+	for range 300000 {
+		b := word(3 + rng.IntN(3))
+		set := [][]byte{word(4), word(3 + rng.IntN(3))}
+		if rng.IntN(4) == 0 { // the same letters in another case
+			set[1] = bytes.ToUpper(b)
+		}
+		want := bytes.EqualFold(b, set[0]) || bytes.EqualFold(b, set[1])
+		if got := equalsAnyFold(b, set); got != want {
+			t.Fatalf("equalsAnyFold(%q, %q) = %v", b, set, got)
+		}
+		if want {
+			matched++
+		}
+	}
+	if matched < 1000 {
+		t.Fatalf("only %d matches", matched)
+	}
+}

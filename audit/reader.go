@@ -200,8 +200,10 @@ func (r *reader) consume(data []byte, final bool) (int, error) {
 // lineAt returns the 1-based line number of offset x of cur; offsets must
 // not decrease between calls in one consume.
 func (r *reader) lineAt(x int) int {
-	r.cline += bytes.Count(r.cur[r.cpos:x], []byte{'\n'})
-	r.cpos = x
+	if x > r.cpos { // in a strict scan, the line before is counted already
+		r.cline += bytes.Count(r.cur[r.cpos:x], []byte{'\n'})
+		r.cpos = x
+	}
 	return r.base + r.cline + 1
 }
 
@@ -209,9 +211,7 @@ func (r *reader) lineAt(x int) int {
 // that is: where reading can start again when a mapped file shrinks under
 // the reader (consumeWindow).
 func (r *reader) handled(pos int) {
-	if pos != r.cpos {
-		r.lineAt(pos)
-	}
+	r.lineAt(pos)
 	r.doneAt, r.doneLines = pos, r.cline
 }
 
@@ -347,7 +347,7 @@ func (r *reader) message(data []byte, start int) (int, error) {
 		}
 		stop = lineEnd(data, stop)
 	}
-	if errors.Is(err, errTruncated) {
+	if err != nil && errors.Is(err, errTruncated) {
 		err = errors.New("unexpected end of message (missing ']')")
 	}
 	if err != nil {

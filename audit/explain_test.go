@@ -338,8 +338,8 @@ func TestSumScanAgreesWithAdd(t *testing.T) {
 // record, and a line damaged where the sum looks (the timestamp, the
 // frame, a value it tallies) is left to the parser whenever the parser
 // rejects it. Every published message and sample line is tried, and
-// single-byte mutations of every 25th. The skims share one header table
-// (Sum.heads), as the lines of a log do.
+// single-byte mutations of every 25th. The skims share one memo
+// (Sum.memo), as the lines of a log do.
 func TestSkimAgreesWithParse(t *testing.T) {
 	lines := append(publishedLines(t), s3Line,
 		[]byte(`2024-05-01T00:00:00.000000 [AUDT:[S3BK(CSTR):"b"][S3KY(CSTR):"[TIME(UI64):9]"][TIME(UI64):7][CSIZ(UI32):12][ATYP(FC32):SPUT]]`),
@@ -347,10 +347,10 @@ func TestSkimAgreesWithParse(t *testing.T) {
 	used := map[string]bool{"ATYP": true, "SAIP": true, "S3BK": true, "S3KY": true, "WCON": true, "WOBJ": true, "PATH": true, "TIME": true, "CSIZ": true}
 	var read, readClean, parsed, mutations, declined int
 	for _, o := range []SumOptions{{Long: 3}, {Size: true, ByBucket: true}} {
-		heads := new(headers)
+		mem := new(memo)
 		try := func(l []byte, usedAt func(int) bool, at int) {
 			skimmed, full := NewSum(o), NewSum(o)
-			skimmed.heads = heads
+			skimmed.memo = mem
 			ok, matched := skimmed.skim(l)
 			var r record
 			err := r.parseLine(l)

@@ -56,46 +56,8 @@ type record struct {
 	backslash bool
 	// general: field read an attribute, which check then looks at.
 	anyGeneral bool
-	// heads, when set, remembers the attribute headers fieldsFast read.
-	heads *headers
-}
-
-// headers remembers the NAME(TYPE): of attributes of four-letter names
-// that have been read, and what the reader made of them, in sets of two
-// by a hash of their bytes: a log repeats a few dozen of them in every
-// message, and a lookup (two loads and two compares) costs a fraction of
-// reading one. The parser and Sum.skim each keep their own.
-type headers [128]headerSet
-
-// headerSet is the headers of one hash, the one read last first.
-type headerSet [2]attrHeader
-
-// attrHeader is a NAME(TYPE): that has been read.
-type attrHeader struct {
-	head uint64 // the first eight bytes of NAME(TYPE):
-	tail uint32 // its last four
-	kind kind   // kindUnknown: an empty slot
-	code uint8  // what the reader made of it
-}
-
-// find looks up the NAME(TYPE): at the start of s, which holds at least
-// its 11 bytes: it returns the header's set, for keep, and its kind and
-// code if the set holds it (kind is kindUnknown if not).
-func (h *headers) find(s []byte) (set *headerSet, head uint64, tail uint32, k kind, code uint8) {
-	head, tail = binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint32(s[7:])
-	set = &h[head*0x9E3779B97F4A7C15>>57]
-	e := &set[0]
-	if e.head != head || e.tail != tail {
-		if e = &set[1]; e.head != head || e.tail != tail {
-			return set, head, tail, kindUnknown, 0
-		}
-	}
-	return set, head, tail, e.kind, e.code
-}
-
-// keep puts a header into its set as the one most recently read.
-func (set *headerSet) keep(head uint64, tail uint32, k kind, code uint8) {
-	set[1], set[0] = set[0], attrHeader{head: head, tail: tail, kind: k, code: code}
+	// memo, when set, is what the reader remembers from line to line.
+	memo *memo
 }
 
 // attr is an attribute the tool interprets, as fieldsFast finds it.
@@ -150,9 +112,9 @@ func (r *record) parseText(b []byte, multiline bool) error {
 	if len(b) > math.MaxInt32 {
 		return errAt(0, "message longer than %d bytes", math.MaxInt32)
 	}
-	*r = record{b: b, fields: r.fields[:0], atyp: -1, rslt: -1, anid: -1, amid: -1, cbid: -1, atim: -1, general: r.general, lean: r.lean, heads: r.heads}
+	*r = record{b: b, fields: r.fields[:0], atyp: -1, rslt: -1, anid: -1, amid: -1, cbid: -1, atim: -1, general: r.general, lean: r.lean, memo: r.memo}
 	i := skipSpace(b, 0)
-	if j := i + len(canonicalTime); hasPrefix(b[min(j, len(b)):], " [AUDT:[") && canonicalTimestamp(b[i:j]) {
+	if j := i + len(canonicalTime); hasPrefix(b[min(j, len(b)):], " [AUDT:[") && r.memo.timestamp(b[i:j]) {
 		r.ts, i = sp(i, j), j+len(" [AUDT:") // as the grid writes it: decided at once
 	} else {
 		var err error
@@ -292,9 +254,9 @@ func (r *record) fieldsFast(b []byte, at int) int {
 		var set *headerSet
 		var head uint64
 		var tail uint32
-		if r.heads != nil && len(b)-i > 11 {
+		if r.memo != nil && len(b)-i > 11 {
 			var code uint8
-			set, head, tail, k, code = r.heads.find(b[i:])
+			set, head, tail, k, code = r.memo.heads.find(b[i:])
 			a = attr(code)
 		}
 		if k == kindUnknown {

@@ -235,7 +235,7 @@ func TestGrepPrefix(t *testing.T) {
 // line of the published examples and samples, and on each of them with
 // every byte of a tenth of them replaced in turn by each byte that
 // matters to the syntax. The fast path remembers the headers it read
-// (record.heads) over all of them, as a scan's does over a log.
+// (record.memo) over all of them, as a scan's does over a log.
 func TestFieldFastAgreesWithField(t *testing.T) {
 	var lines [][]byte
 	for _, root := range []string{"testdata/vendor", "testdata/samples"} {
@@ -256,9 +256,9 @@ func TestFieldFastAgreesWithField(t *testing.T) {
 	if len(lines) < 300 {
 		t.Fatalf("only %d lines", len(lines))
 	}
-	heads := new(headers)
+	mem := new(memo)
 	agree := func(b []byte) {
-		fast, gen := record{heads: heads}, record{general: true}
+		fast, gen := record{memo: mem}, record{general: true}
 		ef, eg := fast.parse(b), gen.parse(b)
 		for i := range gen.fields {
 			gen.fields[i].general = false // which parser read it may differ; nothing else
@@ -339,7 +339,7 @@ func TestLeanAgreesWithParse(t *testing.T) {
 		return strings.Join(s, " ")
 	}
 	var full, lean record
-	lean.lean, lean.heads = true, new(headers)
+	lean.lean, lean.memo = true, new(memo)
 	tried, rejected := 0, 0
 	try := func(l []byte) {
 		tried++
@@ -391,5 +391,34 @@ func TestCanonicalTimestamp(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// memo.timestamp agrees with canonicalTimestamp on every byte at every
+// place of timestamps whose minute it has just seen (where it checks only
+// the seconds) and of others, in turn.
+func TestMemoTimestamp(t *testing.T) {
+	m := new(memo)
+	for _, s := range []string{"2024-05-01T00:00:18.229022", "2024-02-29T23:59:59.999999", "2023-02-28T00:00:00.000000",
+		"1900-02-28T12:30:45.000001", "2024-12-31T19:59:50.500000"} {
+		for i := range len(s) {
+			for c := 0; c < 256; c++ {
+				if !m.timestamp([]byte(s)) {
+					t.Fatalf("%q refused", s)
+				}
+				b := []byte(s)
+				b[i] = byte(c)
+				if got, want := m.timestamp(b), canonicalTimestamp(b); got != want {
+					t.Fatalf("memo.timestamp(%q) after %q = %v, canonicalTimestamp says %v", b, s, got, want)
+				}
+			}
+		}
+	}
+	if !(*memo)(nil).timestamp([]byte("2024-05-01T00:00:18.229022")) {
+		t.Fatal("a nil memo refuses a timestamp")
+	}
+	var zero memo // a zero minute matches no timestamp, not even one of NULs
+	if zero.timestamp([]byte("\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00:00.000000")) {
+		t.Fatal("NULs are a timestamp")
 	}
 }

@@ -77,7 +77,7 @@ func newReader(m *matcher, strict bool, name string, maxLine int) *reader {
 		maxLine = DefaultMaxLine
 	}
 	r := &reader{m: m, fast: !strict && len(m.needles) > 0, name: name, maxLine: maxLine,
-		buf: make([]byte, max(2*maxLine, 4096)), rec: record{heads: new(headers)}}
+		buf: make([]byte, max(2*maxLine, 4096)), rec: record{memo: new(memo)}}
 	r.lean = strict && len(m.fields) == 0 && !m.matchesAll()
 	if r.fast {
 		r.primary = codeNeedles(m.primaryCodes())

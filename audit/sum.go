@@ -38,7 +38,7 @@ type Sum struct {
 	groups map[string]*SumGroup
 
 	scratch     sumFields
-	heads       *headers // skim's
+	memo        *memo    // skim's
 	filterTypes [][]byte // the scan's type filter, which skim applies
 	unesc       []byte
 	lastPeriod  *SumGroup // the -gt group of the last message, and its start
@@ -47,7 +47,7 @@ type Sum struct {
 
 // NewSum returns an empty tally.
 func NewSum(opts SumOptions) *Sum {
-	s := &Sum{opts: opts, types: map[string]bool{}, groups: map[string]*SumGroup{}, heads: new(headers)}
+	s := &Sum{opts: opts, types: map[string]bool{}, groups: map[string]*SumGroup{}, memo: new(memo)}
 	types := opts.Types
 	if types == nil {
 		types = SumTypes
@@ -468,7 +468,7 @@ func (s *Sum) skim(line []byte) (read, matched bool) {
 	line = bytes.TrimSuffix(line, []byte{'\n'})
 	line = bytes.TrimSuffix(line, []byte{'\r'})
 	i := len(canonicalTime) + 1 // the grid's timestamp, decided at once
-	if len(line) <= i || line[i-1] != ' ' || !canonicalTimestamp(line[:i-1]) {
+	if len(line) <= i || line[i-1] != ' ' || !s.memo.timestamp(line[:i-1]) {
 		i = bytes.IndexByte(line, '[')
 		if i < 2 || line[i-1] != ' ' || checkTimestamp(line[:i-1]) != nil {
 			return false, false
@@ -493,7 +493,7 @@ func (s *Sum) skim(line []byte) (read, matched bool) {
 		if len(b) < 14 || b[0] != '[' {
 			return false, false
 		}
-		set, head, tail, k, code := s.heads.find(b[1:])
+		set, head, tail, k, code := s.memo.heads.find(b[1:])
 		if k == kindUnknown {
 			if b[5] != '(' || b[10] != ')' || b[11] != ':' ||
 				!wordByte[b[1]] || !wordByte[b[2]] || !wordByte[b[3]] || !wordByte[b[4]] {

@@ -325,12 +325,13 @@ func (r *record) fieldsFast(b []byte, at int) int {
 		case kindFC32:
 			if e+4 < len(b) && b[e+4] == ']' && wordByte[b[e]] && wordByte[b[e+1]] && wordByte[b[e+2]] && wordByte[b[e+3]] {
 				e += 4 // the grid's codes have four letters
-			}
-			for e < len(b) && e-v <= 4 && wordByte[b[e]] {
-				e++
-			}
-			if e == v || e-v > 4 || e >= len(b) || b[e] != ']' {
-				return at
+			} else {
+				for e < len(b) && e-v <= 4 && wordByte[b[e]] {
+					e++
+				}
+				if e == v || e-v > 4 || e >= len(b) || b[e] != ']' {
+					return at
+				}
 			}
 		case kindCSTR, kindIPAD:
 			if b[v] != '"' {

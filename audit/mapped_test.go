@@ -176,7 +176,7 @@ func TestMappedFileShrinks(t *testing.T) {
 	}
 	full := b.String()
 	for _, strict := range []bool{false, true} {
-		for _, cut := range []int{len(full)/60 + 7, len(full)/5 + 100, len(full)/5*3 + 30} { // 3000 lines, ~170 per window
+		for _, cut := range []int{len(full)/60 + 7, len(full)/5 + 100, len(full)/5*3 + 30} { // 3000 lines, ~460 per window
 			write(t, path, full)
 			shrunk, err := os.ReadFile(path)
 			if err != nil {
@@ -265,5 +265,31 @@ func TestMappedFileShrinksRacing(t *testing.T) {
 		default:
 			t.Fatalf("round %d: cut after %d whole lines; %d messages, err %v, errs %v", round, whole, len(msgs), err, errs)
 		}
+	}
+}
+
+// A mapped read stops at the next window when the scan is stopped (Ctrl-C
+// cancels the context), not at the end of the file.
+func TestMappedStopsWhenCanceled(t *testing.T) {
+	smallWindows(t, 16)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	write(t, path, strings.Repeat(line(0, "ARCE", "ARUN", 1, 1), 3000)) // ~460 lines a window
+	m, err := (Filter{Types: []string{"ARCE"}}).compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := newReader(m, true, "audit.log", 0)
+	n := 0
+	r.emit = func(Message) error { n++; cancel(); return nil }
+	r.report = func(e *LineError) error { t.Fatal(e); return nil }
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if ok, err := r.readMapped(ctx, f); !ok || err != context.Canceled || n < 1 || n > 1000 {
+		t.Fatalf("mapped %v, err %v, after %d of 3000 messages", ok, err, n)
 	}
 }

@@ -275,6 +275,9 @@ func (opts *ScanOptions) readPath(ctx context.Context, in input, r *reader) erro
 		src = f
 	}
 	src, err := decompress(src)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err() // stopped while waiting for the first bytes
+	}
 	if err != nil {
 		return &FileError{File: r.name, Err: err}
 	}

@@ -53,6 +53,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = g.notFound
 	}
 	if err != nil && ctx.Err() != nil {
+		if err == context.Canceled { // says no more than that
+			err = errors.New("interrupted")
+		}
 		err = fail.With(fail.Interrupted, err)
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -102,6 +103,25 @@ func TestMappedEqualsRead(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// Every published message and sample line (NetApp's documents, the real
+// logs in testdata), read through windows of one to three pages, is read
+// as reading reads it: messages, malformed lines, line count.
+func TestMappedPublishedLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	write(t, path, string(bytes.Join(publishedLines(t), []byte("\n")))+"\n")
+	for _, pages := range []int64{1, 2, 3} {
+		smallWindows(t, pages)
+		for f, least := range map[*Filter]int{{}: 1000, {Types: []string{"SPUT", "ARCE"}}: 20} {
+			want := readWith(t, path, *f, true, false, 0)
+			got := readWith(t, path, *f, true, true, 0)
+			if len(want.msgs) < least || !reflect.DeepEqual(got, want) {
+				t.Fatalf("windows of %d pages, filter %+v:\nmapped %d messages, %d errors, %d lines, %v\nread   %d messages, %d errors, %d lines, %v\n%s",
+					pages, f, len(got.msgs), len(got.errs), got.lines, got.err, len(want.msgs), len(want.errs), want.lines, want.err, firstDiff(got, want))
 			}
 		}
 	}

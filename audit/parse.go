@@ -585,10 +585,7 @@ func bare(b []byte, i int, stop string) (end, value int) {
 // check validates the attributes the tool interprets and remembers where
 // they are.
 func (r *record) check() error {
-	for n := range r.fields {
-		if !r.anyGeneral {
-			break // fieldsFast has seen to them all
-		}
+	for n := 0; r.anyGeneral && n < len(r.fields); n++ { // else fieldsFast saw to them all
 		f := &r.fields[n]
 		if !f.general {
 			continue // fieldsFast has seen to it
